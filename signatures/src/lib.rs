@@ -1,0 +1,553 @@
+//! Rule data for shekara, and the typed schema it is read into.
+//!
+//! Rules are data: every rule, endpoint table entry, legal reference and
+//! breach-notification window lives in a TOML file under `signatures/data/`,
+//! embedded into the binary at build time. This crate parses that data into
+//! typed structures ([`Ruleset`]), checks it ([`Ruleset::lint`]) and computes
+//! a digest over it ([`Ruleset::digest`]) that reports and evidence carry, so
+//! a reader knows exactly which rules produced a result.
+//!
+//! Every rule carries positive and negative examples. The detectors crate has
+//! a test that runs each example through the real engine and checks what was
+//! captured, not only that something matched.
+//!
+//! ```
+//! let rules = shekara_signatures::Ruleset::builtin();
+//! assert!(rules.rule("kz.iin").is_some());
+//! assert!(rules.lint().is_empty());
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+/// The embedded data files, by name. The digest is computed over these bytes.
+pub const DATA_FILES: &[(&str, &str)] = &[
+    ("rules.toml", include_str!("../data/rules.toml")),
+    ("endpoints.toml", include_str!("../data/endpoints.toml")),
+    ("legal.toml", include_str!("../data/legal.toml")),
+];
+
+/// What a finding is about. Serialized in snake case (`foreign_endpoint`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Kazakh individual identification number.
+    Iin,
+    /// Kazakh business identification number.
+    Bin,
+    /// A biometric template (ISO/IEC 19794, ANSI 378, …).
+    BiometricTemplate,
+    /// A face embedding array.
+    FaceEmbedding,
+    /// A folder of face images.
+    FaceImageStore,
+    /// A face-recognition model.
+    BiometricModel,
+    /// Code that processes biometrics.
+    BiometricCode,
+    /// An endpoint that stores or processes data outside Kazakhstan (or of unknown location).
+    ForeignEndpoint,
+    /// An endpoint inside Kazakhstan.
+    DomesticEndpoint,
+}
+
+impl Kind {
+    /// The snake-case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Iin => "iin",
+            Kind::Bin => "bin",
+            Kind::BiometricTemplate => "biometric_template",
+            Kind::FaceEmbedding => "face_embedding",
+            Kind::FaceImageStore => "face_image_store",
+            Kind::BiometricModel => "biometric_model",
+            Kind::BiometricCode => "biometric_code",
+            Kind::ForeignEndpoint => "foreign_endpoint",
+            Kind::DomesticEndpoint => "domestic_endpoint",
+        }
+    }
+
+    /// Whether findings of this kind are personal data (as opposed to egress).
+    pub fn is_personal_data(self) -> bool {
+        !matches!(
+            self,
+            Kind::Bin | Kind::ForeignEndpoint | Kind::DomesticEndpoint
+        )
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a finding is; ordered from least to most severe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Informational: nothing to act on by itself.
+    Info,
+    /// Worth a look.
+    Low,
+    /// Should be reviewed before data leaves.
+    Medium,
+    /// Personal data, or a transfer that needs a legal basis.
+    High,
+    /// Biometric data.
+    Critical,
+}
+
+impl Severity {
+    /// All severities, least severe first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The lower-case name used in reports and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses a lower-case name.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How sure the detector is; ordered from least to most sure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Structurally valid but without supporting context, or in a suspicious place.
+    Low,
+    /// Structurally valid.
+    Medium,
+    /// Structurally valid with supporting context.
+    High,
+}
+
+impl Confidence {
+    /// The lower-case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One example attached to a rule: text that must produce a finding.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    /// The haystack.
+    pub text: String,
+    /// The exact raw value the finding must capture.
+    pub value: String,
+    /// The kind the finding must have (defaults to the rule's kind).
+    #[serde(default)]
+    pub kind: Option<Kind>,
+    /// The confidence the finding must have, if given.
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
+    /// Attributes the finding must carry (a subset check).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// One negative example: text that must not produce a finding of the rule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NegativeExample {
+    /// The haystack.
+    pub text: String,
+    /// Why this must not match (documentation only).
+    #[serde(default)]
+    pub why: String,
+}
+
+/// A detection rule: identity, classification and examples.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Stable id, e.g. `kz.iin`.
+    pub id: String,
+    /// The kind of its findings.
+    pub kind: Kind,
+    /// A one-line title.
+    pub title: String,
+    /// What it finds and why it matters.
+    pub description: String,
+    /// Default severity.
+    pub severity: Severity,
+    /// Ids of legal references (see `legal.toml`).
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Texts that must produce a finding.
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    /// Texts that must not produce a finding.
+    #[serde(default)]
+    pub negative_examples: Vec<NegativeExample>,
+}
+
+/// Context words that raise the confidence of a national-ID finding.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextWords {
+    /// Words that point at an individual's number (IIN / ЖСН / ИИН).
+    pub iin: Vec<String>,
+    /// Words that point at a legal entity's number (BIN / БСН / БИН).
+    pub bin: Vec<String>,
+    /// How many bytes before the number are searched.
+    pub window: usize,
+}
+
+/// A table mapping region codes of one provider to ISO 3166 alpha-2 countries.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionTable {
+    /// Table id, referenced by endpoints.
+    pub id: String,
+    /// Region code → country.
+    pub regions: BTreeMap<String, String>,
+}
+
+/// One entry of the endpoint table: a service of a provider.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Stable id, e.g. `aws.s3`; findings carry rule `endpoint.<id>`.
+    pub id: String,
+    /// Provider name, e.g. `Amazon Web Services`.
+    pub provider: String,
+    /// Service name, e.g. `S3`.
+    pub service: String,
+    /// Category: `object_storage`, `ai_api`, `model_hub`, `tracking`, `cloud_service`.
+    pub category: String,
+    /// Host patterns, see the endpoint detector for their grammar.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// URI schemes including `://`, e.g. `s3://`.
+    #[serde(default)]
+    pub schemes: Vec<String>,
+    /// Other literal prefixes, e.g. `arn:aws:s3:`.
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+    /// Region table used to map a captured `{region}` to a country.
+    #[serde(default)]
+    pub region_table: Option<String>,
+    /// Fixed country (ISO 3166 alpha-2) when no region is captured; else `unknown`.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Country of the operating company, when it differs from the data location.
+    #[serde(default)]
+    pub operator_country: Option<String>,
+    /// A note carried into the finding's attributes.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Severity override for this entry (defaults to the rule of its kind).
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// Texts that must produce a finding of this entry.
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    /// Texts that must not produce a finding of this entry.
+    #[serde(default)]
+    pub negative_examples: Vec<NegativeExample>,
+}
+
+/// A legal reference.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// Stable id, e.g. `kz.94-V.art12.2`.
+    pub id: String,
+    /// Citation.
+    pub title: String,
+    /// What it requires, in brief.
+    pub summary: String,
+}
+
+/// A breach-notification window for a class of data.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreachWindow {
+    /// `biometric` or `personal`.
+    pub class: String,
+    /// ISO 8601 duration, e.g. `PT3H`, `P1D`.
+    pub window: String,
+    /// Whether the window counts business days.
+    #[serde(default)]
+    pub business_days: bool,
+    /// Legal basis.
+    pub basis: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    context: ContextWords,
+    rule: Vec<Rule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointsFile {
+    region_table: Vec<RegionTable>,
+    endpoint: Vec<Endpoint>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LegalFile {
+    reference: Vec<Reference>,
+    breach_window: Vec<BreachWindow>,
+}
+
+/// All rule data, parsed.
+#[derive(Clone, Debug)]
+pub struct Ruleset {
+    /// Detection rules.
+    pub rules: Vec<Rule>,
+    /// Context words for national IDs.
+    pub context: ContextWords,
+    /// Region tables.
+    pub region_tables: Vec<RegionTable>,
+    /// Endpoint table, in priority order (first match wins).
+    pub endpoints: Vec<Endpoint>,
+    /// Legal references.
+    pub references: Vec<Reference>,
+    /// Breach-notification windows.
+    pub breach_windows: Vec<BreachWindow>,
+    digest: String,
+}
+
+/// An error in the rule data.
+#[derive(Debug)]
+pub struct DataError {
+    file: &'static str,
+    message: String,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "signatures/data/{}: {}", self.file, self.message)
+    }
+}
+
+impl std::error::Error for DataError {}
+
+fn parse<T: for<'de> Deserialize<'de>>(file: &'static str, text: &str) -> Result<T, DataError> {
+    toml::from_str(text).map_err(|e| DataError {
+        file,
+        message: e.to_string(),
+    })
+}
+
+fn data(name: &str) -> &'static str {
+    DATA_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+        .unwrap_or("")
+}
+
+impl Ruleset {
+    /// Parses the embedded data.
+    ///
+    /// # Errors
+    /// When a data file does not match the schema (unknown keys included).
+    pub fn load() -> Result<Ruleset, DataError> {
+        let rules: RulesFile = parse("rules.toml", data("rules.toml"))?;
+        let endpoints: EndpointsFile = parse("endpoints.toml", data("endpoints.toml"))?;
+        let legal: LegalFile = parse("legal.toml", data("legal.toml"))?;
+        Ok(Ruleset {
+            rules: rules.rule,
+            context: rules.context,
+            region_tables: endpoints.region_table,
+            endpoints: endpoints.endpoint,
+            references: legal.reference,
+            breach_windows: legal.breach_window,
+            digest: compute_digest(),
+        })
+    }
+
+    /// The embedded ruleset, parsed once.
+    ///
+    /// # Panics
+    /// When the embedded data is malformed; a unit test guarantees it is not.
+    pub fn builtin() -> &'static Ruleset {
+        static RULES: OnceLock<Ruleset> = OnceLock::new();
+        RULES.get_or_init(|| match Ruleset::load() {
+            Ok(r) => r,
+            Err(e) => panic!("embedded rule data is malformed: {e}"),
+        })
+    }
+
+    /// `blake3:<hex>` over every embedded data file (name and bytes, in order).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The first rule of this kind (the kind's default rule).
+    pub fn rule_for_kind(&self, kind: Kind) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.kind == kind)
+    }
+
+    /// The region table with this id.
+    pub fn region_table(&self, id: &str) -> Option<&RegionTable> {
+        self.region_tables.iter().find(|t| t.id == id)
+    }
+
+    /// The legal reference with this id.
+    pub fn reference(&self, id: &str) -> Option<&Reference> {
+        self.references.iter().find(|r| r.id == id)
+    }
+
+    /// The breach window for a data class (`biometric`, `personal`).
+    pub fn breach_window(&self, class: &str) -> Option<&BreachWindow> {
+        self.breach_windows.iter().find(|w| w.class == class)
+    }
+
+    /// Checks the data for mistakes the schema cannot express; empty when clean.
+    pub fn lint(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for r in &self.rules {
+            if !ids.insert(r.id.clone()) {
+                problems.push(format!("rule {}: duplicate id", r.id));
+            }
+            if r.examples.is_empty() || r.negative_examples.is_empty() {
+                problems.push(format!(
+                    "rule {}: needs at least one example and one negative example",
+                    r.id
+                ));
+            }
+            for reference in &r.references {
+                if self.reference(reference).is_none() {
+                    problems.push(format!("rule {}: unknown reference {reference}", r.id));
+                }
+            }
+        }
+        for e in &self.endpoints {
+            if !ids.insert(format!("endpoint.{}", e.id)) {
+                problems.push(format!("endpoint {}: duplicate id", e.id));
+            }
+            if e.examples.is_empty() {
+                problems.push(format!("endpoint {}: needs at least one example", e.id));
+            }
+            if e.hosts.is_empty() && e.schemes.is_empty() && e.prefixes.is_empty() {
+                problems.push(format!("endpoint {}: no hosts, schemes or prefixes", e.id));
+            }
+            if let Some(t) = &e.region_table {
+                if self.region_table(t).is_none() {
+                    problems.push(format!("endpoint {}: unknown region table {t}", e.id));
+                }
+            }
+            for c in e.country.iter().chain(e.operator_country.iter()) {
+                if !is_country(c) {
+                    problems.push(format!("endpoint {}: bad country {c}", e.id));
+                }
+            }
+        }
+        for t in &self.region_tables {
+            for (region, c) in &t.regions {
+                if !is_country(c) {
+                    problems.push(format!("region table {}: {region} → bad country {c}", t.id));
+                }
+            }
+        }
+        for class in ["biometric", "personal"] {
+            if self.breach_window(class).is_none() {
+                problems.push(format!("legal: no breach window for class {class}"));
+            }
+        }
+        problems
+    }
+}
+
+/// Whether `c` is an ISO 3166 alpha-2 code (two upper-case ASCII letters) or `unknown`.
+pub fn is_country(c: &str) -> bool {
+    c == "unknown" || (c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+}
+
+fn compute_digest() -> String {
+    let mut h = blake3::Hasher::new();
+    for (name, text) in DATA_FILES {
+        h.update(name.as_bytes());
+        h.update(&[0]);
+        h.update(&(text.len() as u64).to_le_bytes());
+        h.update(text.as_bytes());
+    }
+    format!("blake3:{}", h.finalize().to_hex())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_data_parses_and_lints_clean() {
+        let rules = Ruleset::load().expect("embedded data parses");
+        let problems = rules.lint();
+        assert!(problems.is_empty(), "lint problems: {problems:#?}");
+    }
+
+    #[test]
+    fn digest_is_stable_and_prefixed() {
+        let a = Ruleset::load().unwrap();
+        let b = Ruleset::load().unwrap();
+        assert_eq!(a.digest(), b.digest());
+        assert!(a.digest().starts_with("blake3:"));
+        assert_eq!(a.digest().len(), "blake3:".len() + 64);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let bad = "[context]\niin=[]\nbin=[]\nwindow=1\nbogus=2\n[[rule]]\nid='x'\n";
+        let err = parse::<RulesFile>("rules.toml", bad).err().expect("error");
+        assert!(err.to_string().contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn severity_order_and_parse() {
+        assert!(Severity::Critical > Severity::High);
+        assert_eq!(Severity::parse("medium"), Some(Severity::Medium));
+        assert_eq!(Severity::parse("urgent"), None);
+    }
+}
