@@ -1,0 +1,203 @@
+//! Masking and keyed fingerprints: what a report may say about a raw value.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use shekara_detectors::Kind;
+
+/// Domain separation for fingerprints, so they never equal another tool's keyed hashes.
+const FINGERPRINT_CONTEXT: &[u8] = b"shekara.fingerprint.v1\0";
+const KEY_DERIVE_CONTEXT: &str = "shekara 2026 fingerprint key v1";
+
+/// A 32-byte key for keyed BLAKE3 fingerprints, and where it came from.
+#[derive(Clone)]
+pub struct FingerprintKey {
+    key: [u8; 32],
+    source: String,
+}
+
+impl std::fmt::Debug for FingerprintKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FingerprintKey")
+            .field("id", &self.id())
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl FingerprintKey {
+    /// A key from a user-given secret: 64 hex digits are used as is, any other
+    /// text is stretched with BLAKE3's key derivation.
+    pub fn from_secret(secret: &str, source: &str) -> FingerprintKey {
+        let key = parse_hex32(secret.trim())
+            .unwrap_or_else(|| blake3::derive_key(KEY_DERIVE_CONTEXT, secret.as_bytes()));
+        FingerprintKey {
+            key,
+            source: source.to_string(),
+        }
+    }
+
+    /// The per-install key at `path`, created with 32 random bytes (mode 0600)
+    /// when it does not exist yet.
+    ///
+    /// # Errors
+    /// When the file can neither be read nor created, or holds no valid key.
+    pub fn load_or_create(path: &Path) -> std::io::Result<FingerprintKey> {
+        if let Ok(text) = fs::read_to_string(path) {
+            let key = parse_hex32(text.trim()).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{} does not hold 64 hex digits", path.display()),
+                )
+            })?;
+            return Ok(FingerprintKey {
+                key,
+                source: format!("file:{}", path.display()),
+            });
+        }
+        let key = random_key()?;
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(path)?;
+        writeln!(f, "{}", hex(&key))?;
+        Ok(FingerprintKey {
+            key,
+            source: format!("file:{}", path.display()),
+        })
+    }
+
+    /// A random key for this run only (fingerprints then match only within one report).
+    ///
+    /// # Errors
+    /// When the system has no randomness to give.
+    pub fn ephemeral() -> std::io::Result<FingerprintKey> {
+        Ok(FingerprintKey {
+            key: random_key()?,
+            source: "ephemeral".into(),
+        })
+    }
+
+    /// The default per-install key path: `$SHEKARA_CONFIG_DIR`, else
+    /// `$XDG_CONFIG_HOME/shekara`, else `$HOME/.config/shekara`, then `fingerprint.key`.
+    pub fn default_path() -> Option<PathBuf> {
+        let env = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let dir = env("SHEKARA_CONFIG_DIR")
+            .or_else(|| env("XDG_CONFIG_HOME").map(|d| d.join("shekara")))
+            .or_else(|| env("HOME").map(|h| h.join(".config").join("shekara")))?;
+        Some(dir.join("fingerprint.key"))
+    }
+
+    /// A public identifier of the key (not the key): lets readers tell whether
+    /// two reports' fingerprints are comparable.
+    pub fn id(&self) -> String {
+        let h = blake3::hash(&self.key);
+        format!("blake3:{}", &h.to_hex()[..16])
+    }
+
+    /// Where the key came from: `env`, `flag`, `file:…` or `ephemeral`.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The keyed fingerprint of a raw value: `bk3:` and 32 hex digits (128 bits).
+    pub fn fingerprint(&self, value: &[u8]) -> String {
+        let mut h = blake3::Hasher::new_keyed(&self.key);
+        h.update(FINGERPRINT_CONTEXT);
+        h.update(value);
+        format!("bk3:{}", &h.finalize().to_hex()[..32])
+    }
+}
+
+fn random_key() -> std::io::Result<[u8; 32]> {
+    let mut key = [0u8; 32];
+    getrandom::getrandom(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(key)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The masked form of a raw value, safe to print.
+///
+/// National IDs keep their first four and last two digits (`8503******31`);
+/// endpoints are not personal data and are shown as found (control
+/// characters escaped).
+pub fn mask(kind: Kind, value: &[u8]) -> String {
+    match kind {
+        Kind::Iin | Kind::Bin => mask_digits(value, 4, 2),
+        _ => crate::text::escape_lossy(value),
+    }
+}
+
+fn mask_digits(value: &[u8], head: usize, tail: usize) -> String {
+    let n = value.len();
+    if n <= head + tail {
+        return "*".repeat(n);
+    }
+    let mut s = String::with_capacity(n);
+    s.push_str(&String::from_utf8_lossy(&value[..head]));
+    s.push_str(&"*".repeat(n - head - tail));
+    s.push_str(&String::from_utf8_lossy(&value[n - tail..]));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_ids() {
+        assert_eq!(mask(Kind::Iin, b"850314319331"), "8503******31");
+        assert_eq!(mask(Kind::ForeignEndpoint, b"s3.amazonaws.com"), "s3.amazonaws.com");
+    }
+
+    #[test]
+    fn fingerprints_are_keyed_and_stable() {
+        let a = FingerprintKey::from_secret("alpha", "flag");
+        let b = FingerprintKey::from_secret("beta", "flag");
+        assert_eq!(a.fingerprint(b"850314319331"), a.fingerprint(b"850314319331"));
+        assert_ne!(a.fingerprint(b"850314319331"), b.fingerprint(b"850314319331"));
+        assert!(!a.fingerprint(b"850314319331").contains("850314319331"));
+        assert_eq!(a.fingerprint(b"x").len(), 4 + 32);
+    }
+
+    #[test]
+    fn hex_keys_are_used_verbatim() {
+        let hexkey = "00".repeat(32);
+        let k = FingerprintKey::from_secret(&hexkey, "env");
+        assert_eq!(k.key, [0u8; 32]);
+    }
+
+    #[test]
+    fn key_file_is_created_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/fingerprint.key");
+        let k1 = FingerprintKey::load_or_create(&p).unwrap();
+        let k2 = FingerprintKey::load_or_create(&p).unwrap();
+        assert_eq!(k1.id(), k2.id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

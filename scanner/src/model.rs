@@ -1,0 +1,250 @@
+//! The findings and report model: what `--format json` serializes.
+//!
+//! The contract (`shekara.report/v1`) is documented in `docs/report.md`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use shekara_detectors::{Confidence, Kind, Severity};
+
+/// The report schema identifier.
+pub const REPORT_SCHEMA: &str = "shekara.report/v1";
+
+fn ser_display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// Where a finding is.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Location {
+    /// Path relative to its scan root, with `/` (lossy UTF-8; see `path_base64`).
+    pub path: String,
+    /// The raw path bytes, base64, present only when the path is not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_base64: Option<String>,
+    /// Index of the scan root (in `scan.roots`).
+    pub root: usize,
+    /// Member paths inside archives or images, outermost first.
+    pub inner: Vec<String>,
+    /// 1-based line, when the input is text-like.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// 1-based column in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
+    /// Byte offset of the finding's first byte.
+    pub byte_offset: u64,
+}
+
+/// What a report may show of the matched value.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Evidence {
+    /// Masked value, e.g. `8503******31`.
+    pub masked: String,
+    /// Keyed fingerprint of the raw value: equal values give equal fingerprints under one key.
+    pub fingerprint: String,
+    /// The raw value: only with `--reveal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+}
+
+/// One reported finding.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Finding {
+    /// What was found.
+    #[serde(serialize_with = "ser_display")]
+    pub kind: Kind,
+    /// The rule that found it.
+    pub rule: String,
+    /// How bad it is.
+    #[serde(serialize_with = "ser_display")]
+    pub severity: Severity,
+    /// How sure the detector is.
+    #[serde(serialize_with = "ser_display")]
+    pub confidence: Confidence,
+    /// Where.
+    pub location: Location,
+    /// Occurrences this finding stands for (≥ 1).
+    pub count: u64,
+    /// Masked value and fingerprint.
+    pub evidence: Evidence,
+    /// Kind-specific details.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Why a path was not scanned (or not completely).
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A `.git` directory: never descended (use history scanning for it).
+    VcsDirectory,
+    /// Matched an `--exclude` glob.
+    Excluded,
+    /// A symbolic link, not followed without `--follow`.
+    SymlinkNotFollowed,
+    /// A symbolic link that leads back to one of its ancestors.
+    SymlinkLoop,
+    /// A FIFO, socket or device: never opened.
+    SpecialFile,
+    /// Larger than `--max-file-size`.
+    TooLarge,
+    /// Could not be opened (permissions, vanished).
+    Unreadable,
+    /// Reading failed part-way; what was read before was scanned.
+    ReadError,
+    /// The file changed (shrank, grew or was rewritten) while being scanned.
+    ChangedDuringScan,
+    /// The directory walk reported an error here.
+    WalkError,
+}
+
+impl Reason {
+    /// Whether this reason means an error (as opposed to a choice of the user or the tool's policy).
+    pub fn is_error(self) -> bool {
+        matches!(
+            self,
+            Reason::Unreadable
+                | Reason::ReadError
+                | Reason::ChangedDuringScan
+                | Reason::WalkError
+                | Reason::SymlinkLoop
+        )
+    }
+}
+
+/// A path that was not scanned, or not completely.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct NotScanned {
+    /// Path relative to its root, with `/`.
+    pub path: String,
+    /// Raw path bytes, base64, when the path is not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_base64: Option<String>,
+    /// Index of the scan root.
+    pub root: usize,
+    /// Member paths inside archives, outermost first.
+    pub inner: Vec<String>,
+    /// Why.
+    pub reason: Reason,
+    /// Details (the OS error, the sizes, …).
+    pub detail: String,
+    /// Bytes that were scanned before it stopped, when some were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_scanned: Option<u64>,
+}
+
+/// What was scanned and what was not.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Coverage {
+    /// Files scanned completely.
+    pub files_scanned: u64,
+    /// Bytes scanned (including the scanned part of partly scanned files).
+    pub bytes_scanned: u64,
+    /// Whether every path found was scanned completely.
+    pub complete: bool,
+    /// Every path not scanned, or not completely, with its reason.
+    pub not_scanned: Vec<NotScanned>,
+}
+
+/// Counts for a quick read.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Number of findings.
+    pub findings: u64,
+    /// Sum of `count` over findings.
+    pub occurrences: u64,
+    /// Findings per kind.
+    pub by_kind: BTreeMap<String, u64>,
+    /// Findings per severity.
+    pub by_severity: BTreeMap<String, u64>,
+    /// Files with at least one finding.
+    pub files_with_findings: u64,
+    /// The most severe finding, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_severity: Option<String>,
+}
+
+/// The tool that made a report.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Tool {
+    /// `shekara`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+    /// Digest over the embedded rule data.
+    pub ruleset: String,
+}
+
+/// What was scanned, how and when.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ScanInfo {
+    /// The roots as given.
+    pub roots: Vec<String>,
+    /// The options that change what is scanned or reported.
+    pub options: BTreeMap<String, serde_json::Value>,
+    /// Start, RFC 3339 UTC.
+    pub started: String,
+    /// End, RFC 3339 UTC.
+    pub finished: String,
+    /// Identifier of the fingerprint key (not the key).
+    pub fingerprint_key: String,
+}
+
+/// A whole report.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Report {
+    /// [`REPORT_SCHEMA`].
+    pub schema: String,
+    /// The tool.
+    pub tool: Tool,
+    /// The scan.
+    pub scan: ScanInfo,
+    /// Findings, ordered by root, path, inner path, offset, rule.
+    pub findings: Vec<Finding>,
+    /// What was and was not scanned.
+    pub coverage: Coverage,
+    /// Counts.
+    pub summary: Summary,
+}
+
+impl Summary {
+    /// Counts over `findings`.
+    pub fn of(findings: &[Finding]) -> Summary {
+        let mut s = Summary::default();
+        let mut files = std::collections::BTreeSet::new();
+        for f in findings {
+            s.findings += 1;
+            s.occurrences += f.count;
+            *s.by_kind.entry(f.kind.to_string()).or_default() += 1;
+            *s.by_severity.entry(f.severity.to_string()).or_default() += 1;
+            files.insert((f.location.root, &f.location.path, &f.location.inner));
+        }
+        s.files_with_findings = files.len() as u64;
+        s.max_severity = findings.iter().map(|f| f.severity).max().map(|v| v.to_string());
+        s
+    }
+}
+
+/// Process exit codes, as documented in the README.
+pub mod exit {
+    /// Nothing at or above `--fail-on`, and everything was scanned.
+    pub const CLEAN: i32 = 0;
+    /// Findings at or above `--fail-on`.
+    pub const FINDINGS: i32 = 1;
+    /// An error: bad arguments, an unreadable root, or a file that could not be read.
+    pub const ERROR: i32 = 2;
+}
+
+impl Report {
+    /// The exit code for this report: findings at or above `fail_on` give 1;
+    /// otherwise a path that could not be read gives 2; otherwise 0.
+    pub fn exit_code(&self, fail_on: Severity) -> i32 {
+        if self.findings.iter().any(|f| f.severity >= fail_on) {
+            exit::FINDINGS
+        } else if self.coverage.not_scanned.iter().any(|n| n.reason.is_error()) {
+            exit::ERROR
+        } else {
+            exit::CLEAN
+        }
+    }
+}

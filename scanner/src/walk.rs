@@ -1,0 +1,214 @@
+//! Enumerating what to scan: a parallel walk of each root.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use globset::GlobSet;
+use ignore::{WalkBuilder, WalkState};
+
+use crate::model::Reason;
+
+/// A regular file to scan.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Index of its root.
+    pub root: usize,
+    /// Path to open.
+    pub path: PathBuf,
+    /// Path relative to the root, `/`-separated raw bytes.
+    pub rel: Vec<u8>,
+    /// Size when enumerated.
+    pub size: u64,
+}
+
+/// A path the walk decided not to scan.
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    /// Index of its root.
+    pub root: usize,
+    /// Path relative to the root.
+    pub rel: Vec<u8>,
+    /// Why.
+    pub reason: Reason,
+    /// Details.
+    pub detail: String,
+}
+
+/// What a walk found.
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// Files to scan, sorted by (root, path).
+    pub files: Vec<Entry>,
+    /// Paths not to scan.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Walk options (a subset of the scan configuration).
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    /// Honour .gitignore, .ignore and git excludes.
+    pub gitignore: bool,
+    /// Follow symbolic links (loops are detected and reported).
+    pub follow: bool,
+    /// Paths (relative to their root) to leave out.
+    pub exclude: GlobSet,
+    /// Walker threads.
+    pub threads: usize,
+}
+
+/// Bytes of a path with `/` separators.
+pub fn path_bytes(p: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = Vec::new();
+    for (i, c) in p.components().enumerate() {
+        if i > 0 && !out.ends_with(b"/") {
+            out.push(b'/');
+        }
+        out.extend_from_slice(c.as_os_str().as_bytes());
+    }
+    out
+}
+
+fn relative(root: &Path, root_is_dir: bool, path: &Path) -> Vec<u8> {
+    if !root_is_dir {
+        return path_bytes(root);
+    }
+    match path.strip_prefix(root) {
+        Ok(r) if !r.as_os_str().is_empty() => path_bytes(r),
+        _ => path_bytes(path),
+    }
+}
+
+/// Walks every root. Roots must exist (the caller checks).
+pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Walked {
+    let out = Mutex::new(Walked::default());
+    for (ri, root) in roots.iter().enumerate() {
+        walk_root(ri, root, opts, &out);
+    }
+    let mut w = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    w.files.sort_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
+    w.skipped.sort_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
+    w
+}
+
+fn walk_root(ri: usize, root: &Path, opts: &WalkOptions, out: &Mutex<Walked>) {
+    let root_is_dir = root.is_dir();
+    let root_owned = root.to_path_buf();
+    let exclude = opts.exclude.clone();
+    let skips = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let filter_skips = skips.clone();
+    let mut b = WalkBuilder::new(root);
+    b.hidden(false)
+        .parents(opts.gitignore)
+        .ignore(opts.gitignore)
+        .git_ignore(opts.gitignore)
+        .git_global(opts.gitignore)
+        .git_exclude(opts.gitignore)
+        .require_git(false)
+        .follow_links(opts.follow)
+        .threads(opts.threads.max(1))
+        .filter_entry(move |e| {
+            let rel = relative(&root_owned, root_is_dir, e.path());
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            let reason = if is_dir && e.file_name() == ".git" && e.depth() > 0 {
+                Some((Reason::VcsDirectory, "git metadata is not scanned as files".to_string()))
+            } else if e.depth() > 0 && exclude.is_match(Path::new(&*String::from_utf8_lossy(&rel))) {
+                Some((Reason::Excluded, "matched --exclude".to_string()))
+            } else {
+                None
+            };
+            match reason {
+                Some((reason, detail)) => {
+                    let s = Skipped { root: ri, rel, reason, detail };
+                    filter_skips.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+                    false
+                }
+                None => true,
+            }
+        });
+    b.build_parallel().run(|| {
+        Box::new(|res| {
+            visit(ri, root, root_is_dir, res, out);
+            WalkState::Continue
+        })
+    });
+    let skips = std::mem::take(&mut *skips.lock().unwrap_or_else(|e| e.into_inner()));
+    out.lock().unwrap_or_else(|e| e.into_inner()).skipped.extend(skips);
+}
+
+fn visit(
+    ri: usize,
+    root: &Path,
+    root_is_dir: bool,
+    res: Result<ignore::DirEntry, ignore::Error>,
+    out: &Mutex<Walked>,
+) {
+    let item = match res {
+        Ok(e) => classify(ri, root, root_is_dir, &e),
+        Err(err) => Some(Err(walk_error(ri, root, root_is_dir, &err))),
+    };
+    let mut w = out.lock().unwrap_or_else(|e| e.into_inner());
+    match item {
+        Some(Ok(entry)) => w.files.push(entry),
+        Some(Err(skip)) => w.skipped.push(skip),
+        None => {}
+    }
+}
+
+fn classify(ri: usize, root: &Path, root_is_dir: bool, e: &ignore::DirEntry) -> Option<Result<Entry, Skipped>> {
+    let rel = relative(root, root_is_dir, e.path());
+    let skip = |reason, detail: &str| Some(Err(Skipped { root: ri, rel: rel.clone(), reason, detail: detail.into() }));
+    let Some(ft) = e.file_type() else {
+        return None; // stdin; roots are handled by the caller
+    };
+    if ft.is_dir() {
+        return None;
+    }
+    if ft.is_symlink() {
+        return skip(Reason::SymlinkNotFollowed, "symbolic link; use --follow to follow links");
+    }
+    if !ft.is_file() {
+        return skip(Reason::SpecialFile, special_kind(&ft));
+    }
+    let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+    Some(Ok(Entry { root: ri, path: e.path().to_path_buf(), rel, size }))
+}
+
+fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "FIFO (named pipe): never opened, it could block"
+    } else if ft.is_socket() {
+        "socket: never opened"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "device: never opened"
+    } else {
+        "not a regular file"
+    }
+}
+
+fn walk_error(ri: usize, root: &Path, root_is_dir: bool, err: &ignore::Error) -> Skipped {
+    let (path, inner) = error_path(err);
+    let rel = path.map_or_else(|| path_bytes(root), |p| relative(root, root_is_dir, p));
+    let reason = if is_loop(inner) { Reason::SymlinkLoop } else { Reason::WalkError };
+    let detail = match inner {
+        ignore::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            "permission denied".to_string()
+        }
+        other => other.to_string(),
+    };
+    Skipped { root: ri, rel, reason, detail }
+}
+
+fn error_path(err: &ignore::Error) -> (Option<&Path>, &ignore::Error) {
+    match err {
+        ignore::Error::WithPath { path, err } => (Some(path.as_path()), error_path(err).1),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::Loop { child, .. } => (Some(child.as_path()), err),
+        other => (None, other),
+    }
+}
+
+fn is_loop(err: &ignore::Error) -> bool {
+    matches!(err, ignore::Error::Loop { .. })
+}

@@ -1,0 +1,273 @@
+//! Feeding an input to the engine in overlapping windows, from a slice or a reader.
+//!
+//! Both paths cut the input the same way: owned parts of `chunk` bytes with
+//! [`OVERLAP`] bytes of context on each side. The engine reports a finding
+//! only from the window that owns its first byte, so the result does not
+//! depend on the chunk size or on which path read the bytes; a test checks
+//! that for chunk sizes 1, 7 and 4096.
+
+use std::io::{self, Read};
+
+use shekara_detectors::{Engine, Haystack, RawFinding, Scratch, OVERLAP};
+
+/// The default owned size of a window.
+pub const WINDOW: usize = 256 * 1024;
+
+/// A finding with its line and column worked out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    /// The detector's finding.
+    pub raw: RawFinding,
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column (bytes).
+    pub column: u64,
+}
+
+/// Running line count over the owned parts of consecutive windows.
+#[derive(Debug, Default)]
+struct Lines {
+    newlines: u64,
+    last_newline: Option<u64>,
+}
+
+impl Lines {
+    /// Advances over `bytes` (which start at absolute offset `base`).
+    fn advance(&mut self, bytes: &[u8], base: u64) {
+        self.newlines += bytecount::count(bytes, b'\n') as u64;
+        if let Some(p) = memrchr(bytes) {
+            self.last_newline = Some(base + p as u64);
+        }
+    }
+
+    fn locate(&self, offset: u64) -> (u64, u64) {
+        let line_start = self.last_newline.map_or(0, |p| p + 1);
+        (self.newlines + 1, offset - line_start + 1)
+    }
+}
+
+fn memrchr(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().rposition(|&b| b == b'\n')
+}
+
+/// Scans one input window by window, collecting located findings.
+pub struct InputScan<'e> {
+    engine: &'e Engine,
+    path: &'e str,
+    scratch: Scratch,
+    found: Vec<RawFinding>,
+    lines: Lines,
+    out: Vec<Located>,
+}
+
+impl<'e> InputScan<'e> {
+    /// Starts scanning the input at `path` (used by path-aware detectors).
+    pub fn new(engine: &'e Engine, path: &'e str) -> InputScan<'e> {
+        InputScan {
+            engine,
+            path,
+            scratch: Scratch::default(),
+            found: Vec::new(),
+            lines: Lines::default(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Scans one window: `bytes` start at absolute `base`; `owned` is relative.
+    pub fn window(&mut self, bytes: &[u8], owned: std::ops::Range<usize>, base: u64) {
+        let hay = Haystack {
+            bytes,
+            owned: owned.clone(),
+            base,
+            path: self.path,
+        };
+        self.found.clear();
+        self.engine.scan_with(&hay, &mut self.scratch, &mut self.found);
+        let mut cursor = owned.start;
+        for raw in self.found.drain(..) {
+            let rel = (raw.span.start - base) as usize;
+            self.lines.advance(&bytes[cursor..rel], base + cursor as u64);
+            cursor = rel;
+            let (line, column) = self.lines.locate(raw.span.start);
+            self.out.push(Located { raw, line, column });
+        }
+        self.lines.advance(&bytes[cursor..owned.end], base + cursor as u64);
+    }
+
+    /// Scans a whole in-memory input in windows of `chunk` owned bytes.
+    pub fn slice(&mut self, bytes: &[u8], chunk: usize) {
+        self.slice_range(bytes, 0..bytes.len(), chunk);
+    }
+
+    /// Scans the part `range` of an in-memory input (context is taken from
+    /// outside it) in windows of `chunk` owned bytes. Line numbers count from
+    /// the start of `range`.
+    pub fn slice_range(&mut self, bytes: &[u8], range: std::ops::Range<usize>, chunk: usize) {
+        let chunk = chunk.max(1);
+        let mut start = range.start;
+        loop {
+            let end = (start + chunk).min(range.end);
+            let lo = start.saturating_sub(OVERLAP);
+            let hi = (end + OVERLAP).min(bytes.len());
+            self.window(&bytes[lo..hi], start - lo..end - lo, lo as u64);
+            if end >= range.end {
+                break;
+            }
+            start = end;
+        }
+    }
+
+    /// Scans up to `limit` bytes from `reader` in windows of `chunk` owned
+    /// bytes, reusing `buf`. Returns the number of bytes read.
+    ///
+    /// # Errors
+    /// A read error; the bytes before it have been scanned and the count of
+    /// them is in the error's message-free companion: call [`InputScan::finish`]
+    /// for the findings either way.
+    pub fn reader(
+        &mut self,
+        reader: &mut dyn Read,
+        limit: u64,
+        chunk: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<u64, (io::Error, u64)> {
+        let chunk = chunk.max(1);
+        let mut reader = reader.take(limit);
+        buf.clear();
+        let mut base = 0u64;
+        let mut owned_start = 0usize;
+        loop {
+            let want = owned_start + chunk + OVERLAP;
+            let eof = fill(&mut reader, buf, want).map_err(|e| (e, base + buf.len() as u64))?;
+            let owned_end = if eof { buf.len() } else { buf.len() - OVERLAP };
+            self.window(buf, owned_start..owned_end, base);
+            if eof {
+                return Ok(base + buf.len() as u64);
+            }
+            let keep_from = owned_end.saturating_sub(OVERLAP);
+            buf.drain(..keep_from);
+            base += keep_from as u64;
+            owned_start = owned_end - keep_from;
+        }
+    }
+
+    /// Findings also found by whole-file detectors over `bytes` (the entire input).
+    pub fn whole_file(&mut self, bytes: &[u8]) {
+        let hay = Haystack::whole(bytes, self.path);
+        let mut found = Vec::new();
+        self.engine.scan_whole_file(&hay, &mut found);
+        for raw in found {
+            let at = (raw.span.start as usize).min(bytes.len());
+            let before = &bytes[..at];
+            let line = bytecount::count(before, b'\n') as u64 + 1;
+            let column = (at - memrchr(before).map_or(0, |p| p + 1)) as u64 + 1;
+            self.out.push(Located { raw, line, column });
+        }
+    }
+
+    /// Newlines counted so far, and the offset of the last one.
+    pub fn line_totals(&self) -> (u64, Option<u64>) {
+        (self.lines.newlines, self.lines.last_newline)
+    }
+
+    /// The findings, ordered by offset then rule.
+    pub fn finish(mut self) -> Vec<Located> {
+        self.out.sort_by(|a, b| {
+            (a.raw.span.start, &a.raw.rule, a.raw.span.end).cmp(&(
+                b.raw.span.start,
+                &b.raw.rule,
+                b.raw.span.end,
+            ))
+        });
+        self.out.dedup_by(|a, b| a.raw == b.raw);
+        self.out
+    }
+}
+
+/// Reads until `buf` holds `want` bytes or the reader ends; true at the end.
+fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    while buf.len() < want {
+        let old = buf.len();
+        buf.resize(want, 0);
+        match reader.read(&mut buf[old..]) {
+            Ok(0) => {
+                buf.truncate(old);
+                return Ok(true);
+            }
+            Ok(n) => buf.truncate(old + n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
+            Err(e) => {
+                buf.truncate(old);
+                return Err(e);
+            }
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by_slice(engine: &Engine, data: &[u8], chunk: usize) -> Vec<Located> {
+        let mut s = InputScan::new(engine, "t.txt");
+        s.slice(data, chunk);
+        s.finish()
+    }
+
+    fn by_reader(engine: &Engine, data: &[u8], chunk: usize) -> Vec<Located> {
+        let mut s = InputScan::new(engine, "t.txt");
+        let mut buf = Vec::new();
+        let n = s.reader(&mut &data[..], u64::MAX, chunk, &mut buf).unwrap();
+        assert_eq!(n, data.len() as u64);
+        s.finish()
+    }
+
+    fn sample() -> Vec<u8> {
+        let mut data = Vec::new();
+        for i in 0..300 {
+            data.extend_from_slice(format!("line {i} ИИН 850314319331 x\n").as_bytes());
+            data.extend_from_slice(b"bad 850314319332 and 0850314319331\n");
+            if i % 7 == 0 {
+                data.extend_from_slice(b"BIN:050340765602;");
+            }
+        }
+        data
+    }
+
+    #[test]
+    fn every_read_path_gives_the_same_answer() {
+        let engine = Engine::builtin();
+        let data = sample();
+        let reference = by_slice(&engine, &data, data.len());
+        assert_eq!(
+            reference.iter().filter(|l| l.raw.kind.as_str() == "iin").count(),
+            300
+        );
+        for chunk in [1, 7, 4096, WINDOW] {
+            assert_eq!(by_slice(&engine, &data, chunk), reference, "slice, chunk {chunk}");
+            assert_eq!(by_reader(&engine, &data, chunk), reference, "reader, chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn lines_and_columns() {
+        let engine = Engine::builtin();
+        let data = b"a\nbb\nIIN 850314319331\n\n  921130474626";
+        for chunk in [1, 3, 100] {
+            let got = by_reader(&engine, data, chunk);
+            let pos: Vec<_> = got.iter().map(|l| (l.line, l.column)).collect();
+            assert_eq!(pos, vec![(3, 5), (5, 3)], "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn reader_respects_limit() {
+        let engine = Engine::builtin();
+        let data = b"850314319331 921130474626";
+        let mut s = InputScan::new(&engine, "t");
+        let mut buf = Vec::new();
+        assert_eq!(s.reader(&mut &data[..], 12, 5, &mut buf).unwrap(), 12);
+        assert_eq!(s.finish().len(), 1);
+    }
+}
