@@ -1,1 +1,141 @@
-fn main() {}
+//! The `shekara` binary: flags → `Config`, progress on stderr, report on stdout.
+#![forbid(unsafe_code)]
+
+mod args;
+mod render;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use clap::Parser;
+use shekara_scanner::model::exit;
+use shekara_scanner::{Progress, Report, Scanner};
+
+use args::{ColorChoice, Command, Format, Opts, ScanOpts};
+
+fn main() -> ExitCode {
+    let opts = match Opts::try_parse() {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::ERROR as u8 } else { 0 });
+        }
+    };
+    let code = match opts.command {
+        Command::Scan(s) => scan(&s),
+        Command::Rules { lint } => rules(lint),
+    };
+    ExitCode::from(code as u8)
+}
+
+fn fail(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("shekara: error: {msg}");
+    exit::ERROR
+}
+
+fn scan(opts: &ScanOpts) -> i32 {
+    let config = match opts.to_config() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let scanner = match Scanner::new(config) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let out: Box<dyn Write + Send> = match &opts.output {
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Err(e) => return fail(format!("cannot write the report to '{}': {e}", p.display())),
+        },
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let progress = Progress::default();
+    let show_bar = !opts.quiet && std::io::stderr().is_terminal();
+    let result: Result<Report, String> = with_progress(show_bar, &progress, || {
+        if opts.format == Format::Jsonl {
+            let sink = render::JsonLines::new(out);
+            let report = scanner.run(&sink, &progress).map_err(|e| e.to_string())?;
+            sink.finish(&report).map_err(|e| format!("cannot write the report: {e}"))?;
+            return Ok(report);
+        }
+        let report = scanner.run(&shekara_scanner::NoSink, &progress).map_err(|e| e.to_string())?;
+        let mut out = out;
+        write_report(opts, &report, &mut out).map_err(|e| format!("cannot write the report: {e}"))?;
+        Ok(report)
+    });
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    report.exit_code(opts.fail_on)
+}
+
+fn write_report(opts: &ScanOpts, report: &Report, out: &mut Box<dyn Write + Send>) -> std::io::Result<()> {
+    match opts.format {
+        Format::Json => render::json(report, out)?,
+        Format::Text => {
+            let color = match opts.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => opts.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            };
+            render::text(report, render::Style { color }, out)?;
+        }
+        Format::Jsonl => {}
+    }
+    out.flush()
+}
+
+/// Runs `work` with a progress bar on stderr when asked.
+fn with_progress<T>(show: bool, progress: &Progress, work: impl FnOnce() -> T) -> T {
+    if !show {
+        return work();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} · {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                bar.set_length(progress.bytes_total.load(Ordering::Relaxed));
+                bar.set_position(progress.bytes_done.load(Ordering::Relaxed));
+                bar.set_message(format!(
+                    "{}/{} files · {} findings",
+                    progress.files_done.load(Ordering::Relaxed),
+                    progress.files_total.load(Ordering::Relaxed),
+                    progress.findings.load(Ordering::Relaxed)
+                ));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let r = work();
+        done.store(true, Ordering::Relaxed);
+        bar.finish_and_clear();
+        r
+    })
+}
+
+fn rules(lint: bool) -> i32 {
+    let rules = shekara_signatures::Ruleset::builtin();
+    if lint {
+        let problems = rules.lint();
+        for p in &problems {
+            eprintln!("shekara: rule problem: {p}");
+        }
+        return if problems.is_empty() { exit::CLEAN } else { exit::ERROR };
+    }
+    println!("ruleset {}", rules.digest());
+    for r in &rules.rules {
+        println!("{:<28} {:<18} {:<8} {}", r.id, r.kind, r.severity, r.title);
+    }
+    for e in &rules.endpoints {
+        let country = e.country.as_deref().unwrap_or("by region");
+        println!("{:<28} {:<18} {:<8} {} {} ({country})", format!("endpoint.{}", e.id), "endpoint", "-", e.provider, e.service);
+    }
+    exit::CLEAN
+}

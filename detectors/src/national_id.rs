@@ -39,7 +39,8 @@ fn suspicious_place(hay: &[u8], at: &Range<usize>) -> Option<&'static str> {
     if letter(before) || letter(after) {
         return Some("adjacent to letters: part of an identifier or a hash");
     }
-    let decimal = |b: Option<u8>| matches!(b, Some(b'.') | Some(b','));
+    // Only '.': a comma between digits is far more often a CSV separator than a decimal comma.
+    let decimal = |b: Option<u8>| b == Some(b'.');
     if (decimal(before) && digit(before2)) || (decimal(after) && digit(after2)) {
         return Some("part of a decimal number");
     }

@@ -1,0 +1,236 @@
+//! Renderers: JSON, streamed JSON Lines, and text for people.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::sync::Mutex;
+
+use serde_json::json;
+use shekara_scanner::model::NotScanned;
+use shekara_scanner::text::sanitize;
+use shekara_scanner::{Finding, Report, Severity, Sink};
+
+/// Writes the report as one pretty JSON document.
+pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    writeln!(out)
+}
+
+/// Streams JSON Lines in the report's order while the scan runs: files finish
+/// in any order, lines leave in path order.
+pub struct JsonLines {
+    state: Mutex<Ordered>,
+}
+
+struct Ordered {
+    next: usize,
+    pending: BTreeMap<usize, Vec<u8>>,
+    out: Box<dyn Write + Send>,
+    error: Option<io::Error>,
+}
+
+impl JsonLines {
+    /// Streams to `out`.
+    pub fn new(out: Box<dyn Write + Send>) -> JsonLines {
+        JsonLines {
+            state: Mutex::new(Ordered { next: 0, pending: BTreeMap::new(), out, error: None }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ordered> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes the closing summary line and flushes.
+    ///
+    /// # Errors
+    /// The first write error of the whole stream.
+    pub fn finish(&self, report: &Report) -> io::Result<()> {
+        let mut s = self.lock();
+        let mut coverage = serde_json::to_value(&report.coverage)?;
+        if let Some(o) = coverage.as_object_mut() {
+            o.remove("not_scanned");
+            o.insert("not_scanned_count".into(), report.coverage.not_scanned.len().into());
+        }
+        let line = json!({
+            "type": "summary", "schema": report.schema, "tool": report.tool,
+            "scan": report.scan, "coverage": coverage, "summary": report.summary,
+        });
+        let s = &mut *s;
+        if let Some(e) = s.error.take() {
+            return Err(e);
+        }
+        serde_json::to_writer(&mut s.out, &line)?;
+        s.out.write_all(b"\n")?;
+        s.out.flush()
+    }
+
+    fn write_now(s: &mut Ordered, bytes: &[u8]) {
+        if s.error.is_none() {
+            if let Err(e) = s.out.write_all(bytes) {
+                s.error = Some(e);
+            }
+        }
+    }
+}
+
+fn record(kind: &str, value: &impl serde::Serialize) -> Vec<u8> {
+    let mut v = serde_json::to_value(value).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("type".into(), kind.into());
+    }
+    let mut line = serde_json::to_vec(&v).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+impl Sink for JsonLines {
+    fn skipped(&self, item: &NotScanned) {
+        let mut s = self.lock();
+        Self::write_now(&mut s, &record("not_scanned", item));
+    }
+
+    fn file(&self, index: usize, findings: &[Finding], problem: Option<&NotScanned>) {
+        let mut bytes = Vec::new();
+        for f in findings {
+            bytes.extend(record("finding", f));
+        }
+        if let Some(p) = problem {
+            bytes.extend(record("not_scanned", p));
+        }
+        let mut s = self.lock();
+        if index == usize::MAX {
+            Self::write_now(&mut s, &bytes);
+            return;
+        }
+        s.pending.insert(index, bytes);
+        loop {
+            let next = s.next;
+            let Some(b) = s.pending.remove(&next) else { break };
+            Self::write_now(&mut s, &b);
+            s.next += 1;
+        }
+    }
+}
+
+/// ANSI styling, or none.
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn severity(self, s: Severity) -> String {
+        let code = match s {
+            Severity::Critical => "1;37;41",
+            Severity::High => "1;31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        self.paint(code, &format!("{:<8}", s.as_str()))
+    }
+}
+
+/// Writes findings grouped by file, then what was not scanned, then a summary line.
+pub fn text(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let mut current: Option<(usize, &str, &[String])> = None;
+    for f in &report.findings {
+        let here = (f.location.root, f.location.path.as_str(), f.location.inner.as_slice());
+        if current != Some(here) {
+            if current.is_some() {
+                writeln!(out)?;
+            }
+            writeln!(out, "{}", style.paint("1;35", &file_label(report, f)))?;
+            current = Some(here);
+        }
+        writeln!(out, "{}", finding_line(f, style))?;
+    }
+    if !report.findings.is_empty() {
+        writeln!(out)?;
+    }
+    not_scanned(report, style, out)?;
+    writeln!(out, "{}", summary_line(report))
+}
+
+fn file_label(report: &Report, f: &Finding) -> String {
+    let mut label = sanitize(&f.location.path);
+    if report.scan.roots.len() > 1 {
+        let root = report.scan.roots.get(f.location.root).map_or("", String::as_str);
+        label = format!("{}: {label}", sanitize(root));
+    }
+    for inner in &f.location.inner {
+        label.push_str(" ▸ ");
+        label.push_str(&sanitize(inner));
+    }
+    label
+}
+
+fn finding_line(f: &Finding, style: Style) -> String {
+    let pos = match (f.location.line, f.location.column) {
+        (Some(l), Some(c)) => format!("{l}:{c}"),
+        _ => format!("@{}", f.location.byte_offset),
+    };
+    let shown = f.evidence.raw.as_deref().unwrap_or(&f.evidence.masked);
+    let mut line = format!(
+        "  {pos:>9}  {}  {:<17}  {}",
+        style.severity(f.severity),
+        f.kind.as_str(),
+        style.paint("1", &sanitize(shown)),
+    );
+    let a = &f.attributes;
+    if let (Some(p), Some(c)) = (a.get("provider"), a.get("country")) {
+        let region = a.get("region").filter(|r| *r != "unknown").map(|r| format!(" {r}")).unwrap_or_default();
+        line.push_str(&format!("  {}{region} → {c}", sanitize(p)));
+    }
+    line.push_str(&style.paint("2", &format!("  [{} · {} confidence]", f.rule, f.confidence)));
+    line
+}
+
+fn not_scanned(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let list = &report.coverage.not_scanned;
+    if list.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{}", style.paint("1", &format!("Not scanned ({}):", list.len())))?;
+    for n in list {
+        let reason = serde_json::to_value(n.reason).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        writeln!(out, "  {}  {}  {}", sanitize(&n.path), style.paint("33", &reason), sanitize(&n.detail))?;
+    }
+    writeln!(out)
+}
+
+fn summary_line(report: &Report) -> String {
+    let s = &report.summary;
+    let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    let kinds = if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) };
+    let c = &report.coverage;
+    format!(
+        "{} findings{kinds} in {} files · {} files, {} scanned · {} not scanned{}",
+        s.findings,
+        s.files_with_findings,
+        c.files_scanned,
+        human_bytes(c.bytes_scanned),
+        c.not_scanned.len(),
+        if c.complete { "" } else { " · coverage INCOMPLETE" },
+    )
+}
+
+/// `1.5 MiB`-style sizes.
+pub fn human_bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < units.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 { format!("{n} B") } else { format!("{v:.1} {}", units[i]) }
+}
