@@ -185,24 +185,32 @@ impl Scanner {
             return FileResult::failed(Reason::TooLarge, format!("{size} bytes > --max-file-size {max}"));
         }
         let path = String::from_utf8_lossy(&e.rel);
-        let mut r = self.read_and_scan(&file, &path, size, buf);
+        let mut r = self.read_and_scan(&file, &e.path, &path, size, buf);
         if r.problem.is_none() {
             r.problem = changed(&file, &before, r.bytes);
         }
         r
     }
 
-    fn read_and_scan(&self, file: &File, path: &str, size: u64, buf: &mut Vec<u8>) -> FileResult {
+    fn read_and_scan(&self, file: &File, fs_path: &std::path::Path, path: &str, size: u64, buf: &mut Vec<u8>) -> FileResult {
+        let hook = || {
+            if let Some(h) = self.config.hook_after_open {
+                h(fs_path);
+            }
+        };
         if size <= WHOLE_FILE_LIMIT && self.engine.wants_whole_file(path) {
+            hook();
             return self.scan_whole(file, path, size, buf);
         }
         if self.config.mmap_threshold.is_some_and(|t| size >= t.max(1)) {
             if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file) {
+                hook();
                 let located = self.scan_mapped(map.bytes(), path);
                 let problem = map.faulted().then(|| (Reason::ChangedDuringScan, "file shrank while being scanned; the part past its new end was not scanned".to_string()));
                 return FileResult { located, bytes: size, problem };
             }
         }
+        hook();
         let mut scan = InputScan::new(&self.engine, path);
         let mut reader: &File = file;
         match scan.reader(&mut reader, size, self.config.window, buf) {

@@ -78,6 +78,11 @@ pub struct Config {
     pub window: usize,
     /// Files at least this large are memory-mapped; `None` never maps.
     pub mmap_threshold: Option<u64>,
+    /// Test hook: called with a file's path once it is open (and mapped, when
+    /// it is), before its bytes are read. Tests use it to change a file
+    /// mid-scan deterministically.
+    #[doc(hidden)]
+    pub hook_after_open: Option<fn(&std::path::Path)>,
 }
 
 impl Config {
@@ -94,6 +99,7 @@ impl Config {
             key: None,
             window: windows::WINDOW,
             mmap_threshold: Some(16 << 20),
+            hook_after_open: None,
         }
     }
 }

@@ -1,0 +1,126 @@
+//! Scanner-level tests: read paths agree, files changing mid-scan, determinism.
+
+use std::fs;
+use std::path::Path;
+
+use shekara_scanner::model::Reason;
+use shekara_scanner::{Config, FingerprintKey, Input, NoSink, Progress, Report, Scanner};
+
+fn config(root: &Path) -> Config {
+    let mut c = Config::new(vec![Input::Path(root.to_path_buf())]);
+    c.key = Some(FingerprintKey::from_secret("test", "test"));
+    c
+}
+
+fn run(c: Config) -> Report {
+    Scanner::new(c).unwrap().run(&NoSink, &Progress::default()).unwrap()
+}
+
+/// Text with an IIN every `every` bytes or so, lines of varied length.
+fn big_text(bytes: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(bytes + 100);
+    let mut i = 0u64;
+    while v.len() < bytes {
+        i += 1;
+        let pad = "x".repeat((i % 97) as usize);
+        v.extend_from_slice(format!("{i} {pad} ИИН 850314319331 bad 850314319332\n").as_bytes());
+    }
+    v
+}
+
+fn positions(r: &Report) -> Vec<(String, u64, Option<u64>, Option<u64>, String)> {
+    r.findings
+        .iter()
+        .map(|f| {
+            let l = &f.location;
+            (l.path.clone(), l.byte_offset, l.line, l.column, f.rule.clone())
+        })
+        .collect()
+}
+
+#[test]
+fn every_read_path_gives_the_same_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("big.txt"), big_text(3 << 20)).unwrap();
+    fs::write(dir.path().join("small.txt"), big_text(10_000)).unwrap();
+    let reference = run(config(dir.path()));
+    assert!(reference.findings.len() > 1000);
+    assert!(reference.findings.iter().all(|f| f.rule == "kz.iin"));
+    for window in [7usize, 4096, 1 << 20] {
+        for mmap in [None, Some(1u64)] {
+            let mut c = config(dir.path());
+            c.window = window;
+            c.mmap_threshold = mmap;
+            let got = run(c);
+            assert_eq!(positions(&got), positions(&reference), "window {window}, mmap {mmap:?}");
+        }
+    }
+}
+
+#[test]
+fn mapped_segments_keep_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    // > 8 MiB so the mapped file is cut into parallel segments.
+    let data = big_text(20 << 20);
+    fs::write(dir.path().join("huge.txt"), &data).unwrap();
+    let mut mapped = config(dir.path());
+    mapped.mmap_threshold = Some(1);
+    let mut read = config(dir.path());
+    read.mmap_threshold = None;
+    let (a, b) = (run(mapped), run(read));
+    assert_eq!(positions(&a), positions(&b));
+    let last = a.findings.last().unwrap();
+    let lines_before = data[..last.location.byte_offset as usize].iter().filter(|&&c| c == b'\n').count() as u64;
+    assert_eq!(last.location.line, Some(lines_before + 1));
+}
+
+fn shrink(path: &Path) {
+    let f = fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.set_len(100_000).unwrap();
+}
+
+fn truncated_mid_scan(mmap: Option<u64>) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("shrinks.txt"), big_text(20 << 20)).unwrap();
+    let mut c = config(dir.path());
+    c.mmap_threshold = mmap;
+    c.hook_after_open = Some(shrink);
+    let r = run(c);
+    let n = &r.coverage.not_scanned;
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0].reason, Reason::ChangedDuringScan);
+    assert!(!r.coverage.complete);
+    // Findings come only from the part that still existed.
+    assert!(!r.findings.is_empty());
+    assert!(r.findings.iter().all(|f| f.location.byte_offset < 100_000));
+    assert_eq!(r.exit_code(shekara_scanner::Severity::Critical), 2);
+}
+
+#[test]
+fn file_truncated_while_mapped_is_reported_not_fatal() {
+    truncated_mid_scan(Some(1));
+}
+
+#[test]
+fn file_truncated_while_read_is_reported() {
+    truncated_mid_scan(None);
+}
+
+#[test]
+fn output_does_not_depend_on_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..40 {
+        let sub = dir.path().join(format!("d{}", i % 5));
+        fs::create_dir_all(&sub).unwrap();
+        fs::write(sub.join(format!("f{i}.txt")), big_text(2000 + i * 300)).unwrap();
+    }
+    let mut reports = Vec::new();
+    for threads in [1, 2, 4] {
+        let mut c = config(dir.path());
+        c.threads = threads;
+        let r = run(c);
+        reports.push((serde_json::to_string(&r.findings).unwrap(), serde_json::to_string(&r.coverage).unwrap()));
+    }
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0], reports[2]);
+}
