@@ -59,10 +59,20 @@ impl ContextMatcher {
         }
     }
 
-    /// The context words found in the `window` bytes before `at` in `hay`.
+    /// The context words found in the `window` bytes before `at` in `hay`,
+    /// on the same line, or on the line before when nothing but spaces and
+    /// punctuation precede `at` on its own line (a key above its value).
     pub fn before(&self, hay: &[u8], at: usize) -> Seen {
-        let from = at.saturating_sub(self.window);
-        let slice = &hay[from..at.min(hay.len())];
+        let at = at.min(hay.len());
+        let floor = at.saturating_sub(self.window);
+        let line_start = line_start(hay, floor, at);
+        let bare = !hay[line_start..at].iter().any(u8::is_ascii_alphanumeric);
+        let from = if bare && line_start > floor {
+            line_start_before(hay, floor, line_start - 1)
+        } else {
+            line_start
+        };
+        let slice = &hay[from..at];
         let mut seen = Seen::default();
         for m in self.ac.find_iter(slice) {
             if is_word_edge_before(slice, m.start()) && is_word_edge_after(slice, m.end()) {
@@ -75,6 +85,16 @@ impl ContextMatcher {
         }
         seen
     }
+}
+
+/// Start of the line holding `at`, not before `floor`.
+fn line_start(hay: &[u8], floor: usize, at: usize) -> usize {
+    hay[floor..at].iter().rposition(|&b| b == b'\n').map_or(floor, |p| floor + p + 1)
+}
+
+/// Start of the line that ends at the newline `nl`, not before `floor`.
+fn line_start_before(hay: &[u8], floor: usize, nl: usize) -> usize {
+    line_start(hay, floor, nl)
 }
 
 /// Whether a letter (ASCII or any alphabetic Unicode character) ends just before `i`.
@@ -131,6 +151,15 @@ mod tests {
         assert!(m.before(hay, hay.len()).iin);
         let hay = "ЖСНы ".as_bytes();
         assert!(!m.before(hay, hay.len()).iin, "Cyrillic letter after the word");
+    }
+
+    #[test]
+    fn context_stays_on_its_line_or_the_key_line_above() {
+        let m = m();
+        let hay = "ИИН: 1\nrandom ".as_bytes();
+        assert!(!m.before(hay, hay.len()).iin, "another line with its own text");
+        let hay = "iin:\n  - ".as_bytes();
+        assert!(m.before(hay, hay.len()).iin, "a key on the line above a bare value");
     }
 
     #[test]
