@@ -87,7 +87,12 @@ pub struct ScanOpts {
     /// Key for the fingerprints of found values (64 hex digits, or any secret
     /// text). Default: $SHEKARA_FINGERPRINT_KEY, else a per-install random key
     /// in $XDG_CONFIG_HOME/shekara/fingerprint.key.
-    #[arg(long, value_name = "KEY", env = "SHEKARA_FINGERPRINT_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "SHEKARA_FINGERPRINT_KEY",
+        hide_env_values = true
+    )]
     pub fingerprint_key: Option<String>,
 
     /// Exit 1 when a finding is at least this severe.
@@ -128,7 +133,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("'{s}' is not a size: use a number with an optional K, M, G or T (e.g. 500M)"))
+        .ok_or_else(|| {
+            format!("'{s}' is not a size: use a number with an optional K, M, G or T (e.g. 500M)")
+        })
 }
 
 impl ScanOpts {

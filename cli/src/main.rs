@@ -57,12 +57,16 @@ fn scan(opts: &ScanOpts) -> i32 {
         if opts.format == Format::Jsonl {
             let sink = render::JsonLines::new(out);
             let report = scanner.run(&sink, &progress).map_err(|e| e.to_string())?;
-            sink.finish(&report).map_err(|e| format!("cannot write the report: {e}"))?;
+            sink.finish(&report)
+                .map_err(|e| format!("cannot write the report: {e}"))?;
             return Ok(report);
         }
-        let report = scanner.run(&shekara_scanner::NoSink, &progress).map_err(|e| e.to_string())?;
+        let report = scanner
+            .run(&shekara_scanner::NoSink, &progress)
+            .map_err(|e| e.to_string())?;
         let mut out = out;
-        write_report(opts, &report, &mut out).map_err(|e| format!("cannot write the report: {e}"))?;
+        write_report(opts, &report, &mut out)
+            .map_err(|e| format!("cannot write the report: {e}"))?;
         Ok(report)
     });
     let report = match result {
@@ -72,14 +76,22 @@ fn scan(opts: &ScanOpts) -> i32 {
     report.exit_code(opts.fail_on)
 }
 
-fn write_report(opts: &ScanOpts, report: &Report, out: &mut Box<dyn Write + Send>) -> std::io::Result<()> {
+fn write_report(
+    opts: &ScanOpts,
+    report: &Report,
+    out: &mut Box<dyn Write + Send>,
+) -> std::io::Result<()> {
     match opts.format {
         Format::Json => render::json(report, out)?,
         Format::Text => {
             let color = match opts.color {
                 ColorChoice::Always => true,
                 ColorChoice::Never => false,
-                ColorChoice::Auto => opts.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                ColorChoice::Auto => {
+                    opts.output.is_none()
+                        && std::io::stdout().is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none()
+                }
             };
             render::text(report, render::Style { color }, out)?;
         }
@@ -127,7 +139,11 @@ fn rules(lint: bool) -> i32 {
         for p in &problems {
             eprintln!("shekara: rule problem: {p}");
         }
-        return if problems.is_empty() { exit::CLEAN } else { exit::ERROR };
+        return if problems.is_empty() {
+            exit::CLEAN
+        } else {
+            exit::ERROR
+        };
     }
     println!("ruleset {}", rules.digest());
     for r in &rules.rules {
@@ -135,7 +151,14 @@ fn rules(lint: bool) -> i32 {
     }
     for e in &rules.endpoints {
         let country = e.country.as_deref().unwrap_or("by region");
-        println!("{:<28} {:<18} {:<8} {} {} ({country})", format!("endpoint.{}", e.id), "endpoint", "-", e.provider, e.service);
+        println!(
+            "{:<28} {:<18} {:<8} {} {} ({country})",
+            format!("endpoint.{}", e.id),
+            "endpoint",
+            "-",
+            e.provider,
+            e.service
+        );
     }
     exit::CLEAN
 }

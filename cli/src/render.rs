@@ -32,7 +32,12 @@ impl JsonLines {
     /// Streams to `out`.
     pub fn new(out: Box<dyn Write + Send>) -> JsonLines {
         JsonLines {
-            state: Mutex::new(Ordered { next: 0, pending: BTreeMap::new(), out, error: None }),
+            state: Mutex::new(Ordered {
+                next: 0,
+                pending: BTreeMap::new(),
+                out,
+                error: None,
+            }),
         }
     }
 
@@ -49,7 +54,10 @@ impl JsonLines {
         let mut coverage = serde_json::to_value(&report.coverage)?;
         if let Some(o) = coverage.as_object_mut() {
             o.remove("not_scanned");
-            o.insert("not_scanned_count".into(), report.coverage.not_scanned.len().into());
+            o.insert(
+                "not_scanned_count".into(),
+                report.coverage.not_scanned.len().into(),
+            );
         }
         let line = json!({
             "type": "summary", "schema": report.schema, "tool": report.tool,
@@ -105,7 +113,9 @@ impl Sink for JsonLines {
         s.pending.insert(index, bytes);
         loop {
             let next = s.next;
-            let Some(b) = s.pending.remove(&next) else { break };
+            let Some(b) = s.pending.remove(&next) else {
+                break;
+            };
             Self::write_now(&mut s, &b);
             s.next += 1;
         }
@@ -143,7 +153,11 @@ impl Style {
 pub fn text(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
     let mut current: Option<(usize, &str, &[String])> = None;
     for f in &report.findings {
-        let here = (f.location.root, f.location.path.as_str(), f.location.inner.as_slice());
+        let here = (
+            f.location.root,
+            f.location.path.as_str(),
+            f.location.inner.as_slice(),
+        );
         if current != Some(here) {
             if current.is_some() {
                 writeln!(out)?;
@@ -163,7 +177,11 @@ pub fn text(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()
 fn file_label(report: &Report, f: &Finding) -> String {
     let mut label = sanitize(&f.location.path);
     if report.scan.roots.len() > 1 {
-        let root = report.scan.roots.get(f.location.root).map_or("", String::as_str);
+        let root = report
+            .scan
+            .roots
+            .get(f.location.root)
+            .map_or("", String::as_str);
         label = format!("{}: {label}", sanitize(root));
     }
     for inner in &f.location.inner {
@@ -187,10 +205,17 @@ fn finding_line(f: &Finding, style: Style) -> String {
     );
     let a = &f.attributes;
     if let (Some(p), Some(c)) = (a.get("provider"), a.get("country")) {
-        let region = a.get("region").filter(|r| *r != "unknown").map(|r| format!(" {r}")).unwrap_or_default();
+        let region = a
+            .get("region")
+            .filter(|r| *r != "unknown")
+            .map(|r| format!(" {r}"))
+            .unwrap_or_default();
         line.push_str(&format!("  {}{region} → {c}", sanitize(p)));
     }
-    line.push_str(&style.paint("2", &format!("  [{} · {} confidence]", f.rule, f.confidence)));
+    line.push_str(&style.paint(
+        "2",
+        &format!("  [{} · {} confidence]", f.rule, f.confidence),
+    ));
     line
 }
 
@@ -199,10 +224,23 @@ fn not_scanned(report: &Report, style: Style, out: &mut dyn Write) -> io::Result
     if list.is_empty() {
         return Ok(());
     }
-    writeln!(out, "{}", style.paint("1", &format!("Not scanned ({}):", list.len())))?;
+    writeln!(
+        out,
+        "{}",
+        style.paint("1", &format!("Not scanned ({}):", list.len()))
+    )?;
     for n in list {
-        let reason = serde_json::to_value(n.reason).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-        writeln!(out, "  {}  {}  {}", sanitize(&n.path), style.paint("33", &reason), sanitize(&n.detail))?;
+        let reason = serde_json::to_value(n.reason)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {}  {}  {}",
+            sanitize(&n.path),
+            style.paint("33", &reason),
+            sanitize(&n.detail)
+        )?;
     }
     writeln!(out)
 }
@@ -210,7 +248,11 @@ fn not_scanned(report: &Report, style: Style, out: &mut dyn Write) -> io::Result
 fn summary_line(report: &Report) -> String {
     let s = &report.summary;
     let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    let kinds = if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) };
+    let kinds = if kinds.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", kinds.join(", "))
+    };
     let c = &report.coverage;
     format!(
         "{} findings{kinds} in {} files · {} files, {} scanned · {} not scanned{}",
@@ -219,7 +261,11 @@ fn summary_line(report: &Report) -> String {
         c.files_scanned,
         human_bytes(c.bytes_scanned),
         c.not_scanned.len(),
-        if c.complete { "" } else { " · coverage INCOMPLETE" },
+        if c.complete {
+            ""
+        } else {
+            " · coverage INCOMPLETE"
+        },
     )
 }
 
@@ -232,5 +278,9 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{n} B") } else { format!("{v:.1} {}", units[i]) }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
 }

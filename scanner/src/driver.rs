@@ -37,6 +37,9 @@ pub struct Scanner {
     pool: rayon::ThreadPool,
 }
 
+/// A file's findings, its coverage problem if any, and the bytes scanned.
+type FileOut = (Vec<Finding>, Option<NotScanned>, u64);
+
 /// The outcome of scanning one file.
 struct FileResult {
     located: Vec<Located>,
@@ -46,7 +49,11 @@ struct FileResult {
 
 impl FileResult {
     fn failed(reason: Reason, detail: String) -> FileResult {
-        FileResult { located: Vec::new(), bytes: 0, problem: Some((reason, detail)) }
+        FileResult {
+            located: Vec::new(),
+            bytes: 0,
+            problem: Some((reason, detail)),
+        }
     }
 }
 
@@ -77,8 +84,14 @@ impl Scanner {
                 globs.add(under);
             }
         }
-        let exclude = globs.build().map_err(|e| Error::Glob(config.exclude.join(","), e.to_string()))?;
-        let threads = if config.threads == 0 { num_threads() } else { config.threads };
+        let exclude = globs
+            .build()
+            .map_err(|e| Error::Glob(config.exclude.join(","), e.to_string()))?;
+        let threads = if config.threads == 0 {
+            num_threads()
+        } else {
+            config.threads
+        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("shekara-{i}"))
@@ -88,8 +101,19 @@ impl Scanner {
             Some(k) => k.clone(),
             None => FingerprintKey::ephemeral().map_err(Error::Key)?,
         };
-        let walk = WalkOptions { gitignore: config.gitignore, follow: config.follow, exclude, threads };
-        Ok(Scanner { config, engine, key, walk, pool })
+        let walk = WalkOptions {
+            gitignore: config.gitignore,
+            follow: config.follow,
+            exclude,
+            threads,
+        };
+        Ok(Scanner {
+            config,
+            engine,
+            key,
+            walk,
+            pool,
+        })
     }
 
     /// The engine this scanner runs.
@@ -106,17 +130,24 @@ impl Scanner {
         let started = now();
         let roots = self.check_roots()?;
         let walked = self.pool.install(|| walk::walk(&roots.paths, &self.walk));
-        let skipped: Vec<NotScanned> = walked.skipped.iter().map(|s| not_scanned(s.root, &s.rel, s.reason, &s.detail, None)).collect();
+        let skipped: Vec<NotScanned> = walked
+            .skipped
+            .iter()
+            .map(|s| not_scanned(s.root, &s.rel, s.reason, &s.detail, None))
+            .collect();
         for s in &skipped {
             sink.skipped(s);
         }
         let results = self.scan_files(&walked, sink, progress);
         let stdin = roots.stdin.map(|ri| self.scan_stdin(ri, sink, progress));
-        Ok(self.assemble(started, walked, skipped, results, stdin))
+        Ok(self.assemble(started, skipped, results, stdin))
     }
 
     fn check_roots(&self) -> Result<Roots, Error> {
-        let mut roots = Roots { paths: Vec::new(), stdin: None };
+        let mut roots = Roots {
+            paths: Vec::new(),
+            stdin: None,
+        };
         for (i, input) in self.config.inputs.iter().enumerate() {
             match input {
                 Input::Path(p) => {
@@ -133,18 +164,23 @@ impl Scanner {
         Ok(roots)
     }
 
-    fn scan_files(&self, walked: &Walked, sink: &dyn Sink, progress: &Progress) -> Vec<(Vec<Finding>, Option<NotScanned>, u64)> {
+    fn scan_files(&self, walked: &Walked, sink: &dyn Sink, progress: &Progress) -> Vec<FileOut> {
         let files = &walked.files;
-        progress.files_total.store(files.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        progress
+            .files_total
+            .store(files.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let total: u64 = files.iter().map(|e| e.size).sum();
-        progress.bytes_total.store(total, std::sync::atomic::Ordering::Relaxed);
+        progress
+            .bytes_total
+            .store(total, std::sync::atomic::Ordering::Relaxed);
         self.pool.install(|| {
             files
                 .par_iter()
                 .enumerate()
                 .map(|(i, e)| {
                     let r = BUF.with(|b| self.scan_entry(e, &mut b.borrow_mut()));
-                    let (findings, problem) = self.report_file(e.root, &e.rel, r.located, r.problem, r.bytes);
+                    let (findings, problem) =
+                        self.report_file(e.root, &e.rel, r.located, r.problem, r.bytes);
                     sink.file(i, &findings, problem.as_ref());
                     progress.add(1, r.bytes, findings.len() as u64);
                     (findings, problem, r.bytes)
@@ -153,12 +189,13 @@ impl Scanner {
         })
     }
 
-    fn scan_stdin(&self, root: usize, sink: &dyn Sink, progress: &Progress) -> (Vec<Finding>, Option<NotScanned>, u64) {
+    fn scan_stdin(&self, root: usize, sink: &dyn Sink, progress: &Progress) -> FileOut {
         let mut scan = InputScan::new(&self.engine, "-");
         let mut buf = Vec::new();
         let stdin = std::io::stdin();
         let mut lock = stdin.lock();
-        let (bytes, problem) = match scan.reader(&mut lock, u64::MAX, self.config.window, &mut buf) {
+        let (bytes, problem) = match scan.reader(&mut lock, u64::MAX, self.config.window, &mut buf)
+        {
             Ok(n) => (n, None),
             Err((e, n)) => (n, Some((Reason::ReadError, e.to_string()))),
         };
@@ -178,11 +215,17 @@ impl Scanner {
             Err(err) => return FileResult::failed(Reason::Unreadable, os_error(&err)),
         };
         if !before.is_file() {
-            return FileResult::failed(Reason::SpecialFile, "no longer a regular file when opened".into());
+            return FileResult::failed(
+                Reason::SpecialFile,
+                "no longer a regular file when opened".into(),
+            );
         }
         let size = before.len();
         if let Some(max) = self.config.max_file_size.filter(|&m| size > m) {
-            return FileResult::failed(Reason::TooLarge, format!("{size} bytes > --max-file-size {max}"));
+            return FileResult::failed(
+                Reason::TooLarge,
+                format!("{size} bytes > --max-file-size {max}"),
+            );
         }
         let path = String::from_utf8_lossy(&e.rel);
         let mut r = self.read_and_scan(&file, &e.path, &path, size, buf);
@@ -192,7 +235,14 @@ impl Scanner {
         r
     }
 
-    fn read_and_scan(&self, file: &File, fs_path: &std::path::Path, path: &str, size: u64, buf: &mut Vec<u8>) -> FileResult {
+    fn read_and_scan(
+        &self,
+        file: &File,
+        fs_path: &std::path::Path,
+        path: &str,
+        size: u64,
+        buf: &mut Vec<u8>,
+    ) -> FileResult {
         let hook = || {
             if let Some(h) = self.config.hook_after_open {
                 h(fs_path);
@@ -207,15 +257,30 @@ impl Scanner {
                 hook();
                 let located = self.scan_mapped(map.bytes(), path);
                 let problem = map.faulted().then(|| (Reason::ChangedDuringScan, "file shrank while being scanned; the part past its new end was not scanned".to_string()));
-                return FileResult { located, bytes: size, problem };
+                return FileResult {
+                    located,
+                    bytes: size,
+                    problem,
+                };
             }
         }
         hook();
         let mut scan = InputScan::new(&self.engine, path);
         let mut reader: &File = file;
         match scan.reader(&mut reader, size, self.config.window, buf) {
-            Ok(n) => FileResult { located: scan.finish(), bytes: n, problem: None },
-            Err((err, n)) => FileResult { located: scan.finish(), bytes: n, problem: Some((Reason::ReadError, format!("{} after {n} bytes", os_error(&err)))) },
+            Ok(n) => FileResult {
+                located: scan.finish(),
+                bytes: n,
+                problem: None,
+            },
+            Err((err, n)) => FileResult {
+                located: scan.finish(),
+                bytes: n,
+                problem: Some((
+                    Reason::ReadError,
+                    format!("{} after {n} bytes", os_error(&err)),
+                )),
+            },
         }
     }
 
@@ -228,7 +293,11 @@ impl Scanner {
         let mut scan = InputScan::new(&self.engine, path);
         scan.slice(buf, self.config.window);
         scan.whole_file(buf);
-        FileResult { located: scan.finish(), bytes: buf.len() as u64, problem: None }
+        FileResult {
+            located: scan.finish(),
+            bytes: buf.len() as u64,
+            problem: None,
+        }
     }
 
     /// Scans a mapped file in segments, in parallel, then joins their line counts.
@@ -261,8 +330,18 @@ impl Scanner {
         out
     }
 
-    fn report_file(&self, root: usize, rel: &[u8], located: Vec<Located>, problem: Option<(Reason, String)>, bytes: u64) -> (Vec<Finding>, Option<NotScanned>) {
-        let findings = located.into_iter().map(|l| self.finding(root, rel, l)).collect();
+    fn report_file(
+        &self,
+        root: usize,
+        rel: &[u8],
+        located: Vec<Located>,
+        problem: Option<(Reason, String)>,
+        bytes: u64,
+    ) -> (Vec<Finding>, Option<NotScanned>) {
+        let findings = located
+            .into_iter()
+            .map(|l| self.finding(root, rel, l))
+            .collect();
         let problem = problem.map(|(reason, detail)| {
             let scanned = (bytes > 0).then_some(bytes);
             not_scanned(root, rel, reason, &detail, scanned)
@@ -278,19 +357,35 @@ impl Scanner {
             rule: raw.rule,
             severity: raw.severity,
             confidence: raw.confidence,
-            location: Location { path, path_base64, root, inner: Vec::new(), line: Some(l.line), column: Some(l.column), byte_offset: raw.span.start },
+            location: Location {
+                path,
+                path_base64,
+                root,
+                inner: Vec::new(),
+                line: Some(l.line),
+                column: Some(l.column),
+                byte_offset: raw.span.start,
+            },
             count: 1,
             evidence: Evidence {
                 masked: mask(raw.kind, &raw.value),
                 fingerprint: self.key.fingerprint(&raw.value),
-                raw: self.config.reveal.then(|| String::from_utf8_lossy(&raw.value).into_owned()),
+                raw: self
+                    .config
+                    .reveal
+                    .then(|| String::from_utf8_lossy(&raw.value).into_owned()),
             },
             attributes: raw.attributes,
         }
     }
 
-    fn assemble(&self, started: String, walked: Walked, mut not_scanned_list: Vec<NotScanned>, results: Vec<(Vec<Finding>, Option<NotScanned>, u64)>, stdin: Option<(Vec<Finding>, Option<NotScanned>, u64)>) -> Report {
-        let _ = walked;
+    fn assemble(
+        &self,
+        started: String,
+        mut not_scanned_list: Vec<NotScanned>,
+        results: Vec<FileOut>,
+        stdin: Option<FileOut>,
+    ) -> Report {
         let mut findings = Vec::new();
         let mut coverage = Coverage::default();
         for (f, problem, bytes) in results.into_iter().chain(stdin) {
@@ -301,14 +396,27 @@ impl Scanner {
                 None => coverage.files_scanned += 1,
             }
         }
-        not_scanned_list.sort_by(|a, b| (a.root, &a.path, a.reason).cmp(&(b.root, &b.path, b.reason)));
-        coverage.complete = not_scanned_list.iter().all(|n| !n.reason.is_error() && n.reason != Reason::TooLarge);
+        not_scanned_list
+            .sort_by(|a, b| (a.root, &a.path, a.reason).cmp(&(b.root, &b.path, b.reason)));
+        coverage.complete = not_scanned_list
+            .iter()
+            .all(|n| !n.reason.is_error() && n.reason != Reason::TooLarge);
         coverage.not_scanned = not_scanned_list;
         let summary = Summary::of(&findings);
         Report {
             schema: REPORT_SCHEMA.into(),
-            tool: Tool { name: "shekara".into(), version: env!("CARGO_PKG_VERSION").into(), ruleset: shekara_signatures::Ruleset::builtin().digest().into() },
-            scan: ScanInfo { roots: self.root_labels(), options: self.options(), started, finished: now(), fingerprint_key: self.key.id() },
+            tool: Tool {
+                name: "shekara".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                ruleset: shekara_signatures::Ruleset::builtin().digest().into(),
+            },
+            scan: ScanInfo {
+                roots: self.root_labels(),
+                options: self.options(),
+                started,
+                finished: now(),
+                fingerprint_key: self.key.id(),
+            },
             findings,
             coverage,
             summary,
@@ -348,7 +456,9 @@ fn num_threads() -> usize {
 }
 
 fn now() -> String {
-    time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
+    time::OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Opens for reading without blocking on FIFOs (a file swapped for one after the walk).
@@ -371,10 +481,26 @@ fn os_error(e: &std::io::Error) -> String {
 fn changed(file: &File, before: &Metadata, scanned: u64) -> Option<(Reason, String)> {
     let after = file.metadata().ok()?;
     if scanned < before.len() {
-        return Some((Reason::ChangedDuringScan, format!("file shrank while being scanned: {} bytes expected, {scanned} read", before.len())));
+        return Some((
+            Reason::ChangedDuringScan,
+            format!(
+                "file shrank while being scanned: {} bytes expected, {scanned} read",
+                before.len()
+            ),
+        ));
     }
-    if after.len() != before.len() || after.mtime() != before.mtime() || after.mtime_nsec() != before.mtime_nsec() {
-        return Some((Reason::ChangedDuringScan, format!("file was modified while being scanned (size {} → {})", before.len(), after.len())));
+    if after.len() != before.len()
+        || after.mtime() != before.mtime()
+        || after.mtime_nsec() != before.mtime_nsec()
+    {
+        return Some((
+            Reason::ChangedDuringScan,
+            format!(
+                "file was modified while being scanned (size {} → {})",
+                before.len(),
+                after.len()
+            ),
+        ));
     }
     None
 }
@@ -382,11 +508,28 @@ fn changed(file: &File, before: &Metadata, scanned: u64) -> Option<(Reason, Stri
 fn display_path(rel: &[u8]) -> (String, Option<String>) {
     match std::str::from_utf8(rel) {
         Ok(s) => (s.to_string(), None),
-        Err(_) => (String::from_utf8_lossy(rel).into_owned(), Some(base64::engine::general_purpose::STANDARD.encode(rel))),
+        Err(_) => (
+            String::from_utf8_lossy(rel).into_owned(),
+            Some(base64::engine::general_purpose::STANDARD.encode(rel)),
+        ),
     }
 }
 
-fn not_scanned(root: usize, rel: &[u8], reason: Reason, detail: &str, bytes: Option<u64>) -> NotScanned {
+fn not_scanned(
+    root: usize,
+    rel: &[u8],
+    reason: Reason,
+    detail: &str,
+    bytes: Option<u64>,
+) -> NotScanned {
     let (path, path_base64) = display_path(rel);
-    NotScanned { path, path_base64, root, inner: Vec::new(), reason, detail: detail.to_string(), bytes_scanned: bytes }
+    NotScanned {
+        path,
+        path_base64,
+        root,
+        inner: Vec::new(),
+        reason,
+        detail: detail.to_string(),
+        bytes_scanned: bytes,
+    }
 }

@@ -86,7 +86,11 @@ impl FingerprintKey {
     /// The default per-install key path: `$SHEKARA_CONFIG_DIR`, else
     /// `$XDG_CONFIG_HOME/shekara`, else `$HOME/.config/shekara`, then `fingerprint.key`.
     pub fn default_path() -> Option<PathBuf> {
-        let env = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let env = |k| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let dir = env("SHEKARA_CONFIG_DIR")
             .or_else(|| env("XDG_CONFIG_HOME").map(|d| d.join("shekara")))
             .or_else(|| env("HOME").map(|h| h.join(".config").join("shekara")))?;
@@ -166,15 +170,24 @@ mod tests {
     #[test]
     fn masks_ids() {
         assert_eq!(mask(Kind::Iin, b"850314319331"), "8503******31");
-        assert_eq!(mask(Kind::ForeignEndpoint, b"s3.amazonaws.com"), "s3.amazonaws.com");
+        assert_eq!(
+            mask(Kind::ForeignEndpoint, b"s3.amazonaws.com"),
+            "s3.amazonaws.com"
+        );
     }
 
     #[test]
     fn fingerprints_are_keyed_and_stable() {
         let a = FingerprintKey::from_secret("alpha", "flag");
         let b = FingerprintKey::from_secret("beta", "flag");
-        assert_eq!(a.fingerprint(b"850314319331"), a.fingerprint(b"850314319331"));
-        assert_ne!(a.fingerprint(b"850314319331"), b.fingerprint(b"850314319331"));
+        assert_eq!(
+            a.fingerprint(b"850314319331"),
+            a.fingerprint(b"850314319331")
+        );
+        assert_ne!(
+            a.fingerprint(b"850314319331"),
+            b.fingerprint(b"850314319331")
+        );
         assert!(!a.fingerprint(b"850314319331").contains("850314319331"));
         assert_eq!(a.fingerprint(b"x").len(), 4 + 32);
     }

@@ -158,7 +158,11 @@ pub enum Error {
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::Root(p, e) => write!(f, "cannot scan '{}': {e}", text::escape_lossy(walk::path_bytes(p).as_slice())),
+            Error::Root(p, e) => write!(
+                f,
+                "cannot scan '{}': {e}",
+                text::escape_lossy(walk::path_bytes(p).as_slice())
+            ),
             Error::Glob(g, e) => write!(f, "the --exclude glob '{g}' is invalid: {e}"),
             Error::Threads(e) => write!(f, "cannot start worker threads: {e}"),
             Error::Key(e) => write!(f, "cannot make a fingerprint key: {e}"),

@@ -220,7 +220,11 @@ impl Summary {
             files.insert((f.location.root, &f.location.path, &f.location.inner));
         }
         s.files_with_findings = files.len() as u64;
-        s.max_severity = findings.iter().map(|f| f.severity).max().map(|v| v.to_string());
+        s.max_severity = findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .map(|v| v.to_string());
         s
     }
 }
@@ -241,7 +245,12 @@ impl Report {
     pub fn exit_code(&self, fail_on: Severity) -> i32 {
         if self.findings.iter().any(|f| f.severity >= fail_on) {
             exit::FINDINGS
-        } else if self.coverage.not_scanned.iter().any(|n| n.reason.is_error()) {
+        } else if self
+            .coverage
+            .not_scanned
+            .iter()
+            .any(|n| n.reason.is_error())
+        {
             exit::ERROR
         } else {
             exit::CLEAN

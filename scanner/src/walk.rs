@@ -83,11 +83,16 @@ fn relative(root: &Path, root_is_dir: bool, path: &Path) -> Vec<u8> {
 pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Walked {
     let out = Mutex::new(Walked::default());
     for (ri, root) in roots.iter().enumerate() {
-        walk_root(ri, root, opts, &out);
+        // An empty path holds the place of standard input.
+        if !root.as_os_str().is_empty() {
+            walk_root(ri, root, opts, &out);
+        }
     }
     let mut w = out.into_inner().unwrap_or_else(|e| e.into_inner());
-    w.files.sort_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
-    w.skipped.sort_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
+    w.files
+        .sort_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
+    w.skipped
+        .sort_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
     w
 }
 
@@ -111,16 +116,28 @@ fn walk_root(ri: usize, root: &Path, opts: &WalkOptions, out: &Mutex<Walked>) {
             let rel = relative(&root_owned, root_is_dir, e.path());
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
             let reason = if is_dir && e.file_name() == ".git" && e.depth() > 0 {
-                Some((Reason::VcsDirectory, "git metadata is not scanned as files".to_string()))
-            } else if e.depth() > 0 && exclude.is_match(Path::new(&*String::from_utf8_lossy(&rel))) {
+                Some((
+                    Reason::VcsDirectory,
+                    "git metadata is not scanned as files".to_string(),
+                ))
+            } else if e.depth() > 0 && exclude.is_match(Path::new(&*String::from_utf8_lossy(&rel)))
+            {
                 Some((Reason::Excluded, "matched --exclude".to_string()))
             } else {
                 None
             };
             match reason {
                 Some((reason, detail)) => {
-                    let s = Skipped { root: ri, rel, reason, detail };
-                    filter_skips.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+                    let s = Skipped {
+                        root: ri,
+                        rel,
+                        reason,
+                        detail,
+                    };
+                    filter_skips
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(s);
                     false
                 }
                 None => true,
@@ -133,7 +150,10 @@ fn walk_root(ri: usize, root: &Path, opts: &WalkOptions, out: &Mutex<Walked>) {
         })
     });
     let skips = std::mem::take(&mut *skips.lock().unwrap_or_else(|e| e.into_inner()));
-    out.lock().unwrap_or_else(|e| e.into_inner()).skipped.extend(skips);
+    out.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .skipped
+        .extend(skips);
 }
 
 fn visit(
@@ -155,9 +175,21 @@ fn visit(
     }
 }
 
-fn classify(ri: usize, root: &Path, root_is_dir: bool, e: &ignore::DirEntry) -> Option<Result<Entry, Skipped>> {
+fn classify(
+    ri: usize,
+    root: &Path,
+    root_is_dir: bool,
+    e: &ignore::DirEntry,
+) -> Option<Result<Entry, Skipped>> {
     let rel = relative(root, root_is_dir, e.path());
-    let skip = |reason, detail: &str| Some(Err(Skipped { root: ri, rel: rel.clone(), reason, detail: detail.into() }));
+    let skip = |reason, detail: &str| {
+        Some(Err(Skipped {
+            root: ri,
+            rel: rel.clone(),
+            reason,
+            detail: detail.into(),
+        }))
+    };
     let Some(ft) = e.file_type() else {
         return None; // stdin; roots are handled by the caller
     };
@@ -165,13 +197,21 @@ fn classify(ri: usize, root: &Path, root_is_dir: bool, e: &ignore::DirEntry) -> 
         return None;
     }
     if ft.is_symlink() {
-        return skip(Reason::SymlinkNotFollowed, "symbolic link; use --follow to follow links");
+        return skip(
+            Reason::SymlinkNotFollowed,
+            "symbolic link; use --follow to follow links",
+        );
     }
     if !ft.is_file() {
         return skip(Reason::SpecialFile, special_kind(&ft));
     }
     let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-    Some(Ok(Entry { root: ri, path: e.path().to_path_buf(), rel, size }))
+    Some(Ok(Entry {
+        root: ri,
+        path: e.path().to_path_buf(),
+        rel,
+        size,
+    }))
 }
 
 fn special_kind(ft: &std::fs::FileType) -> &'static str {
@@ -190,20 +230,31 @@ fn special_kind(ft: &std::fs::FileType) -> &'static str {
 fn walk_error(ri: usize, root: &Path, root_is_dir: bool, err: &ignore::Error) -> Skipped {
     let (path, inner) = error_path(err);
     let rel = path.map_or_else(|| path_bytes(root), |p| relative(root, root_is_dir, p));
-    let reason = if is_loop(inner) { Reason::SymlinkLoop } else { Reason::WalkError };
+    let reason = if is_loop(inner) {
+        Reason::SymlinkLoop
+    } else {
+        Reason::WalkError
+    };
     let detail = match inner {
         ignore::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
             "permission denied".to_string()
         }
         other => other.to_string(),
     };
-    Skipped { root: ri, rel, reason, detail }
+    Skipped {
+        root: ri,
+        rel,
+        reason,
+        detail,
+    }
 }
 
 fn error_path(err: &ignore::Error) -> (Option<&Path>, &ignore::Error) {
     match err {
         ignore::Error::WithPath { path, err } => (Some(path.as_path()), error_path(err).1),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
         ignore::Error::Loop { child, .. } => (Some(child.as_path()), err),
         other => (None, other),
     }

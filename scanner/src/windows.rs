@@ -82,16 +82,19 @@ impl<'e> InputScan<'e> {
             path: self.path,
         };
         self.found.clear();
-        self.engine.scan_with(&hay, &mut self.scratch, &mut self.found);
+        self.engine
+            .scan_with(&hay, &mut self.scratch, &mut self.found);
         let mut cursor = owned.start;
         for raw in self.found.drain(..) {
             let rel = (raw.span.start - base) as usize;
-            self.lines.advance(&bytes[cursor..rel], base + cursor as u64);
+            self.lines
+                .advance(&bytes[cursor..rel], base + cursor as u64);
             cursor = rel;
             let (line, column) = self.lines.locate(raw.span.start);
             self.out.push(Located { raw, line, column });
         }
-        self.lines.advance(&bytes[cursor..owned.end], base + cursor as u64);
+        self.lines
+            .advance(&bytes[cursor..owned.end], base + cursor as u64);
     }
 
     /// Scans a whole in-memory input in windows of `chunk` owned bytes.
@@ -241,12 +244,23 @@ mod tests {
         let data = sample();
         let reference = by_slice(&engine, &data, data.len());
         assert_eq!(
-            reference.iter().filter(|l| l.raw.kind.as_str() == "iin").count(),
+            reference
+                .iter()
+                .filter(|l| l.raw.kind.as_str() == "iin")
+                .count(),
             300
         );
         for chunk in [1, 7, 4096, WINDOW] {
-            assert_eq!(by_slice(&engine, &data, chunk), reference, "slice, chunk {chunk}");
-            assert_eq!(by_reader(&engine, &data, chunk), reference, "reader, chunk {chunk}");
+            assert_eq!(
+                by_slice(&engine, &data, chunk),
+                reference,
+                "slice, chunk {chunk}"
+            );
+            assert_eq!(
+                by_reader(&engine, &data, chunk),
+                reference,
+                "reader, chunk {chunk}"
+            );
         }
     }
 

@@ -13,7 +13,10 @@ fn config(root: &Path) -> Config {
 }
 
 fn run(c: Config) -> Report {
-    Scanner::new(c).unwrap().run(&NoSink, &Progress::default()).unwrap()
+    Scanner::new(c)
+        .unwrap()
+        .run(&NoSink, &Progress::default())
+        .unwrap()
 }
 
 /// Text with an IIN every `every` bytes or so, lines of varied length.
@@ -28,12 +31,21 @@ fn big_text(bytes: usize) -> Vec<u8> {
     v
 }
 
-fn positions(r: &Report) -> Vec<(String, u64, Option<u64>, Option<u64>, String)> {
+/// (path, offset, line, column, rule) of each finding.
+type Position = (String, u64, Option<u64>, Option<u64>, String);
+
+fn positions(r: &Report) -> Vec<Position> {
     r.findings
         .iter()
         .map(|f| {
             let l = &f.location;
-            (l.path.clone(), l.byte_offset, l.line, l.column, f.rule.clone())
+            (
+                l.path.clone(),
+                l.byte_offset,
+                l.line,
+                l.column,
+                f.rule.clone(),
+            )
         })
         .collect()
 }
@@ -52,7 +64,11 @@ fn every_read_path_gives_the_same_findings() {
             c.window = window;
             c.mmap_threshold = mmap;
             let got = run(c);
-            assert_eq!(positions(&got), positions(&reference), "window {window}, mmap {mmap:?}");
+            assert_eq!(
+                positions(&got),
+                positions(&reference),
+                "window {window}, mmap {mmap:?}"
+            );
         }
     }
 }
@@ -70,7 +86,10 @@ fn mapped_segments_keep_line_numbers() {
     let (a, b) = (run(mapped), run(read));
     assert_eq!(positions(&a), positions(&b));
     let last = a.findings.last().unwrap();
-    let lines_before = data[..last.location.byte_offset as usize].iter().filter(|&&c| c == b'\n').count() as u64;
+    let lines_before = data[..last.location.byte_offset as usize]
+        .iter()
+        .filter(|&&c| c == b'\n')
+        .count() as u64;
     assert_eq!(last.location.line, Some(lines_before + 1));
 }
 
@@ -119,7 +138,10 @@ fn output_does_not_depend_on_thread_count() {
         let mut c = config(dir.path());
         c.threads = threads;
         let r = run(c);
-        reports.push((serde_json::to_string(&r.findings).unwrap(), serde_json::to_string(&r.coverage).unwrap()));
+        reports.push((
+            serde_json::to_string(&r.findings).unwrap(),
+            serde_json::to_string(&r.coverage).unwrap(),
+        ));
     }
     assert_eq!(reports[0], reports[1]);
     assert_eq!(reports[0], reports[2]);

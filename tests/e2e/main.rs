@@ -12,7 +12,8 @@ use serde_json::Value;
 /// The binary with a fixed fingerprint key and no config dir side effects.
 pub fn shekara() -> Command {
     let mut c = Command::cargo_bin("shekara").unwrap();
-    c.env("SHEKARA_FINGERPRINT_KEY", "e2e-test-key").env_remove("NO_COLOR");
+    c.env("SHEKARA_FINGERPRINT_KEY", "e2e-test-key")
+        .env_remove("NO_COLOR");
     c
 }
 
@@ -26,14 +27,24 @@ pub fn scan_json(root: &Path, extra: &[&str]) -> (Value, i32) {
         .output()
         .unwrap();
     let code = out.status.code().unwrap_or(-1);
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     (v, code)
 }
 
 /// Findings of one kind.
 pub fn of_kind<'a>(report: &'a Value, kind: &str) -> Vec<&'a Value> {
-    report["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == kind).collect()
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
 }
 
 /// The (path, reason) pairs of coverage.not_scanned.
@@ -42,6 +53,11 @@ pub fn not_scanned(report: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| (n["path"].as_str().unwrap().to_string(), n["reason"].as_str().unwrap().to_string()))
+        .map(|n| {
+            (
+                n["path"].as_str().unwrap().to_string(),
+                n["reason"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
