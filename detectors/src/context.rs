@@ -89,7 +89,10 @@ impl ContextMatcher {
 
 /// Start of the line holding `at`, not before `floor`.
 fn line_start(hay: &[u8], floor: usize, at: usize) -> usize {
-    hay[floor..at].iter().rposition(|&b| b == b'\n').map_or(floor, |p| floor + p + 1)
+    hay[floor..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(floor, |p| floor + p + 1)
 }
 
 /// Start of the line that ends at the newline `nl`, not before `floor`.
@@ -150,16 +153,25 @@ mod tests {
         let hay = "иин клиента ".as_bytes();
         assert!(m.before(hay, hay.len()).iin);
         let hay = "ЖСНы ".as_bytes();
-        assert!(!m.before(hay, hay.len()).iin, "Cyrillic letter after the word");
+        assert!(
+            !m.before(hay, hay.len()).iin,
+            "Cyrillic letter after the word"
+        );
     }
 
     #[test]
     fn context_stays_on_its_line_or_the_key_line_above() {
         let m = m();
         let hay = "ИИН: 1\nrandom ".as_bytes();
-        assert!(!m.before(hay, hay.len()).iin, "another line with its own text");
+        assert!(
+            !m.before(hay, hay.len()).iin,
+            "another line with its own text"
+        );
         let hay = "iin:\n  - ".as_bytes();
-        assert!(m.before(hay, hay.len()).iin, "a key on the line above a bare value");
+        assert!(
+            m.before(hay, hay.len()).iin,
+            "a key on the line above a bare value"
+        );
     }
 
     #[test]

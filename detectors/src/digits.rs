@@ -142,7 +142,10 @@ mod tests {
             assert_eq!(fast(&hay, 0..hay.len(), 12), vec![shift], "shift {shift}");
             let mut longer = hay.clone();
             longer.insert(shift, b'9');
-            assert!(fast(&longer, 0..longer.len(), 12).is_empty(), "shift {shift}");
+            assert!(
+                fast(&longer, 0..longer.len(), 12).is_empty(),
+                "shift {shift}"
+            );
         }
     }
 

@@ -164,8 +164,11 @@ impl Engine {
 /// so neighbouring windows, which see the same context, decide alike.
 fn settle(found: &mut Vec<RawFinding>, owned: Range<u64>, out: &mut Vec<RawFinding>) {
     found.sort_by(|a, b| {
-        (a.span.start, std::cmp::Reverse(a.span.end), &a.rule)
-            .cmp(&(b.span.start, std::cmp::Reverse(b.span.end), &b.rule))
+        (a.span.start, std::cmp::Reverse(a.span.end), &a.rule).cmp(&(
+            b.span.start,
+            std::cmp::Reverse(b.span.end),
+            &b.rule,
+        ))
     });
     // Sorted by start, a finding overlaps an earlier kept one of its kind
     // exactly when that kind's furthest kept end lies past its start.

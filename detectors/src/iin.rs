@@ -56,7 +56,11 @@ fn digits(s: &[u8]) -> Option<[u8; 12]> {
 }
 
 fn weighted(d: &[u8; 12], w: &[u32; 11]) -> u32 {
-    d.iter().zip(w).map(|(&x, &w)| u32::from(x) * w).sum::<u32>() % 11
+    d.iter()
+        .zip(w)
+        .map(|(&x, &w)| u32::from(x) * w)
+        .sum::<u32>()
+        % 11
 }
 
 /// The control digit for the first 11 digits, or `None` when both passes give 10.
@@ -185,7 +189,10 @@ mod tests {
                 matches!(validate_bin(s.as_bytes()), Ok(IdClass::Bin { .. })),
                 "{s}"
             );
-            assert!(validate_iin(s.as_bytes()).is_err(), "{s} must not be an IIN");
+            assert!(
+                validate_iin(s.as_bytes()).is_err(),
+                "{s} must not be an IIN"
+            );
         }
     }
 
@@ -238,9 +245,27 @@ mod tests {
     }
 
     fn iin_prefix() -> impl Strategy<Value = [u8; 11]> {
-        (0u8..100, 1u8..=12, 1u8..=28, 1u8..=6, proptest::array::uniform4(0u8..10))
+        (
+            0u8..100,
+            1u8..=12,
+            1u8..=28,
+            1u8..=6,
+            proptest::array::uniform4(0u8..10),
+        )
             .prop_map(|(yy, mm, dd, c, tail)| {
-                [yy / 10, yy % 10, mm / 10, mm % 10, dd / 10, dd % 10, c, tail[0], tail[1], tail[2], tail[3]]
+                [
+                    yy / 10,
+                    yy % 10,
+                    mm / 10,
+                    mm % 10,
+                    dd / 10,
+                    dd % 10,
+                    c,
+                    tail[0],
+                    tail[1],
+                    tail[2],
+                    tail[3],
+                ]
             })
     }
 

@@ -47,7 +47,7 @@ impl Lines {
 }
 
 fn memrchr(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().rposition(|&b| b == b'\n')
+    memchr::memrchr(b'\n', bytes)
 }
 
 /// Scans one input window by window, collecting located findings.
