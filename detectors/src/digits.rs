@@ -1,12 +1,18 @@
 //! Finding maximal runs of exactly N ASCII digits, fast.
 //!
-//! No regex engine can skip ahead on `\d{12}`: it has no literal. Instead we
-//! build a 64-bit mask of "is a digit" per 64-byte block (a loop the compiler
-//! turns into compare + movemask), join it with the next block's mask into a
-//! 128-bit word, and find, with a handful of shifts and ANDs, the bit positions
-//! where a run of at least N digits starts. A start is kept when the byte
-//! before it and the byte N after it are not digits. Only those few starts
-//! ever reach the validators.
+//! No regex engine can skip ahead on `\d{12}`: it has no literal. Two
+//! observations make it cheap anyway:
+//!
+//! * A run of at least 11 digits always covers two consecutive 4-byte groups
+//!   aligned to a multiple of 4 (its first aligned group starts at most 3
+//!   bytes in, and 3 + 8 ≤ 11). So a filter only has to find aligned 8-byte
+//!   spans of digits: per 8-byte word a handful of SWAR operations mark the
+//!   digit bytes and test both halves, with no per-byte branch.
+//! * Such spans are rare outside long numbers. At each one the run around it
+//!   is measured once, byte by byte, and reported when its length is exactly
+//!   N and the byte before and after are not digits.
+//!
+//! Shorter lengths (N < 11) use a bitmask of digit bytes per 64-byte block.
 
 use std::ops::Range;
 
@@ -53,13 +59,144 @@ fn runs_at_least(w: u128, n: u32) -> u128 {
     r
 }
 
+const HIGH: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const HALF: u64 = 0x8080_8080;
+
+/// The high bit of each byte of `x` set where that byte is an ASCII digit.
+#[inline(always)]
+fn digit_bytes(x: u64) -> u64 {
+    let t = x ^ 0x3030_3030_3030_3030; // digits become 0..=9
+    let ten_or_more = ((t & LOW7) + 0x7676_7676_7676_7676) | t;
+    !ten_or_more & HIGH
+}
+
 /// Calls `f(start)` for each maximal run of exactly `n` digits in `hay` whose
-/// start lies in `range`. Bytes outside `range` are still read to decide
-/// whether a run is maximal, so a caller that scans a window with context on
-/// both sides gets the same answer as one that scans the whole input.
+/// start lies in `range`, in increasing order. Bytes outside `range` are
+/// still read to decide whether a run is maximal, so a caller that scans a
+/// window with context on both sides gets the same answer as one that scans
+/// the whole input.
 ///
 /// `n` must be in `1..=64`; other values find nothing.
-pub fn exact_runs(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(usize)) {
+pub fn exact_runs(hay: &[u8], range: Range<usize>, n: usize, f: impl FnMut(usize)) {
+    if (11..=64).contains(&n) {
+        long_runs(hay, range, n, f);
+    } else {
+        masked_runs(hay, range, n, f);
+    }
+}
+
+/// The aligned-span filter, for `n ≥ 11` (see the module docs).
+fn long_runs(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(usize)) {
+    let end = range.end.min(hay.len());
+    if range.start >= end {
+        return;
+    }
+    // A run starting in the range has its first aligned span at most 3 bytes in.
+    let scan_end = (end + 3 + 8).min(hay.len());
+    let first = range.start & !7;
+    let mut state = Spans {
+        prev: 0,
+        measured_to: 0,
+    };
+    let mut chunks = hay[first..scan_end].chunks_exact(32);
+    let mut base = first;
+    for c in &mut chunks {
+        let block: &[u8; 32] = c.try_into().unwrap_or(&[0; 32]);
+        state.block(hay, block, base, &range, n, &mut f);
+        base += 32;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // Padding with non-digits cannot create a span.
+        let mut block = [0u8; 32];
+        block[..rest.len()].copy_from_slice(rest);
+        state.block(hay, &block, base, &range, n, &mut f);
+    }
+}
+
+/// Carries the filter's state from one 32-byte block to the next.
+struct Spans {
+    /// 1 when the last 4-byte group of the previous block was all digits.
+    prev: u32,
+    /// Runs ending before this offset have been measured already.
+    measured_to: usize,
+}
+
+impl Spans {
+    #[inline(always)]
+    fn block(
+        &mut self,
+        hay: &[u8],
+        block: &[u8; 32],
+        base: usize,
+        range: &Range<usize>,
+        n: usize,
+        f: &mut impl FnMut(usize),
+    ) {
+        let word = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&block[i * 8..i * 8 + 8]);
+            digit_bytes(u64::from_le_bytes(b))
+        };
+        let d = [word(0), word(1), word(2), word(3)];
+        // Cheap reject: no 4-byte group of this block is all digits.
+        let all4 = |x: u64| {
+            let y = x & (x >> 8);
+            y & (y >> 16)
+        };
+        if (all4(d[0]) | all4(d[1]) | all4(d[2]) | all4(d[3])) & 0x80_0000_0080 == 0 {
+            self.prev = 0;
+            return;
+        }
+        let groups = d.iter().enumerate().fold(0u32, |g, (i, &x)| {
+            let lo = u32::from(x & HALF == HALF);
+            let hi = u32::from(x >> 32 == HALF);
+            g | (lo | hi << 1) << (2 * i)
+        });
+        let with_prev = groups << 1 | self.prev;
+        let mut pairs = with_prev & (with_prev >> 1);
+        self.prev = groups >> 7;
+        while pairs != 0 {
+            let j = pairs.trailing_zeros() as usize;
+            pairs &= pairs - 1;
+            // Pair bit j: groups j-1 and j of this block (group -1 ends the previous block).
+            if let Some(span) = (base + 4 * j).checked_sub(4) {
+                measure(hay, span, &mut self.measured_to, range, n, f);
+            }
+        }
+    }
+}
+
+/// Measures the digit run around the all-digit span at `span`, once per run.
+#[inline(never)]
+fn measure(
+    hay: &[u8],
+    span: usize,
+    measured_to: &mut usize,
+    range: &Range<usize>,
+    n: usize,
+    f: &mut impl FnMut(usize),
+) {
+    if span < *measured_to {
+        return;
+    }
+    let mut s = span;
+    while s > 0 && hay[s - 1].is_ascii_digit() {
+        s -= 1;
+    }
+    let mut e = span + 8;
+    while e < hay.len() && hay[e].is_ascii_digit() {
+        e += 1;
+    }
+    *measured_to = e;
+    if e - s == n && range.contains(&s) {
+        f(s);
+    }
+}
+
+/// The bitmask method, for any `n` in `1..=64`.
+fn masked_runs(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(usize)) {
     if n == 0 || n > 64 {
         return;
     }
@@ -123,8 +260,17 @@ mod tests {
 
     fn fast(hay: &[u8], range: Range<usize>, n: usize) -> Vec<usize> {
         let mut out = Vec::new();
-        exact_runs(hay, range, n, |s| out.push(s));
+        exact_runs(hay, range.clone(), n, |s| out.push(s));
+        let mut masked = Vec::new();
+        masked_runs(hay, range, n, |s| masked.push(s));
+        assert_eq!(out, masked, "both methods agree");
         out
+    }
+
+    #[test]
+    fn swar_marks_digits() {
+        let x = u64::from_le_bytes(*b"0a9/:\xff5 ");
+        assert_eq!(digit_bytes(x), 0x0080_0000_0080_0080);
     }
 
     #[test]

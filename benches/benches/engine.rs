@@ -1,0 +1,152 @@
+//! Throughput of the detection engine and its parts, in bytes per second,
+//! over a 24 MiB mixed buffer from the corpus generator, scanned in 256 KiB
+//! windows with `OVERLAP` bytes of context on each side, as the scanner does.
+//!
+//! Run: `cargo bench -p shekara-benches` (add `-- --quick` for a short run).
+
+use std::time::Duration;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use shekara_detectors::endpoint::Endpoints;
+use shekara_detectors::national_id::NationalId;
+use shekara_detectors::{digits, Detector, Engine, Haystack, Ruleset, Scratch, OVERLAP};
+
+const BUFFER: usize = 24 * 1024 * 1024;
+const WINDOW: usize = 256 * 1024;
+const SEED: u64 = 1;
+
+/// Anchors used for the prefilter bench while the endpoint detector declares none.
+const FALLBACK_ANCHORS: &[&str] = &[
+    ".amazonaws.com",
+    "storage.googleapis.com",
+    ".core.windows.net",
+    "s3://",
+    "gs://",
+    "abfss://",
+    "api.openai.com",
+    "huggingface.co",
+    "api.anthropic.com",
+    "yandexcloud",
+    ".aliyuncs.com",
+    ".r2.cloudflarestorage.com",
+];
+
+/// The windows a scanner would cut `buf` into.
+fn windows(buf: &[u8]) -> impl Iterator<Item = Haystack<'_>> {
+    (0..buf.len()).step_by(WINDOW).map(move |start| {
+        let end = (start + WINDOW).min(buf.len());
+        let lo = start.saturating_sub(OVERLAP);
+        let hi = (end + OVERLAP).min(buf.len());
+        Haystack {
+            bytes: &buf[lo..hi],
+            owned: start - lo..end - lo,
+            base: lo as u64,
+            path: "corpus/mixed.bin",
+        }
+    })
+}
+
+fn scan_all(engine: &Engine, buf: &[u8]) -> usize {
+    let mut scratch = Scratch::default();
+    let mut out = Vec::new();
+    let mut n = 0;
+    for hay in windows(buf) {
+        engine.scan_with(&hay, &mut scratch, &mut out);
+        n += out.len();
+        out.clear();
+    }
+    n
+}
+
+fn digit_runs(buf: &[u8]) -> usize {
+    let mut n = 0;
+    for hay in windows(buf) {
+        digits::exact_runs(hay.bytes, hay.owned.clone(), 12, |_| n += 1);
+    }
+    n
+}
+
+fn prefilter() -> (AhoCorasick, &'static str) {
+    let declared = Endpoints::new(Ruleset::builtin()).anchors();
+    let (anchors, source) = if declared.is_empty() {
+        let fallback = FALLBACK_ANCHORS
+            .iter()
+            .map(|a| a.as_bytes().to_vec())
+            .collect();
+        (
+            fallback,
+            "fallback list (endpoint detector declares no anchors)",
+        )
+    } else {
+        (declared, "endpoint detector's anchors")
+    };
+    let ac = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(&anchors)
+        .expect("anchors build");
+    (ac, source)
+}
+
+fn literal_hits(ac: &AhoCorasick, buf: &[u8]) -> usize {
+    windows(buf)
+        .map(|hay| ac.find_iter(hay.bytes).count())
+        .sum()
+}
+
+fn engine_benches(c: &mut Criterion) {
+    let (buf, stats) = shekara_benches::generate_buffer_with_stats(BUFFER, SEED);
+    eprintln!(
+        "buffer: {} bytes, {} 12-digit runs ({} valid IINs, {} valid BINs), {} endpoints, {} magics",
+        buf.len(),
+        stats.twelve_digit_runs,
+        stats.valid_iins,
+        stats.valid_bins,
+        stats.endpoints,
+        stats.magics
+    );
+    let (ac, source) = prefilter();
+    eprintln!(
+        "prefilter: {} patterns from the {source}",
+        ac.patterns_len()
+    );
+    let rules = Ruleset::builtin();
+    let national = Engine::new(vec![Box::new(NationalId::new(rules))]);
+    let endpoints = Engine::new(vec![Box::new(Endpoints::new(rules))]);
+    let full = Engine::builtin();
+    eprintln!(
+        "findings: national_id {}, endpoints {}, full {}",
+        scan_all(&national, &buf),
+        scan_all(&endpoints, &buf),
+        scan_all(&full, &buf)
+    );
+
+    let mut g = c.benchmark_group("engine");
+    g.throughput(Throughput::Bytes(buf.len() as u64));
+    g.bench_function("digits_exact_runs", |b| {
+        b.iter(|| digit_runs(black_box(&buf)))
+    });
+    g.bench_function("aho_corasick_prefilter", |b| {
+        b.iter(|| literal_hits(&ac, black_box(&buf)))
+    });
+    g.bench_function("engine_national_id", |b| {
+        b.iter(|| scan_all(&national, black_box(&buf)))
+    });
+    g.bench_function("engine_endpoints", |b| {
+        b.iter(|| scan_all(&endpoints, black_box(&buf)))
+    });
+    g.bench_function("engine_builtin", |b| {
+        b.iter(|| scan_all(&full, black_box(&buf)))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = engine_benches
+}
+criterion_main!(benches);
