@@ -139,22 +139,18 @@ impl Spans {
             b.copy_from_slice(&block[i * 8..i * 8 + 8]);
             digit_bytes(u64::from_le_bytes(b))
         };
-        let d = [word(0), word(1), word(2), word(3)];
-        // Cheap reject: no 4-byte group of this block is all digits.
+        // Bit 7 of all4(x): bytes 0-3 of x are digits; bit 39: bytes 4-7.
         let all4 = |x: u64| {
             let y = x & (x >> 8);
             y & (y >> 16)
         };
-        if (all4(d[0]) | all4(d[1]) | all4(d[2]) | all4(d[3])) & 0x80_0000_0080 == 0 {
-            self.prev = 0;
-            return;
-        }
-        let groups = d.iter().enumerate().fold(0u32, |g, (i, &x)| {
-            let lo = u32::from(x & HALF == HALF);
-            let hi = u32::from(x >> 32 == HALF);
-            g | (lo | hi << 1) << (2 * i)
+        // One bit per aligned 4-byte group of the block that is all digits.
+        let groups = (0..4).fold(0u32, |g, i| {
+            let a = all4(word(i));
+            g | ((((a >> 7) & 1) | ((a >> 38) & 2)) as u32) << (2 * i)
         });
         let with_prev = groups << 1 | self.prev;
+        // Branch only on aligned 8-byte digit spans: years and short numbers pass through.
         let mut pairs = with_prev & (with_prev >> 1);
         self.prev = groups >> 7;
         while pairs != 0 {
@@ -181,18 +177,50 @@ fn measure(
     if span < *measured_to {
         return;
     }
-    let mut s = span;
-    while s > 0 && hay[s - 1].is_ascii_digit() {
-        s -= 1;
-    }
-    let mut e = span + 8;
-    while e < hay.len() && hay[e].is_ascii_digit() {
-        e += 1;
-    }
+    let s = run_start(hay, span);
+    let e = run_end(hay, span + 8);
     *measured_to = e;
     if e - s == n && range.contains(&s) {
         f(s);
     }
+}
+
+fn word_at(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// First non-digit at or after `e`, eight bytes at a time.
+fn run_end(hay: &[u8], mut e: usize) -> usize {
+    while let Some(x) = hay.get(e..e + 8).and_then(word_at) {
+        let other = !digit_bytes(x) & HIGH;
+        if other != 0 {
+            return e + (other.trailing_zeros() / 8) as usize;
+        }
+        e += 8;
+    }
+    while e < hay.len() && hay[e].is_ascii_digit() {
+        e += 1;
+    }
+    e
+}
+
+/// Start of the digit run that holds `s - 1` (or `s` itself), eight bytes at a time.
+fn run_start(hay: &[u8], mut s: usize) -> usize {
+    while let Some(x) = s
+        .checked_sub(8)
+        .and_then(|from| hay.get(from..s))
+        .and_then(word_at)
+    {
+        let other = !digit_bytes(x) & HIGH;
+        if other != 0 {
+            return s - (other.leading_zeros() / 8) as usize;
+        }
+        s -= 8;
+    }
+    while s > 0 && hay[s - 1].is_ascii_digit() {
+        s -= 1;
+    }
+    s
 }
 
 /// The bitmask method, for any `n` in `1..=64`.
@@ -265,6 +293,17 @@ mod tests {
         masked_runs(hay, range, n, |s| masked.push(s));
         assert_eq!(out, masked, "both methods agree");
         out
+    }
+
+    #[test]
+    fn run_edges_word_at_a_time() {
+        let hay = b"ab1234567890123456789012345cd";
+        for i in 2..27 {
+            assert_eq!(run_end(hay, i), 27, "end from {i}");
+            assert_eq!(run_start(hay, i), 2, "start from {i}");
+        }
+        assert_eq!(run_start(b"12345678901234567890", 17), 0);
+        assert_eq!(run_end(b"12345678901234567890", 3), 20);
     }
 
     #[test]

@@ -124,9 +124,8 @@ impl<'e> InputScan<'e> {
     /// bytes, reusing `buf`. Returns the number of bytes read.
     ///
     /// # Errors
-    /// A read error; the bytes before it have been scanned and the count of
-    /// them is in the error's message-free companion: call [`InputScan::finish`]
-    /// for the findings either way.
+    /// A read error, with the number of bytes read before it; those bytes
+    /// have been scanned, and [`InputScan::finish`] gives their findings.
     pub fn reader(
         &mut self,
         reader: &mut dyn Read,
@@ -136,19 +135,24 @@ impl<'e> InputScan<'e> {
     ) -> Result<u64, (io::Error, u64)> {
         let chunk = chunk.max(1);
         let mut reader = reader.take(limit);
-        buf.clear();
-        let mut base = 0u64;
-        let mut owned_start = 0usize;
+        let size = chunk + 3 * OVERLAP;
+        if buf.len() < size {
+            // Zeroed once per thread, not per read.
+            buf.resize(size, 0);
+        }
+        let (mut base, mut owned_start, mut len) = (0u64, 0usize, 0usize);
         loop {
             let want = owned_start + chunk + OVERLAP;
-            let eof = fill(&mut reader, buf, want).map_err(|e| (e, base + buf.len() as u64))?;
-            let owned_end = if eof { buf.len() } else { buf.len() - OVERLAP };
-            self.window(buf, owned_start..owned_end, base);
+            let eof = fill(&mut reader, &mut buf[..want], &mut len)
+                .map_err(|e| (e, base + len as u64))?;
+            let owned_end = if eof { len } else { len - OVERLAP };
+            self.window(&buf[..len], owned_start..owned_end, base);
             if eof {
-                return Ok(base + buf.len() as u64);
+                return Ok(base + len as u64);
             }
             let keep_from = owned_end.saturating_sub(OVERLAP);
-            buf.drain(..keep_from);
+            buf.copy_within(keep_from..len, 0);
+            len -= keep_from;
             base += keep_from as u64;
             owned_start = owned_end - keep_from;
         }
@@ -187,22 +191,14 @@ impl<'e> InputScan<'e> {
     }
 }
 
-/// Reads until `buf` holds `want` bytes or the reader ends; true at the end.
-fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-    while buf.len() < want {
-        let old = buf.len();
-        buf.resize(want, 0);
-        match reader.read(&mut buf[old..]) {
-            Ok(0) => {
-                buf.truncate(old);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(old + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
-            Err(e) => {
-                buf.truncate(old);
-                return Err(e);
-            }
+/// Reads into `buf[*len..]` until it is full or the reader ends; true at the end.
+fn fill(reader: &mut dyn Read, buf: &mut [u8], len: &mut usize) -> io::Result<bool> {
+    while *len < buf.len() {
+        match reader.read(&mut buf[*len..]) {
+            Ok(0) => return Ok(true),
+            Ok(n) => *len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(false)
