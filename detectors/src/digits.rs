@@ -61,7 +61,6 @@ fn runs_at_least(w: u128, n: u32) -> u128 {
 
 const HIGH: u64 = 0x8080_8080_8080_8080;
 const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-const HALF: u64 = 0x8080_8080;
 
 /// The high bit of each byte of `x` set where that byte is an ASCII digit.
 #[inline(always)]

@@ -1,23 +1,824 @@
 //! Endpoint detection: hosts, URI schemes and ARNs mapped to provider, region and country.
-//! (Being written: see the endpoint table in `signatures/data/endpoints.toml`.)
+//!
+//! The endpoint table (`signatures/data/endpoints.toml`) lists, per provider
+//! service, host patterns, URI schemes (`s3://`) and literal prefixes
+//! (`arn:aws:s3:`). The first entry that matches wins.
+//!
+//! # Host patterns
+//! Dot-separated labels, matched right to left against the lower-cased host.
+//! A leftmost `*` matches one or more labels. Any other label is either
+//! literal or holds one placeholder, optionally with a literal prefix and
+//! suffix in the same label (`s3-{region}`, `{region}-aiplatform`):
+//! - `{region}`: captured and mapped to a country through the entry's region
+//!   table; a region missing from the table makes the pattern not match;
+//! - `{service}`: captured into the `service` attribute;
+//! - `{any}`: matched, not captured.
+//!
+//! Placeholder text is one or more of `[a-z0-9-]`.
+//!
+//! ```
+//! use shekara_detectors::endpoint::HostPattern;
+//! let p = HostPattern::parse("*.s3.{region}.amazonaws.com").unwrap();
+//! let caps = p.matches("data.s3.eu-central-1.amazonaws.com").unwrap();
+//! assert_eq!(caps.region, Some("eu-central-1"));
+//! assert!(p.matches("s3.eu-central-1.amazonaws.com").is_none());
+//! assert_eq!(p.anchor(), "amazonaws.com");
+//! ```
+//!
+//! # Anchors
+//! For each host pattern the rightmost run of literal labels, at most three
+//! (`amazonaws.com`, `core.windows.net`),
+//! de-duplicated (an anchor that contains another is dropped), plus every
+//! scheme and prefix verbatim. At an anchor inside a host, the detector takes
+//! the maximal run of host bytes around it and requires a pattern to match
+//! that whole host, so `s3.amazonaws.com.example.org` is not an endpoint.
 
-use shekara_signatures::Ruleset;
+use std::collections::BTreeMap;
+use std::ops::Range;
 
-use crate::Detector;
+use shekara_signatures::{Confidence, Endpoint, Kind, Ruleset, Severity};
+
+use crate::{Detector, Haystack, RawFinding};
+
+/// Longest host name (RFC 1035), plus one for a trailing dot.
+const MAX_HOST: usize = 254;
+
+/// Longest scheme authority or ARN tail the detector reads.
+const MAX_AUTHORITY: usize = 512;
+
+/// Most labels in a host anchor: `blob.core.windows.net` and `dfs.core.windows.net`
+/// share `core.windows.net`, which keeps the prefilter small.
+const MAX_ANCHOR_LABELS: usize = 3;
+
+/// How far back the e-mail check looks for a `://` in the same token.
+const MAX_TOKEN_BACK: usize = 256;
+
+/// What a placeholder captures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Region,
+    Service,
+    Any,
+}
+
+/// One label of a host pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Label {
+    /// `*`: one or more labels (leftmost only).
+    Star,
+    /// A literal label.
+    Literal(String),
+    /// A placeholder with a literal prefix and suffix.
+    Hole {
+        prefix: String,
+        slot: Slot,
+        suffix: String,
+    },
+}
+
+/// A parsed host pattern; see the [module docs](self) for the grammar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostPattern {
+    /// Left to right.
+    labels: Vec<Label>,
+}
+
+/// What a host pattern captured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Captures<'h> {
+    /// The `{region}` text, if the pattern has one.
+    pub region: Option<&'h str>,
+    /// The `{service}` text, if the pattern has one.
+    pub service: Option<&'h str>,
+}
+
+fn is_label_text(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn parse_slot(name: &str) -> Result<Slot, String> {
+    match name {
+        "region" => Ok(Slot::Region),
+        "service" => Ok(Slot::Service),
+        "any" => Ok(Slot::Any),
+        _ => Err(format!("unknown placeholder {{{name}}}")),
+    }
+}
+
+fn parse_label(label: &str) -> Result<Label, String> {
+    let Some(open) = label.find('{') else {
+        return match !label.is_empty() && is_label_text(label) {
+            true => Ok(Label::Literal(label.to_string())),
+            false => Err(format!("bad label {label:?}")),
+        };
+    };
+    let close = label
+        .find('}')
+        .ok_or(format!("unclosed placeholder in {label:?}"))?;
+    let (prefix, suffix) = (&label[..open], &label[close + 1..]);
+    if close < open || !is_label_text(prefix) || !is_label_text(suffix) {
+        return Err(format!("bad placeholder label {label:?}"));
+    }
+    let slot = parse_slot(&label[open + 1..close])?;
+    Ok(Label::Hole {
+        prefix: prefix.to_string(),
+        slot,
+        suffix: suffix.to_string(),
+    })
+}
+
+/// Matches one host label against a pattern label, recording captures.
+fn match_label<'h>(pat: &Label, label: &'h str, caps: &mut Captures<'h>) -> bool {
+    match pat {
+        Label::Star => false,
+        Label::Literal(l) => l == label,
+        Label::Hole {
+            prefix,
+            slot,
+            suffix,
+        } => {
+            let Some(mid) = label
+                .strip_prefix(prefix.as_str())
+                .and_then(|m| m.strip_suffix(suffix.as_str()))
+            else {
+                return false;
+            };
+            if mid.is_empty() || !is_label_text(mid) {
+                return false;
+            }
+            match slot {
+                Slot::Region => caps.region = Some(mid),
+                Slot::Service => caps.service = Some(mid),
+                Slot::Any => {}
+            }
+            true
+        }
+    }
+}
+
+impl HostPattern {
+    /// Parses a pattern.
+    ///
+    /// # Errors
+    /// When a label is empty or holds characters outside `[a-z0-9-]`, a
+    /// placeholder is unknown or not closed, `*` is not the leftmost label, or
+    /// the rightmost label is not literal (the pattern would have no anchor).
+    pub fn parse(pattern: &str) -> Result<HostPattern, String> {
+        let mut labels = Vec::new();
+        for (i, text) in pattern.split('.').enumerate() {
+            labels.push(match text {
+                "*" if i == 0 => Label::Star,
+                _ => parse_label(text).map_err(|e| format!("{pattern}: {e}"))?,
+            });
+        }
+        if !matches!(labels.last(), Some(Label::Literal(_))) || labels.len() < 2 {
+            return Err(format!(
+                "{pattern}: the last two labels must end in a literal"
+            ));
+        }
+        Ok(HostPattern { labels })
+    }
+
+    /// Matches a whole lower-cased host (no trailing dot); `None` when it does not match.
+    pub fn matches<'h>(&self, host: &'h str) -> Option<Captures<'h>> {
+        let (star, fixed) = match self.labels.split_first() {
+            Some((Label::Star, rest)) => (true, rest),
+            _ => (false, &self.labels[..]),
+        };
+        let parts: Vec<&str> = host.split('.').collect();
+        let fits = if star {
+            parts.len() > fixed.len()
+        } else {
+            parts.len() == fixed.len()
+        };
+        if !fits || parts.iter().any(|p| p.is_empty()) {
+            return None;
+        }
+        let mut caps = Captures::default();
+        let tail = &parts[parts.len() - fixed.len()..];
+        let all = fixed
+            .iter()
+            .zip(tail)
+            .all(|(p, l)| match_label(p, l, &mut caps));
+        all.then_some(caps)
+    }
+
+    /// The rightmost run of literal labels (at most three), joined with dots: the prefilter anchor.
+    pub fn anchor(&self) -> String {
+        let literals: Vec<&str> = self
+            .labels
+            .iter()
+            .rev()
+            .map_while(|l| match l {
+                Label::Literal(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .take(MAX_ANCHOR_LABELS)
+            .collect();
+        literals.into_iter().rev().collect::<Vec<_>>().join(".")
+    }
+
+    /// Whether the pattern captures a `{region}`.
+    pub fn has_region(&self) -> bool {
+        self.labels.iter().any(|l| {
+            matches!(
+                l,
+                Label::Hole {
+                    slot: Slot::Region,
+                    ..
+                }
+            )
+        })
+    }
+}
+
+/// Where an endpoint puts data: one resolved entry of the endpoint table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// Rule id, `endpoint.<entry id>`.
+    pub rule: String,
+    /// Provider name.
+    pub provider: String,
+    /// Service name (a captured `{service}` if any).
+    pub service: String,
+    /// Category: `object_storage`, `ai_api`, …
+    pub category: String,
+    /// Region code, or `unknown`.
+    pub region: String,
+    /// ISO 3166 alpha-2 country of the data, or `unknown`.
+    pub country: String,
+    /// Country of the operator, when it differs.
+    pub operator_country: Option<String>,
+    /// A note from the table.
+    pub note: Option<String>,
+    /// The entry's severity override.
+    pub severity: Option<Severity>,
+}
+
+impl Place {
+    /// `DomesticEndpoint` when the data stays in Kazakhstan, else `ForeignEndpoint`
+    /// (an unknown country counts as foreign).
+    pub fn kind(&self) -> Kind {
+        match self.country == "KZ" {
+            true => Kind::DomesticEndpoint,
+            false => Kind::ForeignEndpoint,
+        }
+    }
+
+    /// The finding attributes for this place, with `host` set to `host`.
+    pub fn attributes(&self, host: &str) -> BTreeMap<String, String> {
+        let mut a = crate::attrs([
+            ("provider", self.provider.as_str()),
+            ("service", &self.service),
+            ("category", &self.category),
+            ("host", host),
+            ("region", &self.region),
+            ("country", &self.country),
+        ]);
+        let extra = [
+            ("operator_country", &self.operator_country),
+            ("note", &self.note),
+        ];
+        for (k, v) in extra {
+            if let Some(v) = v {
+                a.insert(k.to_string(), v.clone());
+            }
+        }
+        a
+    }
+}
+
+/// One compiled entry of the endpoint table.
+#[derive(Debug)]
+struct Entry {
+    spec: Endpoint,
+    hosts: Vec<HostPattern>,
+    regions: BTreeMap<String, String>,
+}
+
+impl Entry {
+    fn new(spec: &Endpoint, rules: &Ruleset) -> Entry {
+        let hosts = spec
+            .hosts
+            .iter()
+            .filter_map(|h| HostPattern::parse(h).ok())
+            .collect();
+        let table = spec
+            .region_table
+            .as_deref()
+            .and_then(|t| rules.region_table(t));
+        Entry {
+            spec: spec.clone(),
+            hosts,
+            regions: table.map(|t| t.regions.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// The place for a captured region (`None` when the region is not in the
+    /// table) and service.
+    fn place(&self, region: Option<&str>, service: Option<&str>) -> Option<Place> {
+        let unknown = || "unknown".to_string();
+        let (region, country) = match region {
+            Some(r) => (r.to_string(), self.regions.get(r)?.clone()),
+            None => (
+                self.spec.region.clone().unwrap_or_else(unknown),
+                self.spec.country.clone().unwrap_or_else(unknown),
+            ),
+        };
+        Some(Place {
+            rule: format!("endpoint.{}", self.spec.id),
+            provider: self.spec.provider.clone(),
+            service: service.map_or_else(|| self.spec.service.clone(), str::to_string),
+            category: self.spec.category.clone(),
+            region,
+            country,
+            operator_country: self.spec.operator_country.clone(),
+            note: self.spec.note.clone(),
+            severity: self.spec.severity,
+        })
+    }
+
+    fn match_host(&self, host: &str) -> Option<Place> {
+        self.hosts.iter().find_map(|p| {
+            let caps = p.matches(host)?;
+            self.place(caps.region, caps.service)
+        })
+    }
+}
+
+/// What an anchor of this detector stands for.
+#[derive(Clone, Copy, Debug)]
+enum Role {
+    Host,
+    /// A URI scheme of this entry.
+    Scheme(usize),
+    /// A literal prefix (an ARN) of this entry.
+    Prefix(usize),
+}
 
 /// Finds cloud storage, AI API and model-hub endpoints.
 #[derive(Debug)]
-pub struct Endpoints {}
+pub struct Endpoints {
+    entries: Vec<Entry>,
+    anchors: Vec<Vec<u8>>,
+    roles: Vec<Role>,
+    foreign: Severity,
+    domestic: Severity,
+}
+
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'.' || b == b'-'
+}
+
+fn is_scheme_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')
+}
+
+fn is_authority_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~' | b'%' | b'@' | b':' | b'+')
+}
+
+fn is_arn_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':')
+}
+
+/// Length of the run of `pred` bytes starting at `from`, up to `max`.
+fn run_after(bytes: &[u8], from: usize, max: usize, pred: fn(u8) -> bool) -> usize {
+    let tail = bytes.get(from..).unwrap_or_default();
+    tail.iter().take(max).take_while(|&&b| pred(b)).count()
+}
+
+/// Length of the run of `pred` bytes ending at `to`, up to `max`.
+fn run_before(bytes: &[u8], to: usize, max: usize, pred: fn(u8) -> bool) -> usize {
+    let head = bytes.get(..to).unwrap_or_default();
+    head.iter()
+        .rev()
+        .take(max)
+        .take_while(|&&b| pred(b))
+        .count()
+}
+
+/// Host anchors: rightmost literal runs, dropping any that contains another.
+fn host_anchors(entries: &[Entry]) -> Vec<String> {
+    let mut all: Vec<String> = entries
+        .iter()
+        .flat_map(|e| e.hosts.iter().map(HostPattern::anchor))
+        .collect();
+    all.sort();
+    all.dedup();
+    let keep = |a: &String| !all.iter().any(|b| b != a && a.contains(b.as_str()));
+    all.iter().filter(|a| keep(a)).cloned().collect()
+}
+
+/// Whether the host at `start` is the domain of an e-mail address: preceded by
+/// `@` with no `://` earlier in the same token.
+fn is_email(bytes: &[u8], start: usize) -> bool {
+    if start == 0 || bytes[start - 1] != b'@' {
+        return false;
+    }
+    let at = start - 1;
+    let token = |b: u8| !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'`');
+    let back = run_before(bytes, at, MAX_TOKEN_BACK, token);
+    !bytes[at - back..at].windows(3).any(|w| w == b"://")
+}
+
+/// Lower-cases a host and strips one trailing dot; returns the host and its length in the input.
+fn normalize_host(raw: &[u8]) -> (String, usize) {
+    let len = match raw.last() {
+        Some(b'.') => raw.len() - 1,
+        _ => raw.len(),
+    };
+    (
+        String::from_utf8_lossy(&raw[..len]).to_ascii_lowercase(),
+        len,
+    )
+}
+
+/// The host part of a URI authority: after the last `@`, before a `:` port.
+fn authority_host(authority: &str) -> &str {
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    host.split(':').next().unwrap_or(host)
+}
 
 impl Endpoints {
-    /// Builds the detector from the ruleset's endpoint table.
-    pub fn new(_rules: &Ruleset) -> Endpoints {
-        Endpoints {}
+    /// Builds the detector from the ruleset's endpoint table. Host patterns
+    /// that do not parse are skipped (a unit test checks there are none).
+    pub fn new(rules: &Ruleset) -> Endpoints {
+        let entries: Vec<Entry> = rules
+            .endpoints
+            .iter()
+            .map(|e| Entry::new(e, rules))
+            .collect();
+        let mut anchors: Vec<Vec<u8>> = Vec::new();
+        let mut roles = Vec::new();
+        let mut add = |lit: &str, role: Role| {
+            if !anchors.iter().any(|a| a == lit.as_bytes()) {
+                anchors.push(lit.as_bytes().to_vec());
+                roles.push(role);
+            }
+        };
+        for a in host_anchors(&entries) {
+            add(&a, Role::Host);
+        }
+        for (i, e) in entries.iter().enumerate() {
+            e.spec.schemes.iter().for_each(|s| add(s, Role::Scheme(i)));
+            e.spec.prefixes.iter().for_each(|p| add(p, Role::Prefix(i)));
+        }
+        let sev = |id: &str, fallback| rules.rule(id).map_or(fallback, |r| r.severity);
+        Endpoints {
+            entries,
+            anchors,
+            roles,
+            foreign: sev("endpoint.foreign", Severity::Medium),
+            domestic: sev("endpoint.domestic", Severity::Info),
+        }
+    }
+
+    /// The place of a lower-cased host without trailing dot: the first entry with a matching pattern.
+    pub fn classify_host(&self, host: &str) -> Option<Place> {
+        self.entries.iter().find_map(|e| e.match_host(host))
+    }
+
+    /// The place of a URI, a `scheme://authority` or a bare host: by the
+    /// authority's host if it is in the table (confidence high), else by the
+    /// scheme (confidence medium).
+    pub fn classify_uri(&self, uri: &str) -> Option<(Place, Confidence)> {
+        let Some((scheme, rest)) = uri.split_once("://") else {
+            let host = uri.split(['/', ':']).next().unwrap_or(uri);
+            let place = self.classify_host(&host.to_ascii_lowercase())?;
+            return Some((place, Confidence::High));
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+        let host = authority_host(authority).to_ascii_lowercase();
+        let host = host.strip_suffix('.').unwrap_or(&host);
+        if let Some(place) = self.classify_host(host) {
+            return Some((place, Confidence::High));
+        }
+        let with_sep = format!("{}://", scheme.to_ascii_lowercase());
+        let entry = self
+            .entries
+            .iter()
+            .find(|e| e.spec.schemes.contains(&with_sep))?;
+        Some((entry.place(None, None)?, Confidence::Medium))
+    }
+
+    /// The severity of a finding at this place.
+    pub fn severity(&self, place: &Place) -> Severity {
+        place.severity.unwrap_or(match place.kind() {
+            Kind::DomesticEndpoint => self.domestic,
+            _ => self.foreign,
+        })
+    }
+
+    fn finding(&self, hay: &Haystack<'_>, span: Range<usize>, hit: Hit) -> RawFinding {
+        RawFinding {
+            rule: hit.place.rule.clone(),
+            kind: hit.place.kind(),
+            span: hay.abs(span.start)..hay.abs(span.end),
+            value: hit.value.into_bytes(),
+            confidence: hit.confidence,
+            severity: self.severity(&hit.place),
+            attributes: hit.place.attributes(&hit.host),
+        }
+    }
+
+    /// A host around an anchor at `at`: its span and what it is.
+    fn on_host(&self, hay: &Haystack<'_>, at: Range<usize>) -> Option<(Range<usize>, Hit)> {
+        let bytes = hay.bytes;
+        let start = at.start - run_before(bytes, at.start, MAX_HOST + 1, is_host_byte);
+        let end = at.end + run_after(bytes, at.end, MAX_HOST + 1, is_host_byte);
+        let truncated = start == 0 && !hay.at_start();
+        if end - start > MAX_HOST || truncated || is_email(bytes, start) {
+            return None;
+        }
+        let (host, len) = normalize_host(&bytes[start..end]);
+        let place = self.classify_host(&host)?;
+        let hit = Hit::new(place, host.clone(), host, Confidence::High);
+        Some((start..start + len, hit))
+    }
+
+    /// A URI at a scheme anchor: `scheme://authority`.
+    fn on_scheme(
+        &self,
+        hay: &Haystack<'_>,
+        at: Range<usize>,
+        entry: usize,
+    ) -> Option<(Range<usize>, Hit)> {
+        let bytes = hay.bytes;
+        if at.start > 0 && is_scheme_byte(bytes[at.start - 1]) {
+            return None;
+        }
+        let len = run_after(bytes, at.end, MAX_AUTHORITY, is_authority_byte);
+        let first = bytes.get(at.end).copied().unwrap_or(b' ');
+        if len == 0 || !first.is_ascii_alphanumeric() {
+            return None;
+        }
+        let end = at.end + len;
+        let value = String::from_utf8_lossy(&bytes[at.start..end]).into_owned();
+        let authority = &value[at.len()..];
+        let host = authority_host(authority).to_ascii_lowercase();
+        let host = host.strip_suffix('.').unwrap_or(&host).to_string();
+        let hit = match self.classify_host(&host) {
+            Some(place) => Hit::new(place, host, value, Confidence::High),
+            None => {
+                let place = self.entries.get(entry)?.place(None, None)?;
+                Hit::new(place, authority.to_string(), value, Confidence::Medium)
+            }
+        };
+        Some((at.start..end, hit))
+    }
+
+    /// An ARN at a prefix anchor: the prefix and the `[A-Za-z0-9._:-]` run after it.
+    fn on_prefix(
+        &self,
+        hay: &Haystack<'_>,
+        at: Range<usize>,
+        entry: usize,
+    ) -> Option<(Range<usize>, Hit)> {
+        let bytes = hay.bytes;
+        if at.start > 0 && is_scheme_byte(bytes[at.start - 1]) {
+            return None;
+        }
+        let len = run_after(bytes, at.end, MAX_AUTHORITY, is_arn_byte);
+        let tail = String::from_utf8_lossy(&bytes[at.end..at.end + len]).into_owned();
+        let resource = tail.rsplit(':').next().unwrap_or_default();
+        if resource.is_empty() || !tail.contains(':') {
+            return None;
+        }
+        let entry = self.entries.get(entry)?;
+        let region = tail.split(':').next().filter(|r| !r.is_empty());
+        let place = region.and_then(|r| entry.place(Some(r), None));
+        let place = place.or_else(|| entry.place(None, None))?;
+        let value = String::from_utf8_lossy(&bytes[at.start..at.end + len]).into_owned();
+        let hit = Hit::new(place, resource.to_string(), value, Confidence::Medium);
+        Some((at.start..at.end + len, hit))
+    }
+}
+
+/// A confirmed endpoint before it becomes a finding.
+#[derive(Debug)]
+struct Hit {
+    place: Place,
+    host: String,
+    value: String,
+    confidence: Confidence,
+}
+
+impl Hit {
+    fn new(place: Place, host: String, value: String, confidence: Confidence) -> Hit {
+        Hit {
+            place,
+            host,
+            value,
+            confidence,
+        }
     }
 }
 
 impl Detector for Endpoints {
     fn id(&self) -> &str {
         "endpoints"
+    }
+
+    fn anchors(&self) -> Vec<Vec<u8>> {
+        self.anchors.clone()
+    }
+
+    fn on_anchor(
+        &self,
+        hay: &Haystack<'_>,
+        anchor: usize,
+        at: Range<usize>,
+        out: &mut Vec<RawFinding>,
+    ) {
+        let found = match self.roles.get(anchor) {
+            Some(Role::Host) => self.on_host(hay, at),
+            Some(&Role::Scheme(e)) => self.on_scheme(hay, at, e),
+            Some(&Role::Prefix(e)) => self.on_prefix(hay, at, e),
+            None => None,
+        };
+        if let Some((span, hit)) = found {
+            out.push(self.finding(hay, span, hit));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(text: &str) -> Vec<RawFinding> {
+        let det = Endpoints::new(Ruleset::builtin());
+        let engine = crate::Engine::new(vec![Box::new(det)]);
+        let mut out = Vec::new();
+        engine.scan(&Haystack::whole(text.as_bytes(), "t.txt"), &mut out);
+        out
+    }
+
+    fn values(text: &str) -> Vec<String> {
+        let v = scan(text).into_iter().map(|f| f.value);
+        v.map(|v| String::from_utf8(v).unwrap()).collect()
+    }
+
+    #[test]
+    fn grammar_literal_star_and_placeholders() {
+        let p = HostPattern::parse("*.s3-accesspoint.{region}.amazonaws.com").unwrap();
+        let c = p
+            .matches("ap-123.s3-accesspoint.us-west-2.amazonaws.com")
+            .unwrap();
+        assert_eq!(c.region, Some("us-west-2"));
+        assert!(p
+            .matches("a.b.s3-accesspoint.us-west-2.amazonaws.com")
+            .is_some());
+        assert!(p
+            .matches("s3-accesspoint.us-west-2.amazonaws.com")
+            .is_none());
+        let q = HostPattern::parse("{region}-aiplatform.googleapis.com").unwrap();
+        assert_eq!(
+            q.matches("europe-west4-aiplatform.googleapis.com")
+                .unwrap()
+                .region,
+            Some("europe-west4")
+        );
+        assert!(q.matches("-aiplatform.googleapis.com").is_none());
+        let s = HostPattern::parse("{service}.{region}.amazonaws.com").unwrap();
+        let c = s.matches("sqs.eu-west-1.amazonaws.com").unwrap();
+        assert_eq!((c.service, c.region), (Some("sqs"), Some("eu-west-1")));
+        let x = HostPattern::parse("*.s3express-{any}.{region}.amazonaws.com").unwrap();
+        assert!(x
+            .matches("b--use1-az4--x-s3.s3express-use1-az4.us-east-1.amazonaws.com")
+            .is_some());
+    }
+
+    #[test]
+    fn grammar_rejects_bad_patterns() {
+        for bad in [
+            "amazonaws",
+            "s3.*.amazonaws.com",
+            "{region}.com.{any}",
+            "{bogus}.x.com",
+            "S3.x.com",
+            "a..com",
+            "s3-{region.x.com",
+        ] {
+            assert!(HostPattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grammar_anchor_is_rightmost_literal_run() {
+        let a = |p: &str| HostPattern::parse(p).unwrap().anchor();
+        assert_eq!(a("*.blob.core.windows.net"), "core.windows.net");
+        assert_eq!(a("api.openai.com"), "api.openai.com");
+        assert_eq!(a("s3.{region}.amazonaws.com.cn"), "amazonaws.com.cn");
+        assert_eq!(a("hf.co"), "hf.co");
+    }
+
+    #[test]
+    fn builtin_table_patterns_are_valid() {
+        let rules = Ruleset::builtin();
+        for e in &rules.endpoints {
+            for h in &e.hosts {
+                let p =
+                    HostPattern::parse(h).unwrap_or_else(|err| panic!("endpoint {}: {err}", e.id));
+                assert!(
+                    !p.has_region() || e.region_table.is_some(),
+                    "endpoint {}: {h} needs a region table",
+                    e.id
+                );
+                assert!(
+                    p.anchor().len() >= 4,
+                    "endpoint {}: {h}: anchor too short",
+                    e.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn anchor_set_is_small() {
+        let det = Endpoints::new(Ruleset::builtin());
+        let names: Vec<_> = det
+            .anchors
+            .iter()
+            .map(|a| String::from_utf8_lossy(a))
+            .collect();
+        eprintln!("{} endpoint anchors: {names:?}", names.len());
+        assert!(det.anchors.len() <= 80, "{} anchors", det.anchors.len());
+    }
+
+    #[test]
+    fn email_is_not_an_endpoint_but_userinfo_is() {
+        assert!(scan("mail billing@s3.amazonaws.com now").is_empty());
+        assert_eq!(
+            values("https://user@x.s3.amazonaws.com/k"),
+            ["x.s3.amazonaws.com"]
+        );
+    }
+
+    #[test]
+    fn suffix_spoofs_do_not_match() {
+        assert!(scan("http://s3.amazonaws.com.example.org/x").is_empty());
+        assert!(scan("notamazonaws.com and x.notamazonaws.com").is_empty());
+        assert!(scan("https://myhf.com/x").is_empty());
+    }
+
+    #[test]
+    fn china_region_maps_to_cn() {
+        let f = scan("https://b.s3.cn-north-1.amazonaws.com.cn/k");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].attributes["country"], "CN");
+        assert_eq!(f[0].value, b"b.s3.cn-north-1.amazonaws.com.cn");
+    }
+
+    #[test]
+    fn uppercase_host_is_lower_cased_and_trailing_dot_dropped() {
+        let f = scan("see https://DATA.S3.EU-WEST-1.amazonaws.com.");
+        assert_eq!(f[0].value, b"data.s3.eu-west-1.amazonaws.com");
+        assert_eq!(f[0].attributes["country"], "IE");
+        assert_eq!(f[0].span, 12..43);
+    }
+
+    #[test]
+    fn scheme_authority_host_wins_over_scheme() {
+        let f = scan("abfss://c@acct.dfs.core.windows.net/p");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].value, b"abfss://c@acct.dfs.core.windows.net");
+        assert_eq!(f[0].confidence, Confidence::High);
+        assert_eq!(f[0].attributes["host"], "acct.dfs.core.windows.net");
+    }
+
+    #[test]
+    fn scheme_needs_boundary_and_authority() {
+        assert!(scan("jobs://x").is_empty());
+        assert!(scan("s3:// x").is_empty());
+        assert_eq!(values("'s3://bucket/key'"), ["s3://bucket"]);
+    }
+
+    #[test]
+    fn arn_with_and_without_region() {
+        assert_eq!(
+            values("Resource: arn:aws:s3:::bucket/*"),
+            ["arn:aws:s3:::bucket"]
+        );
+        let f = scan("arn:aws:s3:eu-north-1:123456789012:accesspoint/ap");
+        assert_eq!(f[0].attributes["country"], "SE");
+    }
+
+    #[test]
+    fn classify_uri_uses_host_then_scheme() {
+        let det = Endpoints::new(Ruleset::builtin());
+        let (p, c) = det.classify_uri("s3://b/k").unwrap();
+        assert_eq!(
+            (p.provider.as_str(), c),
+            ("Amazon Web Services", Confidence::Medium)
+        );
+        let (p, _) = det
+            .classify_uri("https://storage.yandexcloud.kz/b")
+            .unwrap();
+        assert_eq!(p.country, "KZ");
+        assert!(det.classify_uri("/data/remote").is_none());
+        assert!(det.classify_uri("ssh://host/x").is_none());
     }
 }

@@ -182,6 +182,10 @@ pub struct Example {
     /// Attributes the finding must carry (a subset check).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// The path the text is scanned as, for detectors that look at file names
+    /// (Terraform, DVC config); defaults to a plain text file.
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 /// One negative example: text that must not produce a finding of the rule.
@@ -193,6 +197,9 @@ pub struct NegativeExample {
     /// Why this must not match (documentation only).
     #[serde(default)]
     pub why: String,
+    /// The path the text is scanned as (see [`Example::path`]).
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 /// A detection rule: identity, classification and examples.
@@ -269,6 +276,9 @@ pub struct Endpoint {
     /// Fixed country (ISO 3166 alpha-2) when no region is captured; else `unknown`.
     #[serde(default)]
     pub country: Option<String>,
+    /// Fixed region when no region is captured (e.g. `kz1`); else `unknown`.
+    #[serde(default)]
+    pub region: Option<String>,
     /// Country of the operating company, when it differs from the data location.
     #[serde(default)]
     pub operator_country: Option<String>,

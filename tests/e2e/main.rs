@@ -1,6 +1,8 @@
 //! End-to-end tests of the `shekara` binary.
 
 mod coverage;
+mod demo;
+mod endpoints;
 mod national_ids;
 mod output;
 
