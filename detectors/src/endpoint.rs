@@ -46,9 +46,20 @@ const MAX_HOST: usize = 254;
 /// Longest scheme authority or ARN tail the detector reads.
 const MAX_AUTHORITY: usize = 512;
 
-/// Most labels in a host anchor: `blob.core.windows.net` and `dfs.core.windows.net`
-/// share `core.windows.net`, which keeps the prefilter small.
-const MAX_ANCHOR_LABELS: usize = 3;
+/// Most labels in a host anchor: the registrable domain (`windows.net`,
+/// `azure.com`) is shared by many patterns, which keeps the prefilter within
+/// the 64 literals its SIMD (Teddy) path accepts; the host parse after a hit
+/// is cheap.
+const MAX_ANCHOR_LABELS: usize = 2;
+
+/// Every scheme is found through this one anchor, then read backwards.
+const SCHEME_SEPARATOR: &str = "://";
+
+/// Every ARN prefix starts with this anchor.
+const ARN_ANCHOR: &str = "arn:aws";
+
+/// Longest scheme name the detector reads back from `://`.
+const MAX_SCHEME: usize = 16;
 
 /// How far back the e-mail check looks for a `://` in the same token.
 const MAX_TOKEN_BACK: usize = 256;
@@ -182,11 +193,16 @@ impl HostPattern {
 
     /// Matches a whole lower-cased host (no trailing dot); `None` when it does not match.
     pub fn matches<'h>(&self, host: &'h str) -> Option<Captures<'h>> {
+        let parts: Vec<&str> = host.split('.').collect();
+        self.matches_labels(&parts)
+    }
+
+    /// [`HostPattern::matches`] on a host already split at its dots.
+    pub fn matches_labels<'h>(&self, parts: &[&'h str]) -> Option<Captures<'h>> {
         let (star, fixed) = match self.labels.split_first() {
             Some((Label::Star, rest)) => (true, rest),
             _ => (false, &self.labels[..]),
         };
-        let parts: Vec<&str> = host.split('.').collect();
         let fits = if star {
             parts.len() > fixed.len()
         } else {
@@ -197,9 +213,11 @@ impl HostPattern {
         }
         let mut caps = Captures::default();
         let tail = &parts[parts.len() - fixed.len()..];
+        // Right to left: the top-level labels reject most hosts first.
         let all = fixed
             .iter()
-            .zip(tail)
+            .rev()
+            .zip(tail.iter().rev())
             .all(|(p, l)| match_label(p, l, &mut caps));
         all.then_some(caps)
     }
@@ -339,9 +357,9 @@ impl Entry {
         })
     }
 
-    fn match_host(&self, host: &str) -> Option<Place> {
+    fn match_host(&self, labels: &[&str]) -> Option<Place> {
         self.hosts.iter().find_map(|p| {
-            let caps = p.matches(host)?;
+            let caps = p.matches_labels(labels)?;
             self.place(caps.region, caps.service)
         })
     }
@@ -351,10 +369,10 @@ impl Entry {
 #[derive(Clone, Copy, Debug)]
 enum Role {
     Host,
-    /// A URI scheme of this entry.
-    Scheme(usize),
-    /// A literal prefix (an ARN) of this entry.
-    Prefix(usize),
+    /// `://`: the scheme before it decides the entry.
+    SchemeSeparator,
+    /// `arn:aws`: the full prefix after it decides the entry.
+    Arn,
 }
 
 /// Finds cloud storage, AI API and model-hub endpoints.
@@ -363,6 +381,10 @@ pub struct Endpoints {
     entries: Vec<Entry>,
     anchors: Vec<Vec<u8>>,
     roles: Vec<Role>,
+    /// `scheme://` (lower case) → entry.
+    schemes: Vec<(String, usize)>,
+    /// ARN prefix → entry.
+    prefixes: Vec<(String, usize)>,
     foreign: Severity,
     domestic: Severity,
 }
@@ -461,15 +483,22 @@ impl Endpoints {
         for a in host_anchors(&entries) {
             add(&a, Role::Host);
         }
+        add(ARN_ANCHOR, Role::Arn);
+        // `://` is in every URL: searched on its own (see `frequent_anchors`).
+        roles.push(Role::SchemeSeparator);
+        let mut schemes = Vec::new();
+        let mut prefixes = Vec::new();
         for (i, e) in entries.iter().enumerate() {
-            e.spec.schemes.iter().for_each(|s| add(s, Role::Scheme(i)));
-            e.spec.prefixes.iter().for_each(|p| add(p, Role::Prefix(i)));
+            schemes.extend(e.spec.schemes.iter().map(|s| (s.to_ascii_lowercase(), i)));
+            prefixes.extend(e.spec.prefixes.iter().map(|p| (p.clone(), i)));
         }
         let sev = |id: &str, fallback| rules.rule(id).map_or(fallback, |r| r.severity);
         Endpoints {
             entries,
             anchors,
             roles,
+            schemes,
+            prefixes,
             foreign: sev("endpoint.foreign", Severity::Medium),
             domestic: sev("endpoint.domestic", Severity::Info),
         }
@@ -477,7 +506,8 @@ impl Endpoints {
 
     /// The place of a lower-cased host without trailing dot: the first entry with a matching pattern.
     pub fn classify_host(&self, host: &str) -> Option<Place> {
-        self.entries.iter().find_map(|e| e.match_host(host))
+        let labels: Vec<&str> = host.split('.').collect();
+        self.entries.iter().find_map(|e| e.match_host(&labels))
     }
 
     /// The place of a URI, a `scheme://authority` or a bare host: by the
@@ -536,6 +566,32 @@ impl Endpoints {
         let place = self.classify_host(&host)?;
         let hit = Hit::new(place, host.clone(), host, Confidence::High);
         Some((start..start + len, hit))
+    }
+
+    /// A `://`: the scheme name before it, if it is one of the table's.
+    fn on_separator(&self, hay: &Haystack<'_>, at: Range<usize>) -> Option<(Range<usize>, Hit)> {
+        let back = run_before(hay.bytes, at.start, MAX_SCHEME + 1, is_scheme_byte);
+        if back == 0 || back > MAX_SCHEME {
+            return None;
+        }
+        let start = at.start - back;
+        let scheme = &hay.bytes[start..at.end];
+        let &(_, entry) = self
+            .schemes
+            .iter()
+            .find(|(s, _)| s.as_bytes().eq_ignore_ascii_case(scheme))?;
+        self.on_scheme(hay, start..at.end, entry)
+    }
+
+    /// An `arn:aws`: the longest of the table's ARN prefixes that starts here.
+    fn on_arn(&self, hay: &Haystack<'_>, at: Range<usize>) -> Option<(Range<usize>, Hit)> {
+        let rest = &hay.bytes[at.start..];
+        let (prefix, entry) = self
+            .prefixes
+            .iter()
+            .filter(|(p, _)| rest.starts_with(p.as_bytes()))
+            .max_by_key(|(p, _)| p.len())?;
+        self.on_prefix(hay, at.start..at.start + prefix.len(), *entry)
     }
 
     /// A URI at a scheme anchor: `scheme://authority`.
@@ -625,6 +681,10 @@ impl Detector for Endpoints {
         self.anchors.clone()
     }
 
+    fn frequent_anchors(&self) -> Vec<Vec<u8>> {
+        vec![SCHEME_SEPARATOR.as_bytes().to_vec()]
+    }
+
     fn on_anchor(
         &self,
         hay: &Haystack<'_>,
@@ -634,8 +694,8 @@ impl Detector for Endpoints {
     ) {
         let found = match self.roles.get(anchor) {
             Some(Role::Host) => self.on_host(hay, at),
-            Some(&Role::Scheme(e)) => self.on_scheme(hay, at, e),
-            Some(&Role::Prefix(e)) => self.on_prefix(hay, at, e),
+            Some(Role::SchemeSeparator) => self.on_separator(hay, at),
+            Some(Role::Arn) => self.on_arn(hay, at),
             None => None,
         };
         if let Some((span, hit)) = found {
@@ -709,10 +769,24 @@ mod tests {
     #[test]
     fn grammar_anchor_is_rightmost_literal_run() {
         let a = |p: &str| HostPattern::parse(p).unwrap().anchor();
-        assert_eq!(a("*.blob.core.windows.net"), "core.windows.net");
-        assert_eq!(a("api.openai.com"), "api.openai.com");
-        assert_eq!(a("s3.{region}.amazonaws.com.cn"), "amazonaws.com.cn");
+        assert_eq!(a("*.blob.core.windows.net"), "windows.net");
+        assert_eq!(a("api.openai.com"), "openai.com");
+        assert_eq!(a("s3.{region}.amazonaws.com.cn"), "com.cn");
         assert_eq!(a("hf.co"), "hf.co");
+    }
+
+    #[test]
+    fn anchors_fit_the_simd_prefilter() {
+        let d = Endpoints::new(Ruleset::builtin());
+        let egress = crate::egress::DeclaredEgress::new(Ruleset::builtin());
+        // Few enough literals per detector for two or three SIMD searcher groups.
+        assert!(d.anchors().len() <= 48, "{} anchors", d.anchors().len());
+        assert!(
+            egress.anchors().len() <= 24,
+            "{} anchors",
+            egress.anchors().len()
+        );
+        assert_eq!(d.frequent_anchors(), vec![b"://".to_vec()]);
     }
 
     #[test]

@@ -116,6 +116,14 @@ pub trait Detector: Send + Sync {
         Vec::new()
     }
 
+    /// Literals too frequent for the shared prefilter (such as `://`, in every
+    /// URL): each is searched on its own with a SIMD substring search.
+    /// [`Detector::on_anchor`] gets them with indices after those of
+    /// [`Detector::anchors`].
+    fn frequent_anchors(&self) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+
     /// Confirms a candidate: the anchor `anchor` was found at `at` (window
     /// positions). Anchors in the context parts of the window are reported
     /// too; the engine keeps only findings that start in the owned part.

@@ -19,7 +19,10 @@ fn demo_findings_are_exactly_what_was_planted() {
     assert_eq!(of_kind(&r, "bin").len(), p.valid_bins());
     for n in &p.iins {
         assert_eq!(
-            of_kind(&r, "iin").iter().filter(|f| f["location"]["path"] == n.path.as_str()).count(),
+            of_kind(&r, "iin")
+                .iter()
+                .filter(|f| f["location"]["path"] == n.path.as_str())
+                .count(),
             p.iins_in(&n.path),
             "{}",
             n.path
@@ -27,19 +30,30 @@ fn demo_findings_are_exactly_what_was_planted() {
     }
     for e in &p.endpoints {
         let text = std::fs::read_to_string(demo().join(&e.path)).unwrap();
-        let at = text.find(&e.needle).unwrap_or_else(|| panic!("{} not in {}", e.needle, e.path));
+        let at = text
+            .find(&e.needle)
+            .unwrap_or_else(|| panic!("{} not in {}", e.needle, e.path));
         // The finding that covers the needle: the nearest endpoint finding starting at or before it.
         let covering = r["findings"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|f| f["location"]["path"] == e.path.as_str() && f["kind"].as_str().unwrap().ends_with("_endpoint"))
+            .filter(|f| {
+                f["location"]["path"] == e.path.as_str()
+                    && f["kind"].as_str().unwrap().ends_with("_endpoint")
+            })
             .filter(|f| f["location"]["byte_offset"].as_u64().unwrap() <= at as u64)
             .max_by_key(|f| f["location"]["byte_offset"].as_u64().unwrap());
         let found = covering.is_some_and(|f| {
-            f["kind"] == e.kind && f["attributes"]["provider"] == e.provider && f["attributes"]["country"] == e.country
+            f["kind"] == e.kind
+                && f["attributes"]["provider"] == e.provider
+                && f["attributes"]["country"] == e.country
         });
-        assert!(found, "planted endpoint not found as expected: {e:?}\n{}", serde_json::to_string_pretty(&r["findings"]).unwrap());
+        assert!(
+            found,
+            "planted endpoint not found as expected: {e:?}\n{}",
+            serde_json::to_string_pretty(&r["findings"]).unwrap()
+        );
     }
     assert_eq!(r["coverage"]["complete"], true);
 }
@@ -58,7 +72,11 @@ fn demo_report_snapshot() {
 
 #[test]
 fn demo_text_output_never_shows_a_raw_number() {
-    let out = shekara().args(["scan", "--color", "never"]).arg(demo()).output().unwrap();
+    let out = shekara()
+        .args(["scan", "--color", "never"])
+        .arg(demo())
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     for n in planted().iins.iter().chain(planted().bins.iter()) {
         assert!(!text.contains(&n.value), "raw {} in text output", n.value);
