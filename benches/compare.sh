@@ -22,7 +22,9 @@ CORPUS=${CORPUS:-$ROOT/benches/corpus}
 ROUNDS=${ROUNDS:-5}
 THREADS=${THREADS:-1 2}
 
-RG_PATTERN='(^|[^0-9])[0-9]{12}([^0-9]|$)|amazonaws\.com|googleapis\.com|core\.windows\.net|s3://|gs://|abfss://|api\.openai\.com|huggingface\.co|api\.anthropic\.com|yandexcloud\.(net|kz)|aliyuncs\.com|cloudflarestorage\.com'
+# Filled in after the build: 12-digit runs not inside longer runs, plus every
+# literal anchor shekara's prefilter searches for (`shekara rules --anchors`).
+RG_PATTERN=
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "compare.sh: $*"; exit 2; }
@@ -33,6 +35,10 @@ build() {
         || die "build failed: fix it, then run again"
     SHEKARA=$TARGET/release/shekara
     [ -x "$SHEKARA" ] || die "no binary at $SHEKARA (is CARGO_TARGET_DIR right?)"
+    # An equivalent pattern: the same literals shekara searches, escaped, and the digit runs.
+    local literals
+    literals=$("$SHEKARA" rules --anchors | sed 's/[][\\.^$*+?(){}|/-]/\\&/g' | paste -sd '|' -)
+    RG_PATTERN="(^|[^0-9])[0-9]{12}([^0-9]|\$)|$literals"
 }
 
 find_rg() {

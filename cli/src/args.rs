@@ -26,6 +26,9 @@ pub enum Command {
         /// Check the rule data and exit non-zero on a problem.
         #[arg(long)]
         lint: bool,
+        /// Print the prefilter's literal anchors, one per line (used by benches/compare.sh).
+        #[arg(long)]
+        anchors: bool,
     },
 }
 

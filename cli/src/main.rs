@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     };
     let code = match opts.command {
         Command::Scan(s) => scan(&s),
-        Command::Rules { lint } => rules(lint),
+        Command::Rules { lint, anchors } => rules(lint, anchors),
     };
     ExitCode::from(code as u8)
 }
@@ -132,8 +132,14 @@ fn with_progress<T>(show: bool, progress: &Progress, work: impl FnOnce() -> T) -
     })
 }
 
-fn rules(lint: bool) -> i32 {
+fn rules(lint: bool, anchors: bool) -> i32 {
     let rules = shekara_signatures::Ruleset::builtin();
+    if anchors {
+        for lit in shekara_scanner::Engine::builtin().literals() {
+            println!("{}", String::from_utf8_lossy(lit));
+        }
+        return exit::CLEAN;
+    }
     if lint {
         let problems = rules.lint();
         for p in &problems {

@@ -232,9 +232,16 @@ impl HostPattern {
                 Label::Literal(s) => Some(s.as_str()),
                 _ => None,
             })
-            .take(MAX_ANCHOR_LABELS)
             .collect();
-        literals.into_iter().rev().collect::<Vec<_>>().join(".")
+        // Two labels, or three when the second is a generic one (`amazonaws.com.cn`, not `com.cn`).
+        let generic = ["com", "net", "org", "co", "gov", "edu", "ac"];
+        let take = match literals.get(1) {
+            Some(l) if generic.contains(l) => MAX_ANCHOR_LABELS + 1,
+            _ => MAX_ANCHOR_LABELS,
+        };
+        let mut parts: Vec<&str> = literals.into_iter().take(take).collect();
+        parts.reverse();
+        parts.join(".")
     }
 
     /// Whether the pattern captures a `{region}`.
@@ -771,7 +778,7 @@ mod tests {
         let a = |p: &str| HostPattern::parse(p).unwrap().anchor();
         assert_eq!(a("*.blob.core.windows.net"), "windows.net");
         assert_eq!(a("api.openai.com"), "openai.com");
-        assert_eq!(a("s3.{region}.amazonaws.com.cn"), "com.cn");
+        assert_eq!(a("s3.{region}.amazonaws.com.cn"), "amazonaws.com.cn");
         assert_eq!(a("hf.co"), "hf.co");
     }
 

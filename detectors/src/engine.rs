@@ -44,6 +44,7 @@ pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,
     groups: Vec<LiteralGroup>,
     frequent: Vec<Frequent>,
+    literals: Vec<Vec<u8>>,
     digit_detectors: Vec<usize>,
 }
 
@@ -101,9 +102,12 @@ impl Engine {
     pub fn new(detectors: Vec<Box<dyn Detector>>) -> Engine {
         let mut groups = Vec::new();
         let mut frequent = Vec::new();
+        let mut literals = Vec::new();
         for (d, det) in detectors.iter().enumerate() {
             let anchors = det.anchors();
             let base = anchors.len();
+            literals.extend(anchors.iter().cloned());
+            literals.extend(det.frequent_anchors());
             groups.extend(literal_groups(d, anchors));
             for (i, lit) in det.frequent_anchors().into_iter().enumerate() {
                 frequent.push(Frequent {
@@ -120,6 +124,7 @@ impl Engine {
             detectors,
             groups,
             frequent,
+            literals,
             digit_detectors,
         }
     }
@@ -132,6 +137,12 @@ impl Engine {
     /// The ids of the detectors, in order.
     pub fn detector_ids(&self) -> Vec<&str> {
         self.detectors.iter().map(|d| d.id()).collect()
+    }
+
+    /// Every literal of the prefilter (grouped and frequent), for building an
+    /// equivalent pattern for another tool (the benchmark's ripgrep run).
+    pub fn literals(&self) -> &[Vec<u8>] {
+        &self.literals
     }
 
     /// Number of literals in the prefilter (grouped and frequent).
