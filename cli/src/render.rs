@@ -9,9 +9,10 @@ use shekara_scanner::model::NotScanned;
 use shekara_scanner::text::sanitize;
 use shekara_scanner::{Finding, Report, Severity, Sink};
 
-/// Writes the report as one pretty JSON document.
+/// Writes the report as one JSON document (compact: reports of data lakes
+/// hold hundreds of thousands of findings; `jq .` pretty-prints).
 pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+    serde_json::to_writer(&mut *out, report)?;
     writeln!(out)
 }
 

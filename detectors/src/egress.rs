@@ -657,6 +657,59 @@ mod terraform {
 
 // ─── DVC ──────────────────────────────────────────────────────────────────────
 
+/// File name endings of data, logs and binaries: no code or configuration
+/// declares egress in them, so this detector's anchors are not searched there.
+const DATA_ENDINGS: &[&str] = &[
+    ".csv",
+    ".tsv",
+    ".jsonl",
+    ".ndjson",
+    ".log",
+    ".bin",
+    ".dat",
+    ".parquet",
+    ".avro",
+    ".orc",
+    ".npy",
+    ".npz",
+    ".pkl",
+    ".gz",
+    ".zst",
+    ".bz2",
+    ".xz",
+    ".zip",
+    ".tar",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".pdf",
+    ".mp4",
+    ".wav",
+    ".so",
+    ".dll",
+    ".exe",
+    ".o",
+    ".a",
+    ".pyc",
+    ".onnx",
+    ".pt",
+    ".safetensors",
+];
+
+/// Whether `path` names a data file (see [`DATA_ENDINGS`]); case-insensitive.
+fn is_data_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    DATA_ENDINGS.iter().any(|end| {
+        name.len() >= end.len()
+            && name.as_bytes()[name.len() - end.len()..].eq_ignore_ascii_case(end.as_bytes())
+    })
+}
+
 fn is_dvc_config(path: &str) -> bool {
     path.ends_with(".dvc/config") || path.ends_with(".dvc/config.local")
 }
@@ -936,6 +989,10 @@ impl Detector for DeclaredEgress {
         }
     }
 
+    fn wants_anchors_in(&self, path: &str) -> bool {
+        !is_data_file(path)
+    }
+
     fn wants_whole_file(&self, path: &str) -> bool {
         path.ends_with(".tf")
     }
@@ -967,6 +1024,18 @@ mod tests {
             .into_iter()
             .filter(|f| f.rule.starts_with("egress."))
             .collect()
+    }
+
+    #[test]
+    fn code_anchors_are_not_searched_in_data_files() {
+        let e = DeclaredEgress::new(Ruleset::builtin());
+        assert!(e.wants_anchors_in("train.py"));
+        assert!(e.wants_anchors_in(".env"));
+        assert!(e.wants_anchors_in("Dockerfile"));
+        assert!(!e.wants_anchors_in("data/users.CSV"));
+        assert!(!e.wants_anchors_in("logs/app.log"));
+        assert!(scan("ds.push_to_hub(\"org/x\")", "dump.csv").is_empty());
+        assert!(!scan("ds.push_to_hub(\"org/x\")", "train.py").is_empty());
     }
 
     #[test]

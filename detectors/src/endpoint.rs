@@ -55,6 +55,9 @@ const MAX_ANCHOR_LABELS: usize = 2;
 /// Every scheme is found through this one anchor, then read backwards.
 const SCHEME_SEPARATOR: &str = "://";
 
+/// The category whose hosts are anchored bare (see `host_anchors`).
+const STORAGE: &str = "object_storage";
+
 /// Every ARN prefix starts with this anchor.
 const ARN_ANCHOR: &str = "arn:aws";
 
@@ -234,9 +237,8 @@ impl HostPattern {
             })
             .collect();
         // Two labels, or three when the second is a generic one (`amazonaws.com.cn`, not `com.cn`).
-        let generic = ["com", "net", "org", "co", "gov", "edu", "ac"];
         let take = match literals.get(1) {
-            Some(l) if generic.contains(l) => MAX_ANCHOR_LABELS + 1,
+            Some(l) if GENERIC_SECOND_LEVEL.contains(l) => MAX_ANCHOR_LABELS + 1,
             _ => MAX_ANCHOR_LABELS,
         };
         let mut parts: Vec<&str> = literals.into_iter().take(take).collect();
@@ -392,6 +394,9 @@ pub struct Endpoints {
     schemes: Vec<(String, usize)>,
     /// ARN prefix → entry.
     prefixes: Vec<(String, usize)>,
+    /// The registrable domain of every host pattern (`amazonaws.com`): a host
+    /// whose own is not here matches no pattern.
+    suffixes: std::collections::HashSet<String>,
     foreign: Severity,
     domestic: Severity,
 }
@@ -428,10 +433,37 @@ fn run_before(bytes: &[u8], to: usize, max: usize, pred: fn(u8) -> bool) -> usiz
         .count()
 }
 
+/// The registrable part of a host: its last two labels, or three when the
+/// second-to-last is a generic one (`amazonaws.com.cn`).
+fn registrable(host: &str) -> &str {
+    let mut dots = host.rmatch_indices('.').map(|(i, _)| i);
+    let (Some(last), Some(second)) = (dots.next(), dots.next()) else {
+        return host;
+    };
+    let label = &host[second + 1..last];
+    let cut = if GENERIC_SECOND_LEVEL.contains(&label) {
+        dots.next()
+    } else {
+        Some(second)
+    };
+    cut.map_or(host, |c| &host[c + 1..])
+}
+
+/// Second-level labels under which names are registered (`com.cn`, `co.uk`).
+const GENERIC_SECOND_LEVEL: &[&str] = &["com", "net", "org", "co", "gov", "edu", "ac"];
+
 /// Host anchors: rightmost literal runs, dropping any that contains another.
+///
+/// Only object-storage hosts are anchored: they are where data lands, and
+/// configs name them bare (`endpoint: storage.yandexcloud.kz`). Every other
+/// host in the table (AI APIs, hubs, trackers) is found in URLs through the
+/// `://` anchor, which costs a SIMD substring search instead of a place in the
+/// literal searchers; entries that share a domain with a storage entry
+/// (`*.amazonaws.com`) are found bare too.
 fn host_anchors(entries: &[Entry]) -> Vec<String> {
     let mut all: Vec<String> = entries
         .iter()
+        .filter(|e| e.spec.category == STORAGE)
         .flat_map(|e| e.hosts.iter().map(HostPattern::anchor))
         .collect();
     all.sort();
@@ -500,7 +532,12 @@ impl Endpoints {
             prefixes.extend(e.spec.prefixes.iter().map(|p| (p.clone(), i)));
         }
         let sev = |id: &str, fallback| rules.rule(id).map_or(fallback, |r| r.severity);
+        let suffixes = entries
+            .iter()
+            .flat_map(|e| e.hosts.iter().map(|h| registrable(&h.anchor()).to_string()))
+            .collect();
         Endpoints {
+            suffixes,
             entries,
             anchors,
             roles,
@@ -513,6 +550,9 @@ impl Endpoints {
 
     /// The place of a lower-cased host without trailing dot: the first entry with a matching pattern.
     pub fn classify_host(&self, host: &str) -> Option<Place> {
+        if !self.suffixes.contains(registrable(host)) {
+            return None; // github.com, example.org: most URL hosts end here
+        }
         let labels: Vec<&str> = host.split('.').collect();
         self.entries.iter().find_map(|e| e.match_host(&labels))
     }
@@ -583,11 +623,34 @@ impl Endpoints {
         }
         let start = at.start - back;
         let scheme = &hay.bytes[start..at.end];
-        let &(_, entry) = self
+        match self
             .schemes
             .iter()
-            .find(|(s, _)| s.as_bytes().eq_ignore_ascii_case(scheme))?;
-        self.on_scheme(hay, start..at.end, entry)
+            .find(|(s, _)| s.as_bytes().eq_ignore_ascii_case(scheme))
+        {
+            Some(&(_, entry)) => self.on_scheme(hay, start..at.end, entry),
+            None => self.on_url_host(hay, at.end),
+        }
+    }
+
+    /// The host of a URL whose authority starts at `from` (`https://user@host:port/…`).
+    fn on_url_host(&self, hay: &Haystack<'_>, from: usize) -> Option<(Range<usize>, Hit)> {
+        let bytes = hay.bytes;
+        let len = run_after(bytes, from, MAX_AUTHORITY, is_authority_byte);
+        let authority = &bytes[from..from + len];
+        let start = from
+            + authority
+                .iter()
+                .rposition(|&b| b == b'@')
+                .map_or(0, |i| i + 1);
+        let end = start + run_after(bytes, start, MAX_HOST + 1, is_host_byte);
+        if end == start || end - start > MAX_HOST {
+            return None;
+        }
+        let (host, host_len) = normalize_host(&bytes[start..end]);
+        let place = self.classify_host(&host)?;
+        let hit = Hit::new(place, host.clone(), host, Confidence::High);
+        Some((start..start + host_len, hit))
     }
 
     /// An `arn:aws`: the longest of the table's ARN prefixes that starts here.
@@ -780,6 +843,17 @@ mod tests {
         assert_eq!(a("api.openai.com"), "openai.com");
         assert_eq!(a("s3.{region}.amazonaws.com.cn"), "amazonaws.com.cn");
         assert_eq!(a("hf.co"), "hf.co");
+    }
+
+    #[test]
+    fn registrable_domains() {
+        assert_eq!(registrable("x.s3.amazonaws.com"), "amazonaws.com");
+        assert_eq!(
+            registrable("s3.cn-north-1.amazonaws.com.cn"),
+            "amazonaws.com.cn"
+        );
+        assert_eq!(registrable("hf.co"), "hf.co");
+        assert_eq!(registrable("localhost"), "localhost");
     }
 
     #[test]

@@ -197,6 +197,9 @@ impl Engine {
 
     fn literals_in(&self, hay: &Haystack<'_>, block: Range<usize>, found: &mut Vec<RawFinding>) {
         for g in &self.groups {
+            if !self.detectors[g.detector].wants_anchors_in(hay.path) {
+                continue;
+            }
             // Let matches that start in this block run past its end.
             let end = (block.end + g.longest).min(hay.bytes.len());
             let mut at = block.start;

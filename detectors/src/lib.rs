@@ -116,6 +116,13 @@ pub trait Detector: Send + Sync {
         Vec::new()
     }
 
+    /// Whether this detector's anchors are searched in the input at `path`.
+    /// Detectors of code and configuration skip data files (CSV, logs,
+    /// binaries), where their anchors would only cost time.
+    fn wants_anchors_in(&self, _path: &str) -> bool {
+        true
+    }
+
     /// Literals too frequent for the shared prefilter (such as `://`, in every
     /// URL): each is searched on its own with a SIMD substring search.
     /// [`Detector::on_anchor`] gets them with indices after those of
