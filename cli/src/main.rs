@@ -46,10 +46,13 @@ fn scan(opts: &ScanOpts) -> i32 {
     };
     let out: Box<dyn Write + Send> = match &opts.output {
         Some(p) => match std::fs::File::create(p) {
-            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Ok(f) => Box::new(std::io::BufWriter::with_capacity(1 << 16, f)),
             Err(e) => return fail(format!("cannot write the report to '{}': {e}", p.display())),
         },
-        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+        None => Box::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout(),
+        )),
     };
     let progress = Progress::default();
     let show_bar = !opts.quiet && std::io::stderr().is_terminal();
@@ -73,7 +76,11 @@ fn scan(opts: &ScanOpts) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    report.exit_code(opts.fail_on)
+    let code = report.exit_code(opts.fail_on);
+    // The process ends right after: freeing hundreds of thousands of findings
+    // one by one would only delay the exit.
+    std::mem::forget(report);
+    code
 }
 
 fn write_report(

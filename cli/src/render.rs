@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::Mutex;
 
+use rayon::prelude::*;
 use serde_json::json;
 use shekara_scanner::model::NotScanned;
 use shekara_scanner::text::sanitize;
@@ -11,9 +12,63 @@ use shekara_scanner::{Finding, Report, Severity, Sink};
 
 /// Writes the report as one JSON document (compact: reports of data lakes
 /// hold hundreds of thousands of findings; `jq .` pretty-prints).
+///
+/// The findings are serialized in parallel, in chunks, and written in order;
+/// the document is byte for byte what `serde_json::to_writer` would write
+/// (a test checks it).
 pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, report)?;
-    writeln!(out)
+    let chunks: Vec<Vec<u8>> = report
+        .findings
+        .par_chunks(2048)
+        .map(|chunk| {
+            let mut buf = Vec::with_capacity(chunk.len() * 512);
+            for (i, f) in chunk.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                // Serializing plain data into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut buf, f);
+            }
+            buf
+        })
+        .collect();
+    let field = |out: &mut dyn Write, name: &str, v: &dyn erased::Value| -> io::Result<()> {
+        write!(out, "\"{name}\":")?;
+        v.write_json(out)
+    };
+    out.write_all(b"{")?;
+    field(out, "schema", &report.schema)?;
+    out.write_all(b",")?;
+    field(out, "tool", &report.tool)?;
+    out.write_all(b",")?;
+    field(out, "scan", &report.scan)?;
+    out.write_all(b",\"findings\":[")?;
+    for (i, c) in chunks.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(c)?;
+    }
+    out.write_all(b"],")?;
+    field(out, "coverage", &report.coverage)?;
+    out.write_all(b",")?;
+    field(out, "summary", &report.summary)?;
+    out.write_all(b"}\n")
+}
+
+/// Serializing one field value without naming its type.
+mod erased {
+    use std::io::{self, Write};
+
+    pub trait Value {
+        fn write_json(&self, out: &mut dyn Write) -> io::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Value for T {
+        fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+            serde_json::to_writer(out, self).map_err(io::Error::other)
+        }
+    }
 }
 
 /// Streams JSON Lines in the report's order while the scan runs: files finish
@@ -283,5 +338,35 @@ pub fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", units[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shekara_scanner::{Config, FingerprintKey, Input, NoSink, Progress, Scanner};
+
+    #[test]
+    fn parallel_json_is_exactly_serde_json() {
+        let dir = std::env::temp_dir().join(format!("shekara-json-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = "ИИН 850314319331 https://b.s3.eu-west-1.amazonaws.com/x\n".repeat(5000);
+        std::fs::write(dir.join("a.txt"), text).unwrap();
+        let mut c = Config::new(vec![Input::Path(dir.clone())]);
+        c.key = Some(FingerprintKey::from_secret("k", "test"));
+        let report = Scanner::new(c)
+            .unwrap()
+            .run(&NoSink, &Progress::default())
+            .unwrap();
+        assert!(report.findings.len() > 4096, "more than one chunk");
+        let mut ours = Vec::new();
+        json(&report, &mut ours).unwrap();
+        let mut reference = serde_json::to_vec(&report).unwrap();
+        reference.push(b'\n');
+        assert!(
+            ours == reference,
+            "the parallel writer differs from serde_json"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

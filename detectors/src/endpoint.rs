@@ -461,15 +461,29 @@ const GENERIC_SECOND_LEVEL: &[&str] = &["com", "net", "org", "co", "gov", "edu",
 /// literal searchers; entries that share a domain with a storage entry
 /// (`*.amazonaws.com`) are found bare too.
 fn host_anchors(entries: &[Entry]) -> Vec<String> {
-    let mut all: Vec<String> = entries
+    let patterns = entries
         .iter()
         .filter(|e| e.spec.category == STORAGE)
-        .flat_map(|e| e.hosts.iter().map(HostPattern::anchor))
-        .collect();
-    all.sort();
-    all.dedup();
-    let keep = |a: &String| !all.iter().any(|b| b != a && a.contains(b.as_str()));
-    all.iter().filter(|a| keep(a)).cloned().collect()
+        .flat_map(|e| e.hosts.iter());
+    let mut anchors: Vec<(String, bool)> = Vec::new();
+    for p in patterns {
+        let anchor = p.anchor();
+        // A label always stands left of the anchor: search `.windows.net`,
+        // whose leading dot makes far fewer false candidates than `windows.net`.
+        let dotted = p.labels.len() > anchor.split('.').count();
+        match anchors.iter_mut().find(|(a, _)| *a == anchor) {
+            Some((_, all_dotted)) => *all_dotted &= dotted,
+            None => anchors.push((anchor, dotted)),
+        }
+    }
+    anchors.sort();
+    let names: Vec<String> = anchors.iter().map(|(a, _)| a.clone()).collect();
+    let keep = |a: &String| !names.iter().any(|b| b != a && a.contains(b.as_str()));
+    anchors
+        .into_iter()
+        .filter(|(a, _)| keep(a))
+        .map(|(a, dotted)| if dotted { format!(".{a}") } else { a })
+        .collect()
 }
 
 /// Whether the host at `start` is the domain of an e-mail address: preceded by
