@@ -394,9 +394,9 @@ pub struct Endpoints {
     schemes: Vec<(String, usize)>,
     /// ARN prefix → entry.
     prefixes: Vec<(String, usize)>,
-    /// The registrable domain of every host pattern (`amazonaws.com`): a host
-    /// whose own is not here matches no pattern.
-    suffixes: std::collections::HashSet<String>,
+    /// Registrable domain (`amazonaws.com`) → the entries, in table order,
+    /// with a host pattern under it: a host is only tried against those.
+    suffixes: std::collections::HashMap<String, Vec<usize>>,
     foreign: Severity,
     domestic: Severity,
 }
@@ -546,10 +546,17 @@ impl Endpoints {
             prefixes.extend(e.spec.prefixes.iter().map(|p| (p.clone(), i)));
         }
         let sev = |id: &str, fallback| rules.rule(id).map_or(fallback, |r| r.severity);
-        let suffixes = entries
-            .iter()
-            .flat_map(|e| e.hosts.iter().map(|h| registrable(&h.anchor()).to_string()))
-            .collect();
+        let mut suffixes: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        for (i, e) in entries.iter().enumerate() {
+            for h in &e.hosts {
+                let list = suffixes
+                    .entry(registrable(&h.anchor()).to_string())
+                    .or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
         Endpoints {
             suffixes,
             entries,
@@ -564,11 +571,12 @@ impl Endpoints {
 
     /// The place of a lower-cased host without trailing dot: the first entry with a matching pattern.
     pub fn classify_host(&self, host: &str) -> Option<Place> {
-        if !self.suffixes.contains(registrable(host)) {
-            return None; // github.com, example.org: most URL hosts end here
-        }
+        // github.com, example.org: most URL hosts end at this lookup.
+        let candidates = self.suffixes.get(registrable(host))?;
         let labels: Vec<&str> = host.split('.').collect();
-        self.entries.iter().find_map(|e| e.match_host(&labels))
+        candidates
+            .iter()
+            .find_map(|&i| self.entries[i].match_host(&labels))
     }
 
     /// The place of a URI, a `scheme://authority` or a bare host: by the
