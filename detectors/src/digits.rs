@@ -30,15 +30,36 @@ fn mask(block: &[u8]) -> u64 {
 }
 
 #[inline]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn mask_full(block: &[u8; 64]) -> u64 {
+    use safe_arch::{
+        cmp_eq_mask_i8_m128i, m128i, min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+        sub_i8_m128i,
+    };
+    // SSE2, through safe_arch's safe wrappers: subtract '0', then a byte is a
+    // digit when min(byte, 9) == byte (unsigned), and movemask packs the bits.
+    let zero = set_splat_i8_m128i(b'0' as i8);
+    let nine = set_splat_i8_m128i(9);
+    let mut m = 0u64;
+    for (k, chunk) in block.chunks_exact(16).enumerate() {
+        let mut lanes = [0u8; 16];
+        lanes.copy_from_slice(chunk);
+        let t = sub_i8_m128i(m128i::from(lanes), zero);
+        let digits = cmp_eq_mask_i8_m128i(min_u8_m128i(t, nine), t);
+        m |= u64::from(move_mask_i8_m128i(digits) as u16) << (16 * k);
+    }
+    m
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 fn mask_full(block: &[u8; 64]) -> u64 {
     let mut m = 0u64;
-    // Sixteen bytes at a time keeps the compiler on the compare + movemask path.
-    for (k, chunk) in block.chunks_exact(16).enumerate() {
-        let mut part = 0u16;
-        for (i, &b) in chunk.iter().enumerate() {
-            part |= u16::from(b.wrapping_sub(b'0') < 10) << i;
-        }
-        m |= u64::from(part) << (16 * k);
+    for (k, chunk) in block.chunks_exact(8).enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        let d = digit_bytes(u64::from_le_bytes(b));
+        // Gather the eight high bits into one byte.
+        m |= ((d >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
     }
     m
 }
@@ -78,12 +99,16 @@ fn digit_bytes(x: u64) -> u64 {
 ///
 /// `n` must be in `1..=64`; other values find nothing.
 pub fn exact_runs(hay: &[u8], range: Range<usize>, n: usize, f: impl FnMut(usize)) {
-    if (11..=64).contains(&n) {
+    if USE_SPANS && (11..=64).contains(&n) {
         long_runs(hay, range, n, f);
     } else {
         masked_runs(hay, range, n, f);
     }
 }
+
+/// Whether runs of 11+ digits use the aligned-span filter rather than the
+/// SIMD bitmask (which wins where SSE2 is available).
+const USE_SPANS: bool = !cfg!(all(target_arch = "x86_64", target_feature = "sse2"));
 
 /// The aligned-span filter, for `n ≥ 11` (see the module docs).
 fn long_runs(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(usize)) {
@@ -289,8 +314,13 @@ mod tests {
         let mut out = Vec::new();
         exact_runs(hay, range.clone(), n, |s| out.push(s));
         let mut masked = Vec::new();
-        masked_runs(hay, range, n, |s| masked.push(s));
+        masked_runs(hay, range.clone(), n, |s| masked.push(s));
         assert_eq!(out, masked, "both methods agree");
+        if (11..=64).contains(&n) {
+            let mut spans = Vec::new();
+            long_runs(hay, range, n, |s| spans.push(s));
+            assert_eq!(out, spans, "the span filter agrees");
+        }
         out
     }
 
