@@ -1009,14 +1009,7 @@ mod tests {
     use super::*;
 
     fn scan(text: &str, path: &str) -> Vec<RawFinding> {
-        let engine = crate::Engine::builtin();
-        let hay = Haystack::whole(text.as_bytes(), path);
-        let mut out = Vec::new();
-        engine.scan(&hay, &mut out);
-        if engine.wants_whole_file(path) {
-            engine.scan_whole_file(&hay, &mut out);
-        }
-        out
+        crate::Engine::builtin().scan_input(text.as_bytes(), path)
     }
 
     fn egress(text: &str, path: &str) -> Vec<RawFinding> {

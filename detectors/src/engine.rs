@@ -165,6 +165,18 @@ impl Engine {
         }
     }
 
+    /// Scans a whole in-memory input as the scanner does: the window pass
+    /// over all of it, then the whole-file detectors that want `path`.
+    pub fn scan_input(&self, bytes: &[u8], path: &str) -> Vec<RawFinding> {
+        let hay = Haystack::whole(bytes, path);
+        let mut out = Vec::new();
+        self.scan(&hay, &mut out);
+        if self.wants_whole_file(path) {
+            self.scan_whole_file(&hay, &mut out);
+        }
+        out
+    }
+
     /// Scans one window and appends the findings it owns to `out`, in order of
     /// their start offset.
     pub fn scan_with(&self, hay: &Haystack<'_>, scratch: &mut Scratch, out: &mut Vec<RawFinding>) {

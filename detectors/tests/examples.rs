@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 use shekara_detectors::{Engine, Haystack, RawFinding, OVERLAP};
 use shekara_signatures::{Example, Kind, NegativeExample, Ruleset};
 
+mod common;
+use common::scan_windows;
+
 /// The path an example is scanned as.
 fn path_of(path: &Option<String>) -> &str {
     path.as_deref().unwrap_or("example.txt")
@@ -15,33 +18,7 @@ fn path_of(path: &Option<String>) -> &str {
 
 /// Windowed scan plus whole-file detectors, as the scanner does.
 fn scan(engine: &Engine, text: &str, path: &str) -> Vec<RawFinding> {
-    let hay = Haystack::whole(text.as_bytes(), path);
-    let mut out = Vec::new();
-    engine.scan(&hay, &mut out);
-    if engine.wants_whole_file(path) {
-        engine.scan_whole_file(&hay, &mut out);
-    }
-    out
-}
-
-/// Scans in windows owning `size` bytes each, with [`OVERLAP`] context on both sides.
-fn scan_windows(engine: &Engine, bytes: &[u8], path: &str, size: usize) -> Vec<RawFinding> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < bytes.len() {
-        let end = (start + size).min(bytes.len());
-        let from = start.saturating_sub(OVERLAP);
-        let to = (end + OVERLAP).min(bytes.len());
-        let hay = Haystack {
-            bytes: &bytes[from..to],
-            owned: start - from..end - from,
-            base: from as u64,
-            path,
-        };
-        engine.scan(&hay, &mut out);
-        start = end;
-    }
-    out
+    engine.scan_input(text.as_bytes(), path)
 }
 
 /// Whether a finding belongs to a rule: its own id, or for the two endpoint

@@ -1,32 +1,10 @@
 //! Arbitrary bytes never panic the engine, and windows never change the answer.
 
 use proptest::prelude::*;
-use shekara_detectors::{Engine, Haystack, RawFinding, OVERLAP};
+use shekara_detectors::Engine;
 
-fn whole(engine: &Engine, bytes: &[u8], path: &str) -> Vec<RawFinding> {
-    let mut out = Vec::new();
-    engine.scan(&Haystack::whole(bytes, path), &mut out);
-    out
-}
-
-fn windowed(engine: &Engine, bytes: &[u8], path: &str, chunk: usize) -> Vec<RawFinding> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < bytes.len() {
-        let end = (start + chunk).min(bytes.len());
-        let lo = start.saturating_sub(OVERLAP);
-        let hi = (end + OVERLAP).min(bytes.len());
-        let hay = Haystack {
-            bytes: &bytes[lo..hi],
-            owned: start - lo..end - lo,
-            base: lo as u64,
-            path,
-        };
-        engine.scan(&hay, &mut out);
-        start = end;
-    }
-    out
-}
+mod common;
+use common::scan_windows;
 
 /// Bytes that look like the things detectors care about, mixed with noise.
 fn tricky() -> impl Strategy<Value = Vec<u8>> {
@@ -54,8 +32,9 @@ proptest! {
     fn never_panics_and_windows_agree(bytes in tricky(), chunk in 1usize..300) {
         let engine = Engine::builtin();
         for path in ["x.txt", "train.py", "main.tf", ".dvc/config"] {
-            let a = whole(&engine, &bytes, path);
-            let b = windowed(&engine, &bytes, path, chunk);
+            let mut a = Vec::new();
+            engine.scan(&shekara_detectors::Haystack::whole(&bytes, path), &mut a);
+            let b = scan_windows(&engine, &bytes, path, chunk);
             prop_assert_eq!(a, b, "path {}", path);
         }
     }

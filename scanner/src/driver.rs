@@ -338,9 +338,11 @@ impl Scanner {
         problem: Option<(Reason, String)>,
         bytes: u64,
     ) -> (Vec<Finding>, Option<NotScanned>) {
+        // The file's display path is worked out once, not per finding.
+        let shown = display_path(rel);
         let findings = located
             .into_iter()
-            .map(|l| self.finding(root, rel, l))
+            .map(|l| self.finding(root, &shown, l))
             .collect();
         let problem = problem.map(|(reason, detail)| {
             let scanned = (bytes > 0).then_some(bytes);
@@ -349,9 +351,9 @@ impl Scanner {
         (findings, problem)
     }
 
-    fn finding(&self, root: usize, rel: &[u8], l: Located) -> Finding {
+    fn finding(&self, root: usize, shown: &(String, Option<String>), l: Located) -> Finding {
         let raw = l.raw;
-        let (path, path_base64) = display_path(rel);
+        let (path, path_base64) = shown.clone();
         Finding {
             kind: raw.kind,
             rule: raw.rule,
