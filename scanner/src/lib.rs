@@ -21,6 +21,7 @@
 pub mod evidence;
 pub mod mmap;
 pub mod model;
+pub mod shard;
 pub mod text;
 pub mod walk;
 pub mod windows;
