@@ -113,6 +113,49 @@ pub struct ScanOpts {
     /// Never memory-map files (read them instead).
     #[arg(long)]
     pub no_mmap: bool,
+
+    // --- Object stores (s3://bucket/prefix roots) ---
+    /// S3-compatible endpoint for s3:// roots, e.g. https://storage.yandexcloud.kz.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "AWS_ENDPOINT_URL",
+        help_heading = "Object stores"
+    )]
+    pub endpoint_url: Option<String>,
+
+    /// Region for s3:// roots (default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1).
+    #[arg(long, value_name = "REGION", help_heading = "Object stores")]
+    pub region: Option<String>,
+
+    /// Objects fetched and scanned at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 16,
+        help_heading = "Object stores"
+    )]
+    pub jobs: usize,
+
+    /// Retries of a request that failed transiently (503 SlowDown, 5xx, connection reset).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        help_heading = "Object stores"
+    )]
+    pub retries: usize,
+
+    /// Keep results of scanned objects in DIR; unchanged objects (ETag, size,
+    /// last-modified) are not fetched again.
+    #[arg(long, value_name = "DIR", help_heading = "Object stores")]
+    pub cache: Option<PathBuf>,
+
+    /// Scan only shard K of N (0-based, e.g. $JOB_COMPLETION_INDEX/4): a
+    /// stable split of object keys.
+    #[arg(long, value_name = "K/N", help_heading = "Object stores")]
+    pub shard: Option<shekara_scanner::shard::Shard>,
+    // --- end object stores ---
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -160,6 +203,47 @@ impl ScanOpts {
         }
         c.key = Some(self.key()?);
         Ok(c)
+    }
+
+    /// Whether the roots are object-store URLs (all of them, or an error
+    /// when they are mixed with paths).
+    ///
+    /// # Errors
+    /// s3:// roots mixed with paths or standard input.
+    pub fn object_roots(&self) -> anyhow::Result<bool> {
+        let objects = self
+            .paths
+            .iter()
+            .filter(|p| shekara_objects::is_object_url(p))
+            .count();
+        if objects > 0 && objects < self.paths.len() {
+            anyhow::bail!("s3:// roots and local paths cannot be scanned in one run: run shekara once for each");
+        }
+        Ok(objects > 0)
+    }
+
+    /// How object-store roots are swept.
+    ///
+    /// # Errors
+    /// When the `--cache` directory cannot be created.
+    pub fn object_options(&self) -> anyhow::Result<shekara_objects::ObjectOptions> {
+        let cache = match &self.cache {
+            Some(dir) => {
+                let c = shekara_objects::DirCache::open(dir)
+                    .map_err(|e| anyhow::anyhow!("cannot use --cache '{}': {e}", dir.display()))?;
+                Some(std::sync::Arc::new(c) as std::sync::Arc<dyn shekara_objects::ObjectCache>)
+            }
+            None => None,
+        };
+        Ok(shekara_objects::ObjectOptions {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            jobs: self.jobs.max(1),
+            retries: self.retries,
+            shard: self.shard,
+            cache,
+            ..shekara_objects::ObjectOptions::default()
+        })
     }
 
     fn key(&self) -> anyhow::Result<FingerprintKey> {

@@ -40,7 +40,7 @@ fn scan(opts: &ScanOpts) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let scanner = match Scanner::new(config) {
+    let scanner = match runner(opts, config) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -59,14 +59,12 @@ fn scan(opts: &ScanOpts) -> i32 {
     let result: Result<Report, String> = with_progress(show_bar, &progress, || {
         if opts.format == Format::Jsonl {
             let sink = render::JsonLines::new(out);
-            let report = scanner.run(&sink, &progress).map_err(|e| e.to_string())?;
+            let report = scanner.run(&sink, &progress)?;
             sink.finish(&report)
                 .map_err(|e| format!("cannot write the report: {e}"))?;
             return Ok(report);
         }
-        let report = scanner
-            .run(&shekara_scanner::NoSink, &progress)
-            .map_err(|e| e.to_string())?;
+        let report = scanner.run(&shekara_scanner::NoSink, &progress)?;
         let mut out = out;
         write_report(opts, &report, &mut out)
             .map_err(|e| format!("cannot write the report: {e}"))?;
@@ -81,6 +79,30 @@ fn scan(opts: &ScanOpts) -> i32 {
     // one by one would only delay the exit.
     std::mem::forget(report);
     code
+}
+
+/// What runs a scan: the file scanner, or a sweep of object-store roots.
+enum Runner {
+    Files(Scanner),
+    Objects(shekara_objects::Sweep),
+}
+
+impl Runner {
+    fn run(&self, sink: &dyn shekara_scanner::Sink, progress: &Progress) -> Result<Report, String> {
+        match self {
+            Runner::Files(s) => s.run(sink, progress).map_err(|e| e.to_string()),
+            Runner::Objects(s) => s.run(sink, progress),
+        }
+    }
+}
+
+fn runner(opts: &ScanOpts, config: shekara_scanner::Config) -> anyhow::Result<Runner> {
+    if opts.object_roots()? {
+        let sweep = shekara_objects::Sweep::new(config, opts.object_options()?)
+            .map_err(anyhow::Error::msg)?;
+        return Ok(Runner::Objects(sweep));
+    }
+    Ok(Runner::Files(Scanner::new(config)?))
 }
 
 fn write_report(

@@ -52,6 +52,15 @@ pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(b"],")?;
     field(out, "coverage", &report.coverage)?;
     out.write_all(b",")?;
+    // Object-store sweeps: where the stores are, and whether the scan was cut short.
+    if !report.stores.is_empty() {
+        field(out, "stores", &report.stores)?;
+        out.write_all(b",")?;
+    }
+    if report.partial {
+        field(out, "partial", &true)?;
+        out.write_all(b",")?;
+    }
     field(out, "summary", &report.summary)?;
     out.write_all(b"}\n")
 }
@@ -115,10 +124,18 @@ impl JsonLines {
                 report.coverage.not_scanned.len().into(),
             );
         }
-        let line = json!({
+        let mut line = json!({
             "type": "summary", "schema": report.schema, "tool": report.tool,
             "scan": report.scan, "coverage": coverage, "summary": report.summary,
         });
+        if let Some(o) = line.as_object_mut() {
+            if !report.stores.is_empty() {
+                o.insert("stores".into(), serde_json::to_value(&report.stores)?);
+            }
+            if report.partial {
+                o.insert("partial".into(), true.into());
+            }
+        }
         let s = &mut *s;
         if let Some(e) = s.error.take() {
             return Err(e);
@@ -317,10 +334,10 @@ fn summary_line(report: &Report) -> String {
         c.files_scanned,
         human_bytes(c.bytes_scanned),
         c.not_scanned.len(),
-        if c.complete {
-            ""
-        } else {
-            " · coverage INCOMPLETE"
+        match (c.complete, report.partial) {
+            (true, _) => "",
+            (false, false) => " · coverage INCOMPLETE",
+            (false, true) => " · coverage INCOMPLETE · PARTIAL: stopped before the end",
         },
     )
 }

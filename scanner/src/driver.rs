@@ -463,6 +463,7 @@ impl Scanner {
                 inner: place.inner.clone(),
                 size: r.bytes,
                 sha256,
+                etag: None,
             })
             .into_iter()
             .collect();
@@ -551,6 +552,8 @@ impl Scanner {
             coverage,
             files,
             summary,
+            stores: Vec::new(),
+            partial: false,
         }
     }
 

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use driver::Scanner;
 pub use driver::{sha256_hex, timestamp, Outcome, Place};
 pub use evidence::FingerprintKey;
-pub use model::{Finding, NotScanned, Report, ScannedFile};
+pub use model::{Finding, NotScanned, Report, ScannedFile, Store};
 pub use shekara_detectors::{Engine, Kind, Severity};
 
 /// One input of a scan.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shekara_detectors::{Confidence, Kind, Severity};
 
 /// The report schema identifier.
@@ -15,7 +15,7 @@ fn ser_display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Resul
 }
 
 /// Where a finding is.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Deserialize)]
 pub struct Location {
     /// Path relative to its scan root, with `/` (lossy UTF-8; see `path_base64`).
     pub path: String,
@@ -37,7 +37,7 @@ pub struct Location {
 }
 
 /// What a report may show of the matched value.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Deserialize)]
 pub struct Evidence {
     /// Masked value, e.g. `8503******31`.
     pub masked: String,
@@ -49,7 +49,7 @@ pub struct Evidence {
 }
 
 /// One reported finding.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Deserialize)]
 pub struct Finding {
     /// What was found.
     #[serde(serialize_with = "ser_display")]
@@ -73,7 +73,7 @@ pub struct Finding {
 }
 
 /// Why a path was not scanned (or not completely).
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// A `.git` directory: never descended (use history scanning for it).
@@ -96,6 +96,10 @@ pub enum Reason {
     ChangedDuringScan,
     /// The directory walk reported an error here.
     WalkError,
+    /// The object store refused access (HTTP 403, or listing a prefix was denied).
+    AccessDenied,
+    /// The scan was stopped (Ctrl-C) before this was scanned; the report is partial.
+    Interrupted,
 }
 
 impl Reason {
@@ -108,12 +112,14 @@ impl Reason {
                 | Reason::ChangedDuringScan
                 | Reason::WalkError
                 | Reason::SymlinkLoop
+                | Reason::AccessDenied
+                | Reason::Interrupted
         )
     }
 }
 
 /// A path that was not scanned, or not completely.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Deserialize)]
 pub struct NotScanned {
     /// Path relative to its root, with `/`.
     pub path: String,
@@ -147,7 +153,7 @@ pub struct Coverage {
 }
 
 /// A file (or archive member, or blob) that was scanned, with its digest.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Deserialize)]
 pub struct ScannedFile {
     /// Path relative to its root, with `/`.
     pub path: String,
@@ -162,6 +168,9 @@ pub struct ScannedFile {
     pub size: u64,
     /// SHA-256 of the bytes read, lowercase hex.
     pub sha256: String,
+    /// The object's ETag, for objects from an object store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 /// Counts for a quick read.
@@ -228,6 +237,55 @@ pub struct Report {
     pub files: Vec<ScannedFile>,
     /// Counts.
     pub summary: Summary,
+    /// Object stores swept (one per `s3://…` root): where the store is, as
+    /// evidence. Empty, and left out of the JSON, for file scans.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stores: Vec<Store>,
+    /// The scan was stopped before its end (Ctrl-C): what is here is true,
+    /// but not everything was scanned. Left out of the JSON when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+}
+
+/// An object store a scan swept, and where it is: the evidence that decides
+/// whether a lake holding IINs is itself hosted abroad.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Store {
+    /// Index of the scan root (in `scan.roots`).
+    pub root: usize,
+    /// The root as given, e.g. `s3://bucket/prefix`.
+    pub url: String,
+    /// `s3`.
+    pub scheme: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The key prefix swept (empty: the whole bucket).
+    pub prefix: String,
+    /// The endpoint requests went to, e.g. `https://s3.eu-central-1.amazonaws.com`.
+    pub endpoint: String,
+    /// The endpoint's host.
+    pub host: String,
+    /// The region the client was configured with (`--region`, `AWS_REGION`, …).
+    pub region: String,
+    /// The bucket's region as the store reported it, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket_region: Option<String>,
+    /// How `bucket_region` was learnt (`GetBucketLocation`), or why it is missing.
+    pub bucket_region_source: String,
+    /// Provider from the endpoint table, or `unknown`.
+    pub provider: String,
+    /// ISO 3166 alpha-2 country where the data is stored, or `unknown`.
+    pub country: String,
+    /// Whether the store keeps the data in Kazakhstan (`country` is `KZ`).
+    pub in_country: bool,
+    /// Objects listed.
+    pub objects_listed: u64,
+    /// Objects whose bodies were fetched (not answered from the cache).
+    pub objects_fetched: u64,
+    /// Objects answered from `--cache` (unchanged ETag, size and last-modified).
+    pub objects_cached: u64,
+    /// Objects left to other shards (`--shard`).
+    pub objects_other_shards: u64,
 }
 
 impl Summary {

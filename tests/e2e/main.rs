@@ -4,6 +4,7 @@ mod coverage;
 mod demo;
 mod endpoints;
 mod national_ids;
+mod objects;
 mod output;
 
 use std::path::Path;
