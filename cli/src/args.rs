@@ -20,7 +20,7 @@ pub struct Opts {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan files, directories or standard input (`-`).
-    Scan(ScanOpts),
+    Scan(Box<ScanOpts>),
     /// List the built-in rules, or check them.
     Rules {
         /// Check the rule data and exit non-zero on a problem.
