@@ -140,7 +140,9 @@ impl Scanner {
         }
         let results = self.scan_files(&walked, sink, progress);
         let stdin = roots.stdin.map(|ri| self.scan_stdin(ri, sink, progress));
-        Ok(self.assemble(started, skipped, results, stdin))
+        let mut report = self.assemble(started, skipped, results, stdin);
+        crate::post::finish(&mut report, &self.config);
+        Ok(report)
     }
 
     fn check_roots(&self) -> Result<Roots, Error> {
@@ -340,10 +342,13 @@ impl Scanner {
     ) -> (Vec<Finding>, Option<NotScanned>) {
         // The file's display path is worked out once, not per finding.
         let shown = display_path(rel);
-        let findings = located
+        let mut findings: Vec<Finding> = located
             .into_iter()
             .map(|l| self.finding(root, &shown, l))
             .collect();
+        if let Some(policy) = &self.config.policy {
+            policy.apply(&mut findings);
+        }
         let problem = problem.map(|(reason, detail)| {
             let scanned = (bytes > 0).then_some(bytes);
             not_scanned(root, rel, reason, &detail, scanned)
@@ -422,6 +427,8 @@ impl Scanner {
             findings,
             coverage,
             summary,
+            verdicts: Vec::new(),
+            suppressions: Vec::new(),
         }
     }
 
