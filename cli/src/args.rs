@@ -290,6 +290,8 @@ impl ScanOpts {
             c.baseline = Some(parsed);
         }
         c.inline_ignores = !self.no_inline_ignores;
+        // The evidence lists every scanned file with the SHA-256 of the bytes scanned.
+        c.hash_files |= self.evidence.is_some();
         c.policy = Some(policy);
         Ok(())
     }

@@ -8,7 +8,7 @@ use shekara_scanner::manifest::{self, ManifestFile};
 use shekara_scanner::model::exit;
 use shekara_scanner::policy::{Policy, DEFAULT_TOML};
 use shekara_scanner::suppress::Baseline;
-use shekara_scanner::{Config, Input, NoSink, Progress, Report, Scanner};
+use shekara_scanner::{Config, NoSink, Progress, Report, Scanner};
 
 use crate::args::ScanOpts;
 use crate::keys;
@@ -88,8 +88,6 @@ pub fn baseline_create(opts: &ScanOpts, reason: Option<&str>, expires: Option<&s
 pub struct Plan {
     path: PathBuf,
     sign_key: Option<ed25519_dalek::SigningKey>,
-    roots: Vec<PathBuf>,
-    walk: shekara_scanner::walk::WalkOptions,
     policy: Policy,
 }
 
@@ -108,21 +106,9 @@ impl Plan {
             .as_deref()
             .map(keys::load_secret)
             .transpose()?;
-        let roots = config
-            .inputs
-            .iter()
-            .map(|i| match i {
-                Input::Path(p) => p.clone(),
-                Input::Stdin => PathBuf::new(),
-            })
-            .collect();
-        let walk = manifest::walk_options(&config.exclude, config.gitignore, config.follow)
-            .map_err(anyhow::Error::msg)?;
         Ok(Some(Plan {
             path: path.clone(),
             sign_key,
-            roots,
-            walk,
             policy: config.policy.clone().unwrap_or_else(Policy::builtin),
         }))
     }
@@ -133,7 +119,7 @@ impl Plan {
     /// # Errors
     /// When a file cannot be written.
     pub fn write(&self, report: &Report) -> Result<String> {
-        let files: Vec<ManifestFile> = manifest::scanned_files(report, &self.roots, &self.walk);
+        let files: Vec<ManifestFile> = manifest::scanned_files(report);
         let doc = manifest::build(report, &files, &self.policy, &manifest::hostname());
         let digest = doc["root_digest"].as_str().unwrap_or_default().to_string();
         let mut bytes = serde_json::to_vec_pretty(&doc)?;

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde_json::json;
 use shekara_scanner::model::NotScanned;
 use shekara_scanner::text::sanitize;
-use shekara_scanner::{Finding, Report, Severity, Sink};
+use shekara_scanner::{Finding, Outcome, Report, Severity, Sink};
 
 /// Writes the report as one JSON document (compact: reports of data lakes
 /// hold hundreds of thousands of findings; `jq .` pretty-prints).
@@ -159,12 +159,12 @@ impl Sink for JsonLines {
         Self::write_now(&mut s, &record("not_scanned", item));
     }
 
-    fn file(&self, index: usize, findings: &[Finding], problem: Option<&NotScanned>) {
+    fn file(&self, index: usize, outcome: &Outcome) {
         let mut bytes = Vec::new();
-        for f in findings {
+        for f in &outcome.findings {
             bytes.extend(record("finding", f));
         }
-        if let Some(p) = problem {
+        for p in &outcome.not_scanned {
             bytes.extend(record("not_scanned", p));
         }
         let mut s = self.lock();

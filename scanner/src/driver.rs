@@ -10,13 +10,14 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use globset::{Glob, GlobSetBuilder};
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 use shekara_detectors::Engine;
 use time::format_description::well_known::Rfc3339;
 
 use crate::evidence::{mask, FingerprintKey};
 use crate::model::{
-    Coverage, Evidence, Finding, Location, NotScanned, Reason, Report, ScanInfo, Summary, Tool,
-    REPORT_SCHEMA,
+    Coverage, Evidence, Finding, Location, NotScanned, Reason, Report, ScanInfo, ScannedFile,
+    Summary, Tool, REPORT_SCHEMA,
 };
 use crate::walk::{self, Entry, WalkOptions, Walked};
 use crate::windows::{InputScan, Located};
@@ -37,14 +38,69 @@ pub struct Scanner {
     pool: rayon::ThreadPool,
 }
 
-/// A file's findings, its coverage problem if any, and the bytes scanned.
-type FileOut = (Vec<Finding>, Option<NotScanned>, u64);
+/// Where an input sits: its scan root, its path below the root, and the
+/// member paths inside archives or images (outermost first).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Place {
+    /// Index of the scan root (in `Config::inputs`).
+    pub root: usize,
+    /// Path relative to the root (raw bytes; `/`-separated).
+    pub rel: Vec<u8>,
+    /// Member paths inside archives or images, outermost first.
+    pub inner: Vec<String>,
+}
+
+impl Place {
+    /// A top-level file.
+    pub fn file(root: usize, rel: impl Into<Vec<u8>>) -> Place {
+        Place {
+            root,
+            rel: rel.into(),
+            inner: Vec::new(),
+        }
+    }
+
+    /// The place of a member of this input.
+    pub fn member(&self, name: impl Into<String>) -> Place {
+        let mut inner = self.inner.clone();
+        inner.push(name.into());
+        Place {
+            root: self.root,
+            rel: self.rel.clone(),
+            inner,
+        }
+    }
+
+    /// The name path-aware detectors see: the innermost member, else the path.
+    pub fn detector_path(&self) -> String {
+        match self.inner.last() {
+            Some(m) => m.clone(),
+            None => String::from_utf8_lossy(&self.rel).into_owned(),
+        }
+    }
+}
+
+/// What scanning one input (a file, a blob, an object) gave.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// Its findings (and its members' findings), in order.
+    pub findings: Vec<Finding>,
+    /// Whatever of it was not scanned, with the reason.
+    pub not_scanned: Vec<NotScanned>,
+    /// The inputs scanned, with their digests (only with `Config::hash_files`).
+    pub files: Vec<ScannedFile>,
+    /// Bytes scanned.
+    pub bytes: u64,
+    /// Whether the input itself was scanned completely.
+    pub complete: bool,
+}
 
 /// The outcome of scanning one file.
 struct FileResult {
     located: Vec<Located>,
     bytes: u64,
     problem: Option<(Reason, String)>,
+    sha256: Option<String>,
 }
 
 impl FileResult {
@@ -53,6 +109,7 @@ impl FileResult {
             located: Vec::new(),
             bytes: 0,
             problem: Some((reason, detail)),
+            sha256: None,
         }
     }
 }
@@ -127,22 +184,35 @@ impl Scanner {
     /// When a root does not exist or cannot be read. Problems with files
     /// below a root never stop the scan: they are recorded in coverage.
     pub fn run(&self, sink: &dyn Sink, progress: &Progress) -> Result<Report, Error> {
-        let started = now();
+        let started = timestamp();
         let roots = self.check_roots()?;
         let walked = self.pool.install(|| walk::walk(&roots.paths, &self.walk));
         let skipped: Vec<NotScanned> = walked
             .skipped
             .iter()
-            .map(|s| not_scanned(s.root, &s.rel, s.reason, &s.detail, None))
+            .map(|s| {
+                not_scanned(
+                    &Place::file(s.root, s.rel.clone()),
+                    s.reason,
+                    &s.detail,
+                    None,
+                )
+            })
             .collect();
         for s in &skipped {
             sink.skipped(s);
         }
-        let results = self.scan_files(&walked, sink, progress);
-        let stdin = roots.stdin.map(|ri| self.scan_stdin(ri, sink, progress));
-        let mut report = self.assemble(started, skipped, results, stdin);
-        crate::post::finish(&mut report, &self.config);
-        Ok(report)
+        let mut outcomes = self.scan_files(&walked, sink, progress);
+        if let Some(ri) = roots.stdin {
+            outcomes.push(self.scan_stdin(ri, sink, progress));
+        }
+        Ok(self.assemble(started, skipped, outcomes))
+    }
+
+    /// Runs `work` on this scanner's thread pool (for callers that feed
+    /// their own inputs through [`Scanner::scan_bytes`]).
+    pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(work)
     }
 
     fn check_roots(&self) -> Result<Roots, Error> {
@@ -166,7 +236,7 @@ impl Scanner {
         Ok(roots)
     }
 
-    fn scan_files(&self, walked: &Walked, sink: &dyn Sink, progress: &Progress) -> Vec<FileOut> {
+    fn scan_files(&self, walked: &Walked, sink: &dyn Sink, progress: &Progress) -> Vec<Outcome> {
         let files = &walked.files;
         progress
             .files_total
@@ -181,30 +251,74 @@ impl Scanner {
                 .enumerate()
                 .map(|(i, e)| {
                     let r = BUF.with(|b| self.scan_entry(e, &mut b.borrow_mut()));
-                    let (findings, problem) =
-                        self.report_file(e.root, &e.rel, r.located, r.problem, r.bytes);
-                    sink.file(i, &findings, problem.as_ref());
-                    progress.add(1, r.bytes, findings.len() as u64);
-                    (findings, problem, r.bytes)
+                    let outcome = self.outcome(&Place::file(e.root, e.rel.clone()), r);
+                    sink.file(i, &outcome);
+                    progress.add(1, outcome.bytes, outcome.findings.len() as u64);
+                    outcome
                 })
                 .collect()
         })
     }
 
-    fn scan_stdin(&self, root: usize, sink: &dyn Sink, progress: &Progress) -> FileOut {
-        let mut scan = InputScan::new(&self.engine, "-");
-        let mut buf = Vec::new();
+    fn scan_stdin(&self, root: usize, sink: &dyn Sink, progress: &Progress) -> Outcome {
         let stdin = std::io::stdin();
         let mut lock = stdin.lock();
-        let (bytes, problem) = match scan.reader(&mut lock, u64::MAX, self.config.window, &mut buf)
-        {
-            Ok(n) => (n, None),
-            Err((e, n)) => (n, Some((Reason::ReadError, e.to_string()))),
+        let outcome = self.scan_reader(&Place::file(root, b"-".to_vec()), &mut lock, u64::MAX);
+        sink.file(usize::MAX, &outcome);
+        progress.add(1, outcome.bytes, outcome.findings.len() as u64);
+        outcome
+    }
+
+    /// Scans an input that is already in memory (a git blob, an object, an
+    /// archive member): every detector, the same report shape as a file.
+    pub fn scan_bytes(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        let path = place.detector_path();
+        let mut scan = InputScan::new(&self.engine, &path);
+        scan.slice(bytes, self.config.window);
+        if bytes.len() as u64 <= WHOLE_FILE_LIMIT && self.engine.wants_whole_file(&path) {
+            scan.whole_file(bytes);
+        }
+        let r = FileResult {
+            located: scan.finish(),
+            bytes: bytes.len() as u64,
+            problem: None,
+            sha256: self.config.hash_files.then(|| sha256_hex(bytes)),
         };
-        let (findings, problem) = self.report_file(root, b"-", scan.finish(), problem, bytes);
-        sink.file(usize::MAX, &findings, problem.as_ref());
-        progress.add(1, bytes, findings.len() as u64);
-        (findings, problem, bytes)
+        self.outcome(place, r)
+    }
+
+    /// Scans up to `limit` bytes of a stream (stdin, a download) in windows.
+    pub fn scan_reader(&self, place: &Place, reader: &mut dyn Read, limit: u64) -> Outcome {
+        let path = place.detector_path();
+        let r = BUF.with(|b| self.scan_stream(reader, &path, limit, &mut b.borrow_mut()));
+        self.outcome(place, r)
+    }
+
+    fn scan_stream(
+        &self,
+        reader: &mut dyn Read,
+        path: &str,
+        limit: u64,
+        buf: &mut Vec<u8>,
+    ) -> FileResult {
+        let mut scan = InputScan::new(&self.engine, path);
+        let mut hashing = HashingReader::new(reader, self.config.hash_files);
+        let (bytes, problem) = match scan.reader(&mut hashing, limit, self.config.window, buf) {
+            Ok(n) => (n, None),
+            Err((err, n)) => (
+                n,
+                Some((
+                    Reason::ReadError,
+                    format!("{} after {n} bytes", os_error(&err)),
+                )),
+            ),
+        };
+        FileResult {
+            located: scan.finish(),
+            bytes,
+            problem,
+            sha256: hashing.finish(),
+        }
     }
 
     fn scan_entry(&self, e: &Entry, buf: &mut Vec<u8>) -> FileResult {
@@ -257,33 +371,22 @@ impl Scanner {
         if self.config.mmap_threshold.is_some_and(|t| size >= t.max(1)) {
             if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file) {
                 hook();
-                let located = self.scan_mapped(map.bytes(), path);
+                let (located, sha256) = rayon::join(
+                    || self.scan_mapped(map.bytes(), path),
+                    || self.config.hash_files.then(|| sha256_hex(map.bytes())),
+                );
                 let problem = map.faulted().then(|| (Reason::ChangedDuringScan, "file shrank while being scanned; the part past its new end was not scanned".to_string()));
                 return FileResult {
                     located,
                     bytes: size,
+                    sha256: sha256.filter(|_| problem.is_none()),
                     problem,
                 };
             }
         }
         hook();
-        let mut scan = InputScan::new(&self.engine, path);
         let mut reader: &File = file;
-        match scan.reader(&mut reader, size, self.config.window, buf) {
-            Ok(n) => FileResult {
-                located: scan.finish(),
-                bytes: n,
-                problem: None,
-            },
-            Err((err, n)) => FileResult {
-                located: scan.finish(),
-                bytes: n,
-                problem: Some((
-                    Reason::ReadError,
-                    format!("{} after {n} bytes", os_error(&err)),
-                )),
-            },
-        }
+        self.scan_stream(&mut reader, path, size, buf)
     }
 
     fn scan_whole(&self, file: &File, path: &str, size: u64, buf: &mut Vec<u8>) -> FileResult {
@@ -299,6 +402,7 @@ impl Scanner {
             located: scan.finish(),
             bytes: buf.len() as u64,
             problem: None,
+            sha256: self.config.hash_files.then(|| sha256_hex(buf)),
         }
     }
 
@@ -332,31 +436,49 @@ impl Scanner {
         out
     }
 
-    fn report_file(
-        &self,
-        root: usize,
-        rel: &[u8],
-        located: Vec<Located>,
-        problem: Option<(Reason, String)>,
-        bytes: u64,
-    ) -> (Vec<Finding>, Option<NotScanned>) {
-        // The file's display path is worked out once, not per finding.
-        let shown = display_path(rel);
-        let mut findings: Vec<Finding> = located
+    /// Turns a file result into report items: masked findings, coverage, digest.
+    fn outcome(&self, place: &Place, r: FileResult) -> Outcome {
+        // The display path is worked out once, not per finding.
+        let shown = display_path(&place.rel);
+        let mut findings: Vec<Finding> = r
+            .located
             .into_iter()
-            .map(|l| self.finding(root, &shown, l))
+            .map(|l| self.finding(place, &shown, l))
             .collect();
         if let Some(policy) = &self.config.policy {
             policy.apply(&mut findings);
         }
-        let problem = problem.map(|(reason, detail)| {
-            let scanned = (bytes > 0).then_some(bytes);
-            not_scanned(root, rel, reason, &detail, scanned)
-        });
-        (findings, problem)
+        let complete = r.problem.is_none();
+        let not_scanned = r
+            .problem
+            .map(|(reason, detail)| {
+                let scanned = (r.bytes > 0).then_some(r.bytes);
+                not_scanned(place, reason, &detail, scanned)
+            })
+            .into_iter()
+            .collect();
+        let files = r
+            .sha256
+            .map(|sha256| ScannedFile {
+                path: shown.0.clone(),
+                path_base64: shown.1.clone(),
+                root: place.root,
+                inner: place.inner.clone(),
+                size: r.bytes,
+                sha256,
+            })
+            .into_iter()
+            .collect();
+        Outcome {
+            findings,
+            not_scanned,
+            files,
+            bytes: r.bytes,
+            complete,
+        }
     }
 
-    fn finding(&self, root: usize, shown: &(String, Option<String>), l: Located) -> Finding {
+    fn finding(&self, place: &Place, shown: &(String, Option<String>), l: Located) -> Finding {
         let raw = l.raw;
         let (path, path_base64) = shown.clone();
         Finding {
@@ -367,8 +489,8 @@ impl Scanner {
             location: Location {
                 path,
                 path_base64,
-                root,
-                inner: Vec::new(),
+                root: place.root,
+                inner: place.inner.clone(),
                 line: Some(l.line),
                 column: Some(l.column),
                 byte_offset: raw.span.start,
@@ -386,31 +508,35 @@ impl Scanner {
         }
     }
 
-    fn assemble(
+    /// Puts a report together from what the walk skipped and the outcomes
+    /// of the inputs, in the order given (the caller's order is the report's).
+    pub fn assemble(
         &self,
         started: String,
         mut not_scanned_list: Vec<NotScanned>,
-        results: Vec<FileOut>,
-        stdin: Option<FileOut>,
+        outcomes: Vec<Outcome>,
     ) -> Report {
         let mut findings = Vec::new();
+        let mut files = Vec::new();
         let mut coverage = Coverage::default();
-        for (f, problem, bytes) in results.into_iter().chain(stdin) {
-            findings.extend(f);
-            coverage.bytes_scanned += bytes;
-            match problem {
-                Some(p) => not_scanned_list.push(p),
-                None => coverage.files_scanned += 1,
+        for o in outcomes {
+            findings.extend(o.findings);
+            files.extend(o.files);
+            coverage.bytes_scanned += o.bytes;
+            if o.complete {
+                coverage.files_scanned += 1;
             }
+            not_scanned_list.extend(o.not_scanned);
         }
-        not_scanned_list
-            .sort_by(|a, b| (a.root, &a.path, a.reason).cmp(&(b.root, &b.path, b.reason)));
+        not_scanned_list.sort_by(|a, b| {
+            (a.root, &a.path, &a.inner, a.reason).cmp(&(b.root, &b.path, &b.inner, b.reason))
+        });
         coverage.complete = not_scanned_list
             .iter()
             .all(|n| !n.reason.is_error() && n.reason != Reason::TooLarge);
         coverage.not_scanned = not_scanned_list;
         let summary = Summary::of(&findings);
-        Report {
+        let mut report = Report {
             schema: REPORT_SCHEMA.into(),
             tool: Tool {
                 name: "shekara".into(),
@@ -421,15 +547,19 @@ impl Scanner {
                 roots: self.root_labels(),
                 options: self.options(),
                 started,
-                finished: now(),
+                finished: timestamp(),
                 fingerprint_key: self.key.id(),
             },
             findings,
             coverage,
+            files,
             summary,
             verdicts: Vec::new(),
             suppressions: Vec::new(),
-        }
+        };
+        // Evidence layer: suppressions, then verdicts.
+        crate::post::finish(&mut report, &self.config);
+        report
     }
 
     fn root_labels(&self) -> Vec<String> {
@@ -464,7 +594,8 @@ fn num_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn now() -> String {
+/// The current time, RFC 3339 UTC (the report's time format).
+pub fn timestamp() -> String {
     time::OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_default()
@@ -524,21 +655,59 @@ fn display_path(rel: &[u8]) -> (String, Option<String>) {
     }
 }
 
-fn not_scanned(
-    root: usize,
-    rel: &[u8],
-    reason: Reason,
-    detail: &str,
-    bytes: Option<u64>,
-) -> NotScanned {
-    let (path, path_base64) = display_path(rel);
+fn not_scanned(place: &Place, reason: Reason, detail: &str, bytes: Option<u64>) -> NotScanned {
+    let (path, path_base64) = display_path(&place.rel);
     NotScanned {
         path,
         path_base64,
-        root,
-        inner: Vec::new(),
+        root: place.root,
+        inner: place.inner.clone(),
         reason,
         detail: detail.to_string(),
         bytes_scanned: bytes,
+    }
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// A reader that hashes what passes through it, when asked to.
+struct HashingReader<'r> {
+    inner: &'r mut dyn Read,
+    hasher: Option<Sha256>,
+}
+
+impl<'r> HashingReader<'r> {
+    fn new(inner: &'r mut dyn Read, hash: bool) -> HashingReader<'r> {
+        HashingReader {
+            inner,
+            hasher: hash.then(Sha256::new),
+        }
+    }
+
+    fn finish(self) -> Option<String> {
+        self.hasher.map(|h| hex(&h.finalize()))
+    }
+}
+
+impl Read for HashingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
     }
 }

@@ -21,6 +21,7 @@
 pub mod evidence;
 pub mod mmap;
 pub mod model;
+pub mod shard;
 pub mod text;
 pub mod walk;
 pub mod windows;
@@ -38,8 +39,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use driver::Scanner;
+pub use driver::{sha256_hex, timestamp, Outcome, Place};
 pub use evidence::FingerprintKey;
-pub use model::{Finding, NotScanned, Report};
+pub use model::{Finding, NotScanned, Report, ScannedFile};
 pub use shekara_detectors::{Engine, Kind, Severity};
 
 /// One input of a scan.
@@ -85,6 +87,9 @@ pub struct Config {
     pub window: usize,
     /// Files at least this large are memory-mapped; `None` never maps.
     pub mmap_threshold: Option<u64>,
+    /// Compute the SHA-256 of every input scanned, in the same read pass
+    /// (`Report::files`; the evidence manifest needs it).
+    pub hash_files: bool,
     /// Test hook: called with a file's path once it is open (and mapped, when
     /// it is), before its bytes are read. Tests use it to change a file
     /// mid-scan deterministically.
@@ -112,6 +117,7 @@ impl Config {
             key: None,
             window: windows::WINDOW,
             mmap_threshold: Some(16 << 20),
+            hash_files: false,
             hook_after_open: None,
             policy: None,
             baseline: None,
@@ -149,8 +155,9 @@ impl Progress {
 pub trait Sink: Sync {
     /// A path the walk left out.
     fn skipped(&self, _item: &NotScanned) {}
-    /// A file is done: its findings and, when it was not fully scanned, why.
-    fn file(&self, _index: usize, _findings: &[Finding], _problem: Option<&NotScanned>) {}
+    /// An input is done: its findings and what of it was not scanned, and why.
+    /// `index` is `usize::MAX` for inputs outside the walk (stdin, blobs).
+    fn file(&self, _index: usize, _outcome: &Outcome) {}
 }
 
 /// A sink that ignores everything.

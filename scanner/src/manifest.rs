@@ -154,19 +154,20 @@ fn display(rel: &[u8]) -> (String, Option<String>) {
     }
 }
 
-/// The hashed files of a finished scan: every file of the walk that was
-/// scanned completely (those in `coverage.not_scanned` are listed there).
-pub fn scanned_files(report: &Report, roots: &[PathBuf], opts: &WalkOptions) -> Vec<ManifestFile> {
-    let skip: std::collections::BTreeSet<(usize, &str)> = report
-        .coverage
-        .not_scanned
+/// The hashed files of a finished scan, from `Report::files` (the scan
+/// ran with `Config::hash_files`, so each hash is of the bytes scanned).
+pub fn scanned_files(report: &Report) -> Vec<ManifestFile> {
+    report
+        .files
         .iter()
-        .filter(|n| n.inner.is_empty())
-        .map(|n| (n.root, n.path.as_str()))
-        .collect();
-    hash_tree(roots, opts)
-        .into_iter()
-        .filter(|f| !skip.contains(&(f.root, f.path.as_str())))
+        .map(|f| ManifestFile {
+            root: f.root,
+            path: f.path.clone(),
+            path_base64: f.path_base64.clone(),
+            inner: f.inner.clone(),
+            size: f.size,
+            sha256: Some(format!("sha256:{}", f.sha256)),
+        })
         .collect()
 }
 

@@ -146,6 +146,24 @@ pub struct Coverage {
     pub not_scanned: Vec<NotScanned>,
 }
 
+/// A file (or archive member, or blob) that was scanned, with its digest.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ScannedFile {
+    /// Path relative to its root, with `/`.
+    pub path: String,
+    /// Raw path bytes, base64, when the path is not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_base64: Option<String>,
+    /// Index of the scan root.
+    pub root: usize,
+    /// Member paths inside archives, outermost first.
+    pub inner: Vec<String>,
+    /// Bytes read.
+    pub size: u64,
+    /// SHA-256 of the bytes read, lowercase hex.
+    pub sha256: String,
+}
+
 /// Counts for a quick read.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Summary {
@@ -203,6 +221,11 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// What was and was not scanned.
     pub coverage: Coverage,
+    /// Every input scanned, with its SHA-256: only when hashing was asked
+    /// for (`Config::hash_files`, the evidence manifest); otherwise empty and
+    /// left out of the JSON.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ScannedFile>,
     /// Counts.
     pub summary: Summary,
     // --- evidence layer (issue #5) ---

@@ -146,3 +146,58 @@ fn output_does_not_depend_on_thread_count() {
     assert_eq!(reports[0], reports[1]);
     assert_eq!(reports[0], reports[2]);
 }
+
+#[test]
+fn file_digests_agree_across_read_paths_and_with_blobs() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let big = big_text(3 << 20);
+    let small = big_text(5_000);
+    fs::write(dir.path().join("big.txt"), &big).unwrap();
+    fs::write(dir.path().join("small.txt"), &small).unwrap();
+    // A Terraform file takes the whole-file path.
+    let tf = b"resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"x\"\n}\n";
+    fs::write(dir.path().join("main.tf"), tf).unwrap();
+    let hex = |b: &[u8]| format!("{:x}", Sha256::digest(b));
+    let want = vec![
+        ("big.txt".to_string(), big.len() as u64, hex(&big)),
+        ("main.tf".to_string(), tf.len() as u64, hex(tf)),
+        ("small.txt".to_string(), small.len() as u64, hex(&small)),
+    ];
+    // Without hashing, no digests and no `files` in the JSON.
+    let plain = run(config(dir.path()));
+    assert!(plain.files.is_empty());
+    assert!(serde_json::to_value(&plain).unwrap().get("files").is_none());
+    for mmap in [None, Some(1u64)] {
+        let mut c = config(dir.path());
+        c.hash_files = true;
+        c.mmap_threshold = mmap;
+        let r = run(c);
+        let mut got: Vec<_> = r
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.size, f.sha256.clone()))
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "mmap {mmap:?}");
+        assert_eq!(positions(&r), positions(&plain));
+    }
+    // An in-memory blob gets the same findings and digest as the file.
+    let mut c = config(dir.path());
+    c.hash_files = true;
+    let scanner = Scanner::new(c).unwrap();
+    let place = shekara_scanner::Place::file(0, b"small.txt".to_vec());
+    let blob = scanner.scan_bytes(&place, &small);
+    assert_eq!(blob.files[0].sha256, hex(&small));
+    assert!(blob.complete);
+    let from_file: Vec<_> = plain
+        .findings
+        .iter()
+        .filter(|f| f.location.path == "small.txt")
+        .cloned()
+        .collect();
+    assert_eq!(blob.findings, from_file);
+    let streamed = scanner.scan_reader(&place, &mut &small[..], u64::MAX);
+    assert_eq!(streamed.findings, from_file);
+    assert_eq!(streamed.files, blob.files);
+}
