@@ -242,12 +242,25 @@ fn inline_at(file: &File, offset: u64, rule: &str) -> Option<String> {
     } else {
         memchr::memrchr(b'\n', &buf[..line_start - 1]).map_or(0, |p| p + 1)
     };
-    for line in [&buf[line_start..line_end], &buf[prev_start..line_start]] {
-        if let Some(why) = directive(line, rule) {
-            return Some(why);
-        }
+    if let Some(why) = directive(&buf[line_start..line_end], rule) {
+        return Some(why);
+    }
+    // The line before counts only when it is a comment of its own: a
+    // trailing comment on a code line is about that line.
+    let prev = &buf[prev_start..line_start];
+    if comment_only(prev) {
+        return directive(prev, rule);
     }
     None
+}
+
+/// Whether nothing but whitespace and comment leaders precedes the marker.
+fn comment_only(line: &[u8]) -> bool {
+    memchr::memmem::find(line, MARKER.as_bytes()).is_some_and(|at| {
+        line[..at]
+            .iter()
+            .all(|c| c.is_ascii_whitespace() || b"#/-;*<!%'".contains(c))
+    })
 }
 
 fn read_at_most(file: &File, buf: &mut [u8], mut at: u64) -> usize {
@@ -311,7 +324,7 @@ mod tests {
     fn line_and_line_before_only() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.txt");
-        let text = "# shekara:ignore\nA 850314319331\nB 850314319331\nC 850314319331 // shekara:ignore kz.iin\n";
+        let text = "# shekara:ignore\nA 850314319331\nB 850314319331\nC 850314319331 // shekara:ignore kz.iin\nD 850314319331\n";
         std::fs::write(&p, text).unwrap();
         let f = File::open(&p).unwrap();
         let off = |line: &str| text.find(line).unwrap() as u64 + 2;
@@ -322,6 +335,10 @@ mod tests {
         );
         assert!(inline_at(&f, off("C "), "kz.iin").is_some(), "same line");
         assert!(inline_at(&f, off("C "), "kz.bin").is_none(), "other rule");
+        assert!(
+            inline_at(&f, off("D "), "kz.iin").is_none(),
+            "a trailing comment is about its own line"
+        );
     }
 
     #[test]
