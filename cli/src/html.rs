@@ -384,9 +384,9 @@ fn findings(h: &mut String, r: &Report) {
         h.push_str("</tbody></table>\n");
     }
     if r.findings.len() > MAX_ROWS {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<p>{} more findings are not listed here: see the JSON report.</p>\n",
+            "<p>{} more findings are not listed here: see the JSON report.</p>",
             r.findings.len() - MAX_ROWS
         );
     }

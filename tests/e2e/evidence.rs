@@ -78,7 +78,7 @@ fn unprivileged() -> Option<assert_cmd::Command> {
     Some(c)
 }
 
-fn verdict_of<'a>(r: &'a Value, root: usize) -> &'a Value {
+fn verdict_of(r: &Value, root: usize) -> &Value {
     r["verdicts"]
         .as_array()
         .unwrap()
