@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use shekara_scanner::policy::Policy;
+use shekara_scanner::suppress::Baseline;
 use shekara_scanner::{Config, FingerprintKey, Input, Severity};
 
 /// shekara (шекара, "border"): proves personal data of Kazakh citizens stayed inside the border.
@@ -30,6 +32,67 @@ pub enum Command {
         #[arg(long)]
         anchors: bool,
     },
+    // --- evidence layer (issue #5) ---
+    /// Make an Ed25519 key pair for signing evidence: FILE (secret, mode 0600) and FILE.pub.
+    Keygen {
+        /// Where to write the secret key (never overwritten); the public key goes to FILE.pub.
+        #[arg(
+            short,
+            long,
+            value_name = "FILE",
+            default_value = "shekara-signing.key"
+        )]
+        output: PathBuf,
+    },
+    /// Check evidence: its signature, its root digest, and (with --against) the files on disk.
+    Verify {
+        /// The evidence file (written by `scan --evidence`).
+        evidence: PathBuf,
+        /// Require the signature to be by this public key (a .pub file from `shekara keygen`).
+        #[arg(long, value_name = "PUB")]
+        key: Option<PathBuf>,
+        /// The detached signature (default: EVIDENCE.sig).
+        #[arg(long, value_name = "SIG")]
+        signature: Option<PathBuf>,
+        /// Re-hash the artefact at PATH and report files added, removed or changed; one per scan root, in order.
+        #[arg(long, value_name = "PATH")]
+        against: Vec<PathBuf>,
+    },
+    /// Residency policy files (shekara.toml).
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
+    /// Baselines: accepted findings.
+    Baseline {
+        #[command(subcommand)]
+        action: BaselineAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Write a commented default shekara.toml (never overwrites).
+    Init {
+        /// Where to write it.
+        #[arg(short, long, value_name = "FILE", default_value = "shekara.toml")]
+        output: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineAction {
+    /// Scan, and write every finding as accepted to the baseline file given with -o.
+    Create {
+        #[command(flatten)]
+        scan: ScanOpts,
+        /// Why these findings are accepted (stored with each entry).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Last day the acceptance holds (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -40,6 +103,10 @@ pub enum Format {
     Json,
     /// JSON Lines, streamed: one finding or coverage record per line, a summary last.
     Jsonl,
+    /// SARIF 2.1.0, for code-scanning dashboards (GitHub and others).
+    Sarif,
+    /// One self-contained HTML page for auditors (prints to PDF).
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -98,9 +165,9 @@ pub struct ScanOpts {
     )]
     pub fingerprint_key: Option<String>,
 
-    /// Exit 1 when a finding is at least this severe.
-    #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = parse_severity)]
-    pub fail_on: Severity,
+    /// Exit 1 when a finding is at least this severe [default: the policy's fail_on, else high].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
 
     /// No progress bar.
     #[arg(short, long)]
@@ -113,6 +180,31 @@ pub struct ScanOpts {
     /// Never memory-map files (read them instead).
     #[arg(long)]
     pub no_mmap: bool,
+
+    // --- evidence layer (issue #5) ---
+    /// Also write the evidence manifest (shekara.evidence/v1: hashes, findings, verdicts) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
+
+    /// Sign the evidence with this Ed25519 secret key (from `shekara keygen`): writes FILE.sig next to it.
+    #[arg(long, value_name = "KEY", requires = "evidence")]
+    pub sign_key: Option<PathBuf>,
+
+    /// The residency policy (default: shekara.toml in the scan root or the nearest folder above it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore any shekara.toml: use the built-in policy.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+
+    /// Accepted findings (from `shekara baseline create`): reported as suppressed, not counted.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Do not honour inline `shekara:ignore` comments.
+    #[arg(long)]
+    pub no_inline_ignores: bool,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -159,7 +251,56 @@ impl ScanOpts {
             c.mmap_threshold = None;
         }
         c.key = Some(self.key()?);
+        self.evidence_config(&mut c)?;
         Ok(c)
+    }
+
+    /// Policy, baseline and inline ignores (evidence layer).
+    fn evidence_config(&self, c: &mut Config) -> anyhow::Result<()> {
+        let found = match (&self.config, self.no_config) {
+            (Some(p), _) => Some(p.clone()),
+            (None, true) => None,
+            (None, false) => self
+                .paths
+                .iter()
+                .find(|p| *p != "-")
+                .and_then(|p| Policy::find(std::path::Path::new(p))),
+        };
+        let policy = match &found {
+            Some(p) => Policy::load(p)?,
+            None => Policy::builtin(),
+        };
+        c.exclude.extend(policy.settings.ignore.iter().cloned());
+        let baseline = match (&self.baseline, &policy.settings.baseline, &found) {
+            (Some(b), _, _) => Some(b.clone()),
+            (None, Some(b), Some(file)) => {
+                Some(file.parent().unwrap_or(std::path::Path::new(".")).join(b))
+            }
+            _ => None,
+        };
+        if let Some(b) = baseline {
+            let text = std::fs::read_to_string(&b)
+                .map_err(|e| anyhow::anyhow!("cannot read the baseline '{}': {e}", b.display()))?;
+            let parsed = Baseline::parse(&text)
+                .map_err(|e| anyhow::anyhow!("the baseline '{}': {e}", b.display()))?;
+            let expired = parsed.expired(&shekara_scanner::suppress::today());
+            if expired > 0 {
+                eprintln!("shekara: warning: {expired} baseline entr(y/ies) in '{}' expired and no longer suppress", b.display());
+            }
+            c.baseline = Some(parsed);
+        }
+        c.inline_ignores = !self.no_inline_ignores;
+        // The evidence lists every scanned file with the SHA-256 of the bytes scanned.
+        c.hash_files |= self.evidence.is_some();
+        c.policy = Some(policy);
+        Ok(())
+    }
+
+    /// `--fail-on`, else the policy's `fail_on`, else high.
+    pub fn fail_on(&self, config: &Config) -> Severity {
+        self.fail_on
+            .or_else(|| config.policy.as_ref().and_then(Policy::fail_on))
+            .unwrap_or(Severity::High)
     }
 
     fn key(&self) -> anyhow::Result<FingerprintKey> {

@@ -3,6 +3,12 @@
 
 mod args;
 mod render;
+// Evidence layer (issue #5).
+mod evidence;
+mod html;
+mod keys;
+mod sarif;
+mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -26,6 +32,29 @@ fn main() -> ExitCode {
     let code = match opts.command {
         Command::Scan(s) => scan(&s),
         Command::Rules { lint, anchors } => rules(lint, anchors),
+        Command::Keygen { output } => evidence::keygen(&output),
+        Command::Verify {
+            evidence,
+            key,
+            signature,
+            against,
+        } => verify::run(&verify::Verify {
+            evidence: &evidence,
+            key: key.as_deref(),
+            signature: signature.as_deref(),
+            against: &against,
+        }),
+        Command::Policy {
+            action: args::PolicyAction::Init { output },
+        } => evidence::policy_init(&output),
+        Command::Baseline {
+            action:
+                args::BaselineAction::Create {
+                    scan,
+                    reason,
+                    expires,
+                },
+        } => evidence::baseline_create(&scan, reason.as_deref(), expires.as_deref()),
     };
     ExitCode::from(code as u8)
 }
@@ -38,6 +67,11 @@ fn fail(msg: impl std::fmt::Display) -> i32 {
 fn scan(opts: &ScanOpts) -> i32 {
     let config = match opts.to_config() {
         Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let fail_on = opts.fail_on(&config);
+    let evidence_plan = match evidence::Plan::new(opts, &config) {
+        Ok(p) => p,
         Err(e) => return fail(e),
     };
     let scanner = match Scanner::new(config) {
@@ -62,13 +96,20 @@ fn scan(opts: &ScanOpts) -> i32 {
             let report = scanner.run(&sink, &progress).map_err(|e| e.to_string())?;
             sink.finish(&report)
                 .map_err(|e| format!("cannot write the report: {e}"))?;
+            if let Some(plan) = &evidence_plan {
+                plan.write(&report).map_err(|e| format!("{e:#}"))?;
+            }
             return Ok(report);
         }
         let report = scanner
             .run(&shekara_scanner::NoSink, &progress)
             .map_err(|e| e.to_string())?;
+        let digest = match &evidence_plan {
+            Some(plan) => Some(plan.write(&report).map_err(|e| format!("{e:#}"))?),
+            None => None,
+        };
         let mut out = out;
-        write_report(opts, &report, &mut out)
+        write_report(opts, &report, digest.as_deref(), &mut out)
             .map_err(|e| format!("cannot write the report: {e}"))?;
         Ok(report)
     });
@@ -76,7 +117,7 @@ fn scan(opts: &ScanOpts) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let code = report.exit_code(opts.fail_on);
+    let code = report.exit_code(fail_on);
     // The process ends right after: freeing hundreds of thousands of findings
     // one by one would only delay the exit.
     std::mem::forget(report);
@@ -86,9 +127,12 @@ fn scan(opts: &ScanOpts) -> i32 {
 fn write_report(
     opts: &ScanOpts,
     report: &Report,
+    evidence_digest: Option<&str>,
     out: &mut Box<dyn Write + Send>,
 ) -> std::io::Result<()> {
     match opts.format {
+        Format::Sarif => sarif::write(report, out)?,
+        Format::Html => html::write(report, evidence_digest, out)?,
         Format::Json => render::json(report, out)?,
         Format::Text => {
             let color = match opts.color {

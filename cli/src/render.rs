@@ -53,6 +53,11 @@ pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     field(out, "coverage", &report.coverage)?;
     out.write_all(b",")?;
     field(out, "summary", &report.summary)?;
+    // Evidence layer (issue #5).
+    out.write_all(b",")?;
+    field(out, "verdicts", &report.verdicts)?;
+    out.write_all(b",")?;
+    field(out, "suppressions", &report.suppressions)?;
     out.write_all(b"}\n")
 }
 
@@ -118,6 +123,7 @@ impl JsonLines {
         let line = json!({
             "type": "summary", "schema": report.schema, "tool": report.tool,
             "scan": report.scan, "coverage": coverage, "summary": report.summary,
+            "verdicts": report.verdicts, "suppressions": report.suppressions,
         });
         let s = &mut *s;
         if let Some(e) = s.error.take() {
@@ -227,7 +233,51 @@ pub fn text(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()
         writeln!(out)?;
     }
     not_scanned(report, style, out)?;
+    verdicts(report, style, out)?;
     writeln!(out, "{}", summary_line(report))
+}
+
+/// Verdict lines (evidence layer, issue #5).
+fn verdicts(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    use shekara_scanner::verdict::Residency;
+    if report.verdicts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{}", style.paint("1", "Residency verdicts:"))?;
+    for v in &report.verdicts {
+        let code = match v.verdict {
+            Residency::Violation => "1;37;41",
+            Residency::Incomplete => "1;33",
+            Residency::EgressOnly => "33",
+            Residency::InCountry => "32",
+            Residency::Clean => "1;32",
+        };
+        let name = v.verdict.as_str().to_ascii_uppercase();
+        writeln!(
+            out,
+            "  {}  {}",
+            style.paint(code, &format!("{name:<11}")),
+            sanitize(&v.label)
+        )?;
+        for r in &v.reasons {
+            writeln!(out, "               {}", sanitize(&r.message))?;
+        }
+        if let Some(b) = &v.breach {
+            writeln!(
+                out,
+                "               breach notification ({} data, {}) due by {}",
+                b.class, b.window, b.deadline
+            )?;
+        }
+    }
+    if !report.suppressions.is_empty() {
+        writeln!(
+            out,
+            "  {} finding(s) suppressed (inline shekara:ignore or baseline)",
+            report.suppressions.len()
+        )?;
+    }
+    writeln!(out)
 }
 
 fn file_label(report: &Report, f: &Finding) -> String {

@@ -440,11 +440,14 @@ impl Scanner {
     fn outcome(&self, place: &Place, r: FileResult) -> Outcome {
         // The display path is worked out once, not per finding.
         let shown = display_path(&place.rel);
-        let findings = r
+        let mut findings: Vec<Finding> = r
             .located
             .into_iter()
             .map(|l| self.finding(place, &shown, l))
             .collect();
+        if let Some(policy) = &self.config.policy {
+            policy.apply(&mut findings);
+        }
         let complete = r.problem.is_none();
         let not_scanned = r
             .problem
@@ -533,7 +536,7 @@ impl Scanner {
             .all(|n| !n.reason.is_error() && n.reason != Reason::TooLarge);
         coverage.not_scanned = not_scanned_list;
         let summary = Summary::of(&findings);
-        Report {
+        let mut report = Report {
             schema: REPORT_SCHEMA.into(),
             tool: Tool {
                 name: "shekara".into(),
@@ -551,7 +554,12 @@ impl Scanner {
             coverage,
             files,
             summary,
-        }
+            verdicts: Vec::new(),
+            suppressions: Vec::new(),
+        };
+        // Evidence layer: suppressions, then verdicts.
+        crate::post::finish(&mut report, &self.config);
+        report
     }
 
     fn root_labels(&self) -> Vec<String> {

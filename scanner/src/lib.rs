@@ -28,6 +28,13 @@ pub mod windows;
 
 mod driver;
 
+// Evidence layer (issue #5).
+pub mod manifest;
+pub mod policy;
+mod post;
+pub mod suppress;
+pub mod verdict;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -88,6 +95,12 @@ pub struct Config {
     /// mid-scan deterministically.
     #[doc(hidden)]
     pub hook_after_open: Option<fn(&std::path::Path)>,
+    /// The residency policy (`shekara.toml`): reclassifies endpoints, overrides severities.
+    pub policy: Option<policy::Policy>,
+    /// Accepted findings (`--baseline`).
+    pub baseline: Option<suppress::Baseline>,
+    /// Honour inline `shekara:ignore` comments (default: yes).
+    pub inline_ignores: bool,
 }
 
 impl Config {
@@ -106,6 +119,9 @@ impl Config {
             mmap_threshold: Some(16 << 20),
             hash_files: false,
             hook_after_open: None,
+            policy: None,
+            baseline: None,
+            inline_ignores: true,
         }
     }
 }

@@ -228,6 +228,12 @@ pub struct Report {
     pub files: Vec<ScannedFile>,
     /// Counts.
     pub summary: Summary,
+    // --- evidence layer (issue #5) ---
+    /// Residency verdict per artefact (each root, each archive or image).
+    pub verdicts: Vec<crate::verdict::Verdict>,
+    /// Findings accepted by an inline `shekara:ignore` or a baseline: they
+    /// stay in `findings`, and do not count for the exit code or verdicts.
+    pub suppressions: Vec<crate::suppress::Suppression>,
 }
 
 impl Summary {
@@ -263,10 +269,17 @@ pub mod exit {
 }
 
 impl Report {
-    /// The exit code for this report: findings at or above `fail_on` give 1;
+    /// The exit code for this report: findings at or above `fail_on` (not
+    /// suppressed) give 1;
     /// otherwise a path that could not be read gives 2; otherwise 0.
     pub fn exit_code(&self, fail_on: Severity) -> i32 {
-        if self.findings.iter().any(|f| f.severity >= fail_on) {
+        let suppressed = crate::suppress::suppressed_set(&self.suppressions);
+        if self
+            .findings
+            .iter()
+            .enumerate()
+            .any(|(i, f)| f.severity >= fail_on && !suppressed.contains(&i))
+        {
             exit::FINDINGS
         } else if self
             .coverage

@@ -3,6 +3,8 @@
 mod coverage;
 mod demo;
 mod endpoints;
+mod evidence;
+mod evidence_formats;
 mod national_ids;
 mod output;
 
