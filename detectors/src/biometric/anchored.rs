@@ -74,6 +74,8 @@ impl BinaryBiometrics {
     fn parse(&self, hay: &Haystack<'_>, anchor: Anchor, at: usize) -> Option<(usize, Parsed)> {
         let before = |n: usize| &hay.bytes[at.saturating_sub(n)..at];
         let p = match anchor {
+            // A record inside an ICAO data block is reported by the data group.
+            Anchor::Iso if templates::in_icao_block(before(6)) => return None,
             Anchor::Iso => templates::iso19794(view(hay, at))?,
             Anchor::Nist => templates::ansi_nist(view(hay, at))?,
             Anchor::Wsq => templates::wsq(view(hay, at))?,
@@ -82,6 +84,10 @@ impl BinaryBiometrics {
             Anchor::Npy => embeddings::npy(view(hay, at), hay.path)?,
             Anchor::Faiss => {
                 let start = at.checked_sub(16)?;
+                // The index inside an ID map is reported with the map.
+                if start >= 37 && hay.bytes.get(start - 37..start - 34) == Some(b"IxM") {
+                    return None;
+                }
                 return Some((start, embeddings::faiss(view(hay, start), hay.path)?));
             }
         };

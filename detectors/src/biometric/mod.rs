@@ -83,13 +83,22 @@ pub fn severity_of(rules: &Ruleset, id: &str) -> Severity {
     rules.rule(id).map_or(Severity::Critical, |r| r.severity)
 }
 
+/// Bytes of a finding's span: its header, not the whole record.
+///
+/// The engine merges overlapping findings of one kind; record-long spans
+/// would chain such merges further back than a window's context reaches,
+/// and make the answer depend on the window size (a property test found
+/// it). The value (what is fingerprinted) is still the record.
+pub const SPAN: usize = 8;
+
 /// Turns a parse into a finding at window position `at`.
 pub fn finding(hay: &Haystack<'_>, at: usize, kind: Kind, sev: Severity, p: Parsed) -> RawFinding {
     let end = at.saturating_add(p.len).min(hay.bytes.len());
+    let span_end = at.saturating_add(SPAN).min(end.max(at + 1));
     RawFinding {
         rule: p.rule.to_string(),
         kind,
-        span: hay.abs(at)..hay.abs(end),
+        span: hay.abs(at)..hay.abs(span_end),
         value: hay.bytes[at..end].to_vec(),
         confidence: p.confidence,
         severity: sev,

@@ -356,7 +356,7 @@ fn cnt_types(v: &[u8], end: usize) -> Option<Vec<u32>> {
 }
 
 fn modalities(types: &[u32]) -> String {
-    let mut m: Vec<&str> = types
+    let m: std::collections::BTreeSet<&str> = types
         .iter()
         .filter_map(|t| match t {
             3..=9 | 13..=15 => Some("finger"),
@@ -366,11 +366,10 @@ fn modalities(types: &[u32]) -> String {
             _ => None,
         })
         .collect();
-    m.dedup();
     if m.is_empty() {
         "none".into()
     } else {
-        m.join(",")
+        m.into_iter().collect::<Vec<_>>().join(",")
     }
 }
 
@@ -483,6 +482,16 @@ pub fn icao(v: &[u8], before: &[u8]) -> Option<Parsed> {
         }
         _ => Some(p),
     }
+}
+
+/// Whether `before` (the bytes ahead of a record) ends with an ICAO data
+/// block tag (`5F2E`/`7F2E`) and its length.
+pub fn in_icao_block(before: &[u8]) -> bool {
+    let n = before.len();
+    (0..n.saturating_sub(2)).any(|i| {
+        matches!(before[i..i + 2], [0x5F, 0x2E] | [0x7F, 0x2E])
+            && ber_len(before, i + 2).is_some_and(|(_, k)| i + 2 + k == n)
+    })
 }
 
 /// The data group whose tag and length precede a `7F61` of `inner` bytes.
