@@ -140,7 +140,37 @@ impl Scanner {
         }
         let results = self.scan_files(&walked, sink, progress);
         let stdin = roots.stdin.map(|ri| self.scan_stdin(ri, sink, progress));
-        Ok(self.assemble(started, skipped, results, stdin))
+        let folders = self.folder_findings(&walked, &results, sink);
+        Ok(self.assemble(started, skipped, results, stdin, folders))
+    }
+
+    /// Face stores and model files by name, over the walked list (see
+    /// [`crate::facestore`]), stamped with their notification deadline.
+    fn folder_findings(
+        &self,
+        walked: &Walked,
+        results: &[FileOut],
+        sink: &dyn Sink,
+    ) -> Vec<Finding> {
+        let models_found = results
+            .iter()
+            .flat_map(|(f, _, _)| f)
+            .filter(|f| f.kind == shekara_detectors::Kind::BiometricModel)
+            .map(|f| (f.location.root, f.location.path.clone()))
+            .collect();
+        let cx = crate::facestore::Context {
+            key: &self.key,
+            reveal: self.config.reveal,
+            models_found,
+        };
+        let mut found = self
+            .pool
+            .install(|| crate::facestore::folder_findings(&walked.files, &cx));
+        crate::breach::stamp(&mut found, time::OffsetDateTime::now_utc());
+        if !found.is_empty() {
+            sink.file(usize::MAX, &found, None);
+        }
+        found
     }
 
     fn check_roots(&self) -> Result<Roots, Error> {
@@ -340,10 +370,11 @@ impl Scanner {
     ) -> (Vec<Finding>, Option<NotScanned>) {
         // The file's display path is worked out once, not per finding.
         let shown = display_path(rel);
-        let findings = located
+        let mut findings: Vec<Finding> = located
             .into_iter()
             .map(|l| self.finding(root, &shown, l))
             .collect();
+        crate::breach::stamp(&mut findings, time::OffsetDateTime::now_utc());
         let problem = problem.map(|(reason, detail)| {
             let scanned = (bytes > 0).then_some(bytes);
             not_scanned(root, rel, reason, &detail, scanned)
@@ -378,6 +409,7 @@ impl Scanner {
                     .then(|| String::from_utf8_lossy(&raw.value).into_owned()),
             },
             attributes: raw.attributes,
+            breach_notification: None,
         }
     }
 
@@ -387,6 +419,7 @@ impl Scanner {
         mut not_scanned_list: Vec<NotScanned>,
         results: Vec<FileOut>,
         stdin: Option<FileOut>,
+        folders: Vec<Finding>,
     ) -> Report {
         let mut findings = Vec::new();
         let mut coverage = Coverage::default();
@@ -398,13 +431,22 @@ impl Scanner {
                 None => coverage.files_scanned += 1,
             }
         }
+        if !folders.is_empty() {
+            findings.extend(folders);
+            // Stable: offsets and rules keep their order within a path.
+            findings.sort_by(|a, b| {
+                (a.location.root, &a.location.path).cmp(&(b.location.root, &b.location.path))
+            });
+        }
         not_scanned_list
             .sort_by(|a, b| (a.root, &a.path, a.reason).cmp(&(b.root, &b.path, b.reason)));
         coverage.complete = not_scanned_list
             .iter()
             .all(|n| !n.reason.is_error() && n.reason != Reason::TooLarge);
         coverage.not_scanned = not_scanned_list;
-        let summary = Summary::of(&findings);
+        let finished = time::OffsetDateTime::now_utc();
+        let mut summary = Summary::of(&findings);
+        summary.breach_notification = crate::breach::summarize(&findings);
         Report {
             schema: REPORT_SCHEMA.into(),
             tool: Tool {
@@ -416,7 +458,7 @@ impl Scanner {
                 roots: self.root_labels(),
                 options: self.options(),
                 started,
-                finished: now(),
+                finished: finished.format(&Rfc3339).unwrap_or_default(),
                 fingerprint_key: self.key.id(),
             },
             findings,

@@ -26,6 +26,7 @@ use crate::{Confidence, Haystack, Kind, RawFinding, Ruleset, Severity, OVERLAP};
 mod anchored;
 pub mod code;
 pub mod embeddings;
+pub mod images;
 pub mod models;
 pub mod templates;
 
