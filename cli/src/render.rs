@@ -212,10 +212,10 @@ fn deadlines(report: &Report, style: Style) -> Vec<String> {
         .breach_notification
         .iter()
         .map(|b| {
-            let window = if b.business_days {
-                format!("{} business", b.window)
-            } else {
-                b.window.clone()
+            let window = match (b.business_days, b.window.as_str()) {
+                (true, "P1D") => "1 business day".to_string(),
+                (true, w) => format!("{w} in business days"),
+                (false, w) => w.to_string(),
             };
             let (line, code) = match (&b.deadline, &b.detected) {
                 (Some(deadline), Some(detected)) => (

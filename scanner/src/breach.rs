@@ -60,6 +60,8 @@ pub fn notification(class: &str, detected: OffsetDateTime) -> Option<BreachNotif
     let rules = Ruleset::builtin();
     let w = rules.breach_window(class)?;
     let (n, unit) = parse_window(&w.window)?;
+    // Whole seconds: a deadline is read by people.
+    let detected = detected.replace_nanosecond(0).unwrap_or(detected);
     let deadline = match (unit, w.business_days) {
         ('D', true) => add_business_days(detected, n),
         ('D', false) => detected + Duration::days(n),
