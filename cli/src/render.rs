@@ -211,8 +211,52 @@ impl Style {
     }
 }
 
-/// Writes findings grouped by file, then what was not scanned, then a summary line.
+/// The notification deadlines (biometric first), as banner lines.
+fn deadlines(report: &Report, style: Style) -> Vec<String> {
+    report
+        .summary
+        .breach_notification
+        .iter()
+        .map(|b| {
+            let window = match (b.business_days, b.window.as_str()) {
+                (true, "P1D") => "1 business day".to_string(),
+                (true, w) => format!("{w} in business days"),
+                (false, w) => w.to_string(),
+            };
+            let (line, code) = match (&b.deadline, &b.detected) {
+                (Some(deadline), Some(detected)) => (
+                    format!(
+                        "BIOMETRIC DATA: {} finding(s) · if this has left the country, notify by {deadline} ({window} from detection at {detected}; {})",
+                        b.findings, b.basis
+                    ),
+                    "1;37;41",
+                ),
+                _ => (
+                    format!(
+                        "Personal data: {} finding(s) · a breach is notified within {window} of its detection ({})",
+                        b.findings, b.basis
+                    ),
+                    "1;33",
+                ),
+            };
+            style.paint(code, &line)
+        })
+        .collect()
+}
+
+/// Writes the notification deadlines, findings grouped by file, what was
+/// not scanned, a summary line, and the deadlines again.
 pub fn text(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let banner = deadlines(report, style);
+    // The biometric deadline (first, when there is one) opens the output too.
+    let biometric = report
+        .summary
+        .breach_notification
+        .first()
+        .is_some_and(|b| b.deadline.is_some());
+    if let (true, Some(line)) = (biometric, banner.first()) {
+        writeln!(out, "{line}\n")?;
+    }
     let mut current: Option<(usize, &str, &[String])> = None;
     for f in &report.findings {
         let here = (
@@ -234,7 +278,11 @@ pub fn text(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()
     }
     not_scanned(report, style, out)?;
     verdicts(report, style, out)?;
-    writeln!(out, "{}", summary_line(report))
+    writeln!(out, "{}", summary_line(report))?;
+    for line in &banner {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }
 
 /// Verdict lines (evidence layer, issue #5).
@@ -317,6 +365,14 @@ fn finding_line(f: &Finding, style: Style) -> String {
             .map(|r| format!(" {r}"))
             .unwrap_or_default();
         line.push_str(&format!("  {}{region} → {c}", sanitize(p)));
+    }
+    for key in ["format", "dim", "libraries", "family", "count"] {
+        if let Some(v) = a.get(key) {
+            line.push_str(&format!("  {key}={}", sanitize(v)));
+        }
+    }
+    if let Some(b) = &f.breach_notification {
+        line.push_str(&style.paint("1;31", &format!("  notify by {}", b.deadline)));
     }
     line.push_str(&style.paint(
         "2",

@@ -206,13 +206,48 @@ impl Scanner {
         if let Some(ri) = roots.stdin {
             outcomes.push(self.scan_stdin(ri, sink, progress));
         }
-        Ok(self.assemble(started, skipped, outcomes))
+        let folders = self.folder_findings(&walked, &outcomes, sink);
+        Ok(self.assemble_with(started, skipped, outcomes, folders))
     }
 
     /// Runs `work` on this scanner's thread pool (for callers that feed
     /// their own inputs through [`Scanner::scan_bytes`]).
     pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
         self.pool.install(work)
+    }
+
+    /// Face stores and model files by name, over the walked list (see
+    /// [`crate::facestore`]), stamped with their notification deadline.
+    fn folder_findings(
+        &self,
+        walked: &Walked,
+        results: &[Outcome],
+        sink: &dyn Sink,
+    ) -> Vec<Finding> {
+        let models_found = results
+            .iter()
+            .flat_map(|o| &o.findings)
+            .filter(|f| f.kind == shekara_detectors::Kind::BiometricModel)
+            .map(|f| (f.location.root, f.location.path.clone()))
+            .collect();
+        let cx = crate::facestore::Context {
+            key: &self.key,
+            reveal: self.config.reveal,
+            models_found,
+        };
+        let mut found = self
+            .pool
+            .install(|| crate::facestore::folder_findings(&walked.files, &cx));
+        crate::breach::stamp(&mut found, time::OffsetDateTime::now_utc());
+        if !found.is_empty() {
+            let outcome = Outcome {
+                findings: found,
+                ..Outcome::default()
+            };
+            sink.file(usize::MAX, &outcome);
+            return outcome.findings;
+        }
+        found
     }
 
     fn check_roots(&self) -> Result<Roots, Error> {
@@ -448,6 +483,7 @@ impl Scanner {
         if let Some(policy) = &self.config.policy {
             policy.apply(&mut findings);
         }
+        crate::breach::stamp(&mut findings, time::OffsetDateTime::now_utc());
         let complete = r.problem.is_none();
         let not_scanned = r
             .problem
@@ -505,6 +541,7 @@ impl Scanner {
                     .then(|| String::from_utf8_lossy(&raw.value).into_owned()),
             },
             attributes: raw.attributes,
+            breach_notification: None,
         }
     }
 
@@ -513,8 +550,20 @@ impl Scanner {
     pub fn assemble(
         &self,
         started: String,
+        not_scanned_list: Vec<NotScanned>,
+        outcomes: Vec<Outcome>,
+    ) -> Report {
+        self.assemble_with(started, not_scanned_list, outcomes, Vec::new())
+    }
+
+    /// [`Scanner::assemble`] plus findings about folders rather than files
+    /// (face stores), merged into path order.
+    fn assemble_with(
+        &self,
+        started: String,
         mut not_scanned_list: Vec<NotScanned>,
         outcomes: Vec<Outcome>,
+        folders: Vec<Finding>,
     ) -> Report {
         let mut findings = Vec::new();
         let mut files = Vec::new();
@@ -528,6 +577,13 @@ impl Scanner {
             }
             not_scanned_list.extend(o.not_scanned);
         }
+        if !folders.is_empty() {
+            findings.extend(folders);
+            // Stable: offsets, rules and member order keep their order within a path.
+            findings.sort_by(|a, b| {
+                (a.location.root, &a.location.path).cmp(&(b.location.root, &b.location.path))
+            });
+        }
         not_scanned_list.sort_by(|a, b| {
             (a.root, &a.path, &a.inner, a.reason).cmp(&(b.root, &b.path, &b.inner, b.reason))
         });
@@ -535,7 +591,9 @@ impl Scanner {
             .iter()
             .all(|n| !n.reason.is_error() && n.reason != Reason::TooLarge);
         coverage.not_scanned = not_scanned_list;
-        let summary = Summary::of(&findings);
+        let finished = time::OffsetDateTime::now_utc();
+        let mut summary = Summary::of(&findings);
+        summary.breach_notification = crate::breach::summarize(&findings);
         let mut report = Report {
             schema: REPORT_SCHEMA.into(),
             tool: Tool {
@@ -547,7 +605,7 @@ impl Scanner {
                 roots: self.root_labels(),
                 options: self.options(),
                 started,
-                finished: timestamp(),
+                finished: finished.format(&Rfc3339).unwrap_or_default(),
                 fingerprint_key: self.key.id(),
             },
             findings,

@@ -18,7 +18,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod breach;
 pub mod evidence;
+pub mod facestore;
 pub mod mmap;
 pub mod model;
 pub mod shard;

@@ -70,6 +70,31 @@ pub struct Finding {
     pub evidence: Evidence,
     /// Kind-specific details.
     pub attributes: BTreeMap<String, String>,
+    /// For biometric findings: the breach-notification window and deadline
+    /// (see [`crate::breach`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breach_notification: Option<BreachNotification>,
+}
+
+/// How soon a leak of what a finding stands for must be notified.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct BreachNotification {
+    /// The data class: `biometric` or `personal`.
+    pub class: String,
+    /// ISO 8601 duration, e.g. `PT3H`.
+    pub window: String,
+    /// Whether the window counts business days.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub business_days: bool,
+    /// Id of the legal reference (signatures/data/legal.toml).
+    pub basis: String,
+    /// The legal reference's citation.
+    pub basis_title: String,
+    /// When the clock starts (RFC 3339 UTC): when the scanner detected the
+    /// finding (see [`crate::breach`]).
+    pub detected: String,
+    /// `detected` plus the window (RFC 3339 UTC).
+    pub deadline: String,
 }
 
 /// Why a path was not scanned (or not completely).
@@ -180,6 +205,35 @@ pub struct Summary {
     /// The most severe finding, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_severity: Option<String>,
+    /// Per data class with findings (biometric first): its window, the
+    /// detection time, the deadline and how many findings it covers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breach_notification: Vec<BreachSummary>,
+}
+
+/// The notification clock for one class of findings.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct BreachSummary {
+    /// The data class: `biometric` or `personal`.
+    pub class: String,
+    /// ISO 8601 duration, e.g. `PT3H`.
+    pub window: String,
+    /// Whether the window counts business days.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub business_days: bool,
+    /// Id of the legal reference.
+    pub basis: String,
+    /// The legal reference's citation.
+    pub basis_title: String,
+    /// Findings of this class.
+    pub findings: u64,
+    /// The earliest detection among the class's findings (biometric only:
+    /// IIN findings carry no clock of their own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detected: Option<String>,
+    /// The earliest deadline among the class's findings (biometric only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
 }
 
 /// The tool that made a report.

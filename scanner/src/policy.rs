@@ -474,6 +474,7 @@ mod tests {
                 raw: None,
             },
             attributes,
+            breach_notification: None,
         }
     }
 
