@@ -210,18 +210,25 @@ pub fn inline(
     file_of: impl Fn(&Finding) -> Option<std::path::PathBuf>,
 ) -> Vec<Suppression> {
     let mut out = Vec::new();
-    let mut open: Option<(std::path::PathBuf, File)> = None;
+    let mut open: Option<File> = None;
+    let mut last: Option<(usize, &str, Option<&str>)> = None;
     let mut block = Block::default();
     for (i, f) in findings.iter().enumerate() {
         if !f.location.inner.is_empty() {
             continue;
         }
-        let Some(path) = file_of(f) else { continue };
-        if open.as_ref().map(|(p, _)| p) != Some(&path) {
-            open = File::open(&path).ok().map(|h| (path.clone(), h));
+        // Findings come grouped by file: the file is looked up and opened once.
+        let here = (
+            f.location.root,
+            f.location.path.as_str(),
+            f.location.path_base64.as_deref(),
+        );
+        if last != Some(here) {
+            last = Some(here);
+            open = file_of(f).and_then(|p| File::open(p).ok());
             block = Block::default();
         }
-        let Some((_, file)) = &open else { continue };
+        let Some(file) = &open else { continue };
         if let Some(reason) = block.check(file, f.location.byte_offset, &f.rule) {
             out.push(Suppression {
                 finding: i,
