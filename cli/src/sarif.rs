@@ -22,10 +22,36 @@ pub const MAX_RESULTS: usize = 5000;
 /// Tool execution notifications listed (not-scanned paths) before summarising.
 const MAX_NOTIFICATIONS: usize = 1000;
 
-/// Writes the report as SARIF 2.1.0.
+/// Upload limit of GitHub code scanning (bytes, uncompressed here: stricter).
+pub const MAX_BYTES: usize = 25_000_000;
+
+/// Writes the report as SARIF 2.1.0. Should it exceed [`MAX_BYTES`], the
+/// per-result `attributes` and then the notifications are left out.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &to_sarif(report)).map_err(io::Error::other)?;
+    let mut doc = to_sarif(report);
+    let mut bytes = serde_json::to_vec(&doc).map_err(io::Error::other)?;
+    if bytes.len() > MAX_BYTES {
+        slim(&mut doc);
+        bytes = serde_json::to_vec(&doc).map_err(io::Error::other)?;
+    }
+    out.write_all(&bytes)?;
     out.write_all(b"\n")
+}
+
+/// Drops what a dashboard can live without.
+fn slim(doc: &mut Value) {
+    if let Some(results) = doc["runs"][0]["results"].as_array_mut() {
+        for r in results {
+            if let Some(p) = r["properties"].as_object_mut() {
+                p.remove("attributes");
+            }
+        }
+    }
+    if let Some(inv) = doc["runs"][0]["invocations"][0].as_object_mut() {
+        inv.insert("toolExecutionNotifications".into(), json!([]));
+    }
+    doc["runs"][0]["properties"]["slimmed"] =
+        json!("over 25 MB: attributes and notifications left out; see the JSON report");
 }
 
 /// SARIF level of a severity.

@@ -201,22 +201,35 @@ pub fn baseline(findings: &[Finding], b: &Baseline, today: &str) -> Vec<Suppress
 
 /// Inline suppressions: `file_of(finding)` gives the file to read back, or
 /// `None` when it cannot be (archive members, standard input).
+///
+/// Findings come sorted by file and offset; each file is read back in blocks
+/// of [`BLOCK`] bytes around its findings, and a block without the marker
+/// settles all of its findings at once.
 pub fn inline(
     findings: &[Finding],
     file_of: impl Fn(&Finding) -> Option<std::path::PathBuf>,
 ) -> Vec<Suppression> {
     let mut out = Vec::new();
-    let mut open: Option<(std::path::PathBuf, File)> = None;
+    let mut open: Option<File> = None;
+    let mut last: Option<(usize, &str, Option<&str>)> = None;
+    let mut block = Block::default();
     for (i, f) in findings.iter().enumerate() {
         if !f.location.inner.is_empty() {
             continue;
         }
-        let Some(path) = file_of(f) else { continue };
-        if open.as_ref().map(|(p, _)| p) != Some(&path) {
-            open = File::open(&path).ok().map(|h| (path.clone(), h));
+        // Findings come grouped by file: the file is looked up and opened once.
+        let here = (
+            f.location.root,
+            f.location.path.as_str(),
+            f.location.path_base64.as_deref(),
+        );
+        if last != Some(here) {
+            last = Some(here);
+            open = file_of(f).and_then(|p| File::open(p).ok());
+            block = Block::default();
         }
-        let Some((_, file)) = &open else { continue };
-        if let Some(reason) = inline_at(file, f.location.byte_offset, &f.rule) {
+        let Some(file) = &open else { continue };
+        if let Some(reason) = block.check(file, f.location.byte_offset, &f.rule) {
             out.push(Suppression {
                 finding: i,
                 by: "inline".into(),
@@ -228,13 +241,52 @@ pub fn inline(
     out
 }
 
+/// Bytes read back at a time around findings.
+const BLOCK: u64 = 64 << 10;
+
+/// A cached part of a file: `bytes` start at `start`.
+#[derive(Default)]
+struct Block {
+    start: u64,
+    bytes: Vec<u8>,
+    has_marker: bool,
+}
+
+impl Block {
+    /// Whether the line holding `offset`, or the (comment) line before, ignores `rule`.
+    fn check(&mut self, file: &File, offset: u64, rule: &str) -> Option<String> {
+        let want_start = offset.saturating_sub(BACK);
+        let end = self.start + self.bytes.len() as u64;
+        let covered = self.start <= want_start && offset + 512 <= end;
+        if !covered {
+            self.start = want_start;
+            self.bytes.resize((offset - want_start + BLOCK) as usize, 0);
+            let n = read_at_most(file, &mut self.bytes, want_start);
+            self.bytes.truncate(n);
+            self.has_marker = memchr::memmem::find(&self.bytes, MARKER.as_bytes()).is_some();
+        }
+        if !self.has_marker {
+            return None;
+        }
+        let at = usize::try_from(offset - self.start).ok()?;
+        let lo = at.saturating_sub(BACK as usize);
+        check_lines(&self.bytes[lo..], at - lo, rule)
+    }
+}
+
 /// Whether the line holding `offset`, or the line before, says to ignore `rule`.
+#[cfg(test)]
 fn inline_at(file: &File, offset: u64, rule: &str) -> Option<String> {
     let start = offset.saturating_sub(BACK);
     let mut buf = vec![0u8; (offset - start) as usize + 512];
     let n = read_at_most(file, &mut buf, start);
     buf.truncate(n);
-    let at = usize::try_from(offset - start).ok()?.min(buf.len());
+    check_lines(&buf, usize::try_from(offset - start).ok()?, rule)
+}
+
+/// `buf[at]` is the finding's first byte.
+fn check_lines(buf: &[u8], at: usize, rule: &str) -> Option<String> {
+    let at = at.min(buf.len());
     let line_start = memchr::memrchr(b'\n', &buf[..at]).map_or(0, |p| p + 1);
     let line_end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |p| at + p);
     let prev_start = if line_start == 0 {

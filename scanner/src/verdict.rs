@@ -382,7 +382,132 @@ pub fn add_window(start: OffsetDateTime, hours: u64, business_days: bool) -> Off
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{
+        Coverage, Evidence, Finding, Location, NotScanned, ScanInfo, Summary, Tool,
+    };
+    use shekara_detectors::{Confidence, Severity};
     use time::macros::datetime;
+
+    fn finding(kind: Kind, path: &str, inner: &[&str]) -> Finding {
+        Finding {
+            kind,
+            rule: "r".into(),
+            severity: Severity::High,
+            confidence: Confidence::High,
+            location: Location {
+                path: path.into(),
+                path_base64: None,
+                root: 0,
+                inner: inner.iter().map(|s| s.to_string()).collect(),
+                line: None,
+                column: None,
+                byte_offset: 0,
+            },
+            count: 1,
+            evidence: Evidence {
+                masked: "m".into(),
+                fingerprint: "bk3:0".into(),
+                raw: None,
+            },
+            attributes: Default::default(),
+        }
+    }
+
+    fn report(findings: Vec<Finding>, not_scanned: Vec<NotScanned>) -> Report {
+        Report {
+            schema: String::new(),
+            tool: Tool {
+                name: String::new(),
+                version: String::new(),
+                ruleset: String::new(),
+            },
+            scan: ScanInfo {
+                roots: vec!["repo".into()],
+                options: Default::default(),
+                started: String::new(),
+                finished: String::new(),
+                fingerprint_key: String::new(),
+            },
+            summary: Summary::of(&findings),
+            findings,
+            coverage: Coverage {
+                not_scanned,
+                ..Coverage::default()
+            },
+            files: Vec::new(),
+            verdicts: Vec::new(),
+            suppressions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn archives_are_artefacts_of_their_own() {
+        let r = report(
+            vec![
+                finding(Kind::Iin, "data.tar", &["customers.csv"]),
+                finding(
+                    Kind::ForeignEndpoint,
+                    "image.tar",
+                    &["layer1", "app/cfg.yaml"],
+                ),
+                finding(Kind::DomesticEndpoint, "plain.yaml", &[]),
+            ],
+            vec![NotScanned {
+                path: "bundle.zip".into(),
+                path_base64: None,
+                root: 0,
+                inner: vec!["broken.bin".into()],
+                reason: Reason::ReadError,
+                detail: String::new(),
+                bytes_scanned: None,
+            }],
+        );
+        let v = compute(&r, &Policy::builtin(), datetime!(2026-11-23 10:00 UTC));
+        let of = |path: Option<&str>| {
+            v.iter()
+                .find(|x| x.artefact.path.as_deref() == path)
+                .map(|x| x.verdict)
+        };
+        assert_eq!(of(None), Some(Residency::Violation), "the root holds both");
+        assert_eq!(of(Some("data.tar")), Some(Residency::InCountry));
+        assert_eq!(of(Some("image.tar")), Some(Residency::EgressOnly));
+        assert_eq!(of(Some("bundle.zip")), Some(Residency::Incomplete));
+        assert_eq!(
+            of(Some("plain.yaml")),
+            None,
+            "a plain file is not an artefact"
+        );
+        assert_eq!(v.len(), 4);
+        let root = v.iter().find(|x| x.artefact.path.is_none()).unwrap();
+        assert!(root.reasons.iter().any(|r| r.code == "not_scanned"));
+        assert_eq!(
+            root.breach.as_ref().unwrap().deadline,
+            "2026-11-24T10:00:00Z"
+        );
+    }
+
+    #[test]
+    fn suppressed_findings_do_not_count() {
+        let mut r = report(
+            vec![
+                finding(Kind::Iin, "a.csv", &[]),
+                finding(Kind::ForeignEndpoint, "b.py", &[]),
+            ],
+            vec![],
+        );
+        r.suppressions = vec![crate::suppress::Suppression {
+            finding: 1,
+            by: "baseline".into(),
+            reason: None,
+            expires: None,
+        }];
+        let v = compute(&r, &Policy::builtin(), datetime!(2026-11-23 10:00 UTC));
+        assert_eq!(v[0].verdict, Residency::InCountry);
+        assert!(v[0]
+            .reasons
+            .iter()
+            .any(|r| r.code == "suppressed" && r.findings == [1]));
+    }
 
     #[test]
     fn business_days_skip_weekends() {

@@ -67,6 +67,9 @@ fn demo_report_snapshot() {
         ".scan.roots[0]" => "[demo]",
         ".tool.version" => "[version]",
         ".tool.ruleset" => "[ruleset]",
+        ".verdicts[].label" => "[demo]",
+        ".verdicts[].breach.detected" => "[time]",
+        ".verdicts[].breach.deadline" => "[time]",
     });
 }
 
