@@ -410,6 +410,7 @@ mod tests {
                 raw: None,
             },
             attributes: Default::default(),
+            breach_notification: None,
         }
     }
 
