@@ -181,12 +181,24 @@ fn biometric_benches(c: &mut Criterion) {
         ("iso19794_2_fmr", Box::new(|r| bio::fmr_iso2005(r, 2, 30))),
         ("ansi378_fmr", Box::new(|r| bio::fmr_ansi2004(r, 2, 30))),
         ("iso19794_5_face", Box::new(|_| bio::fac_2005(240, 320))),
-        ("iso19794_2011", Box::new(|r| bio::iso2011(r, b"IIR", b"020", 2))),
+        (
+            "iso19794_2011",
+            Box::new(|r| bio::iso2011(r, b"IIR", b"020", 2)),
+        ),
         ("wsq", Box::new(|_| bio::wsq(500, 500))),
-        ("icao_dg2", Box::new(|_| bio::icao_dg(0x75, &bio::fac_2005(240, 320)))),
+        (
+            "icao_dg2",
+            Box::new(|_| bio::icao_dg(0x75, &bio::fac_2005(240, 320))),
+        ),
         ("ansi_nist", Box::new(|_| bio::ansi_nist(&[14, 10]))),
-        ("npy_embeddings", Box::new(|r| bio::npy_f32(r, 8, 128, true))),
-        ("faiss_index", Box::new(|r| bio::faiss_flat(r, b"IxF2", 128, 4))),
+        (
+            "npy_embeddings",
+            Box::new(|r| bio::npy_f32(r, 8, 128, true)),
+        ),
+        (
+            "faiss_index",
+            Box::new(|r| bio::faiss_flat(r, b"IxF2", 128, 4)),
+        ),
     ];
     let full = Engine::builtin();
     let mut g = c.benchmark_group("biometric");
