@@ -147,7 +147,16 @@ fn model_files(files: &[Entry], rules: &Ruleset, cx: &Context<'_>) -> Vec<Findin
 
 /// Reads the first bytes of an image and returns its size.
 fn image_size(e: &Entry) -> Option<(u32, u32)> {
-    let f = std::fs::File::open(&e.path).ok()?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // As the driver opens files: never block on a FIFO swapped in after the walk.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&e.path)
+        .ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
     let mut buf = Vec::with_capacity(4096);
     f.take(HEADER).read_to_end(&mut buf).ok()?;
     dimensions(&buf).map(|(_, w, h)| (w, h))
