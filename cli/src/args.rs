@@ -28,7 +28,7 @@ pub enum Command {
         /// Check the rule data and exit non-zero on a problem.
         #[arg(long)]
         lint: bool,
-        /// Print the prefilter's literal anchors, one per line (used by benches/compare.sh).
+        /// Print the prefilter's text anchors, one per line (used by benches/compare.sh); binary magics are left out.
         #[arg(long)]
         anchors: bool,
     },

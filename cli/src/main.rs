@@ -186,8 +186,14 @@ fn with_progress<T>(show: bool, progress: &Progress, work: impl FnOnce() -> T) -
 fn rules(lint: bool, anchors: bool) -> i32 {
     let rules = shekara_signatures::Ruleset::builtin();
     if anchors {
+        // Text anchors only: binary magics (biometric formats: NUL, 0xFF…)
+        // cannot be passed to another tool as a command-line pattern.
         for lit in shekara_scanner::Engine::builtin().literals() {
-            println!("{}", String::from_utf8_lossy(lit));
+            if let Ok(s) = std::str::from_utf8(lit) {
+                if !s.chars().any(char::is_control) {
+                    println!("{s}");
+                }
+            }
         }
         return exit::CLEAN;
     }

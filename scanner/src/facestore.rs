@@ -76,36 +76,37 @@ fn severity(rules: &Ruleset, id: &str) -> Severity {
     rules.rule(id).map_or(Severity::Critical, |r| r.severity)
 }
 
-fn finding(
-    cx: &Context<'_>,
+/// Where and what a folder-level finding is.
+struct Spec<'a> {
     root: usize,
-    path: &str,
+    path: &'a str,
     kind: Kind,
-    rule: &str,
-    sev: Severity,
-    conf: Confidence,
+    rule: &'a str,
+    severity: Severity,
+    confidence: Confidence,
     count: u64,
-    attributes: BTreeMap<String, String>,
-) -> Finding {
+}
+
+fn finding(cx: &Context<'_>, s: Spec<'_>, attributes: BTreeMap<String, String>) -> Finding {
     Finding {
-        kind,
-        rule: rule.to_string(),
-        severity: sev,
-        confidence: conf,
+        kind: s.kind,
+        rule: s.rule.to_string(),
+        severity: s.severity,
+        confidence: s.confidence,
         location: Location {
-            path: path.to_string(),
+            path: s.path.to_string(),
             path_base64: None,
-            root,
+            root: s.root,
             inner: Vec::new(),
             line: None,
             column: None,
             byte_offset: 0,
         },
-        count,
+        count: s.count,
         evidence: Evidence {
-            masked: crate::text::escape_lossy(path.as_bytes()),
-            fingerprint: cx.key.fingerprint(path.as_bytes()),
-            raw: cx.reveal.then(|| path.to_string()),
+            masked: crate::text::escape_lossy(s.path.as_bytes()),
+            fingerprint: cx.key.fingerprint(s.path.as_bytes()),
+            raw: cx.reveal.then(|| s.path.to_string()),
         },
         attributes,
         breach_notification: None,
@@ -129,13 +130,15 @@ fn model_files(files: &[Entry], rules: &Ruleset, cx: &Context<'_>) -> Vec<Findin
             let sev = severity(rules, m.rule);
             Some(finding(
                 cx,
-                e.root,
-                &rel,
-                Kind::BiometricModel,
-                m.rule,
-                sev,
-                m.confidence,
-                1,
+                Spec {
+                    root: e.root,
+                    path: &rel,
+                    kind: Kind::BiometricModel,
+                    rule: m.rule,
+                    severity: sev,
+                    confidence: m.confidence,
+                    count: 1,
+                },
                 a,
             ))
         })
@@ -144,7 +147,16 @@ fn model_files(files: &[Entry], rules: &Ruleset, cx: &Context<'_>) -> Vec<Findin
 
 /// Reads the first bytes of an image and returns its size.
 fn image_size(e: &Entry) -> Option<(u32, u32)> {
-    let f = std::fs::File::open(&e.path).ok()?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // As the driver opens files: never block on a FIFO swapped in after the walk.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&e.path)
+        .ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
     let mut buf = Vec::with_capacity(4096);
     f.take(HEADER).read_to_end(&mut buf).ok()?;
     dimensions(&buf).map(|(_, w, h)| (w, h))
@@ -221,13 +233,15 @@ fn face_stores(
             let path = if dir.is_empty() { "." } else { dir.as_str() };
             finding(
                 cx,
-                root,
-                path,
-                Kind::FaceImageStore,
-                RULE_STORE,
-                sev,
-                conf,
-                count.max(1),
+                Spec {
+                    root,
+                    path,
+                    kind: Kind::FaceImageStore,
+                    rule: RULE_STORE,
+                    severity: sev,
+                    confidence: conf,
+                    count: count.max(1),
+                },
                 a,
             )
         })
@@ -246,7 +260,8 @@ fn by_sizes(
     hints: &FaceStoreHints,
     folders: &mut BTreeMap<(usize, String), Folder>,
 ) {
-    let mut per_dir: BTreeMap<(usize, &str), Vec<Option<(u32, u32)>>> = BTreeMap::new();
+    type Sizes = Vec<Option<(u32, u32)>>;
+    let mut per_dir: BTreeMap<(usize, &str), Sizes> = BTreeMap::new();
     for i in images {
         per_dir.entry((i.root, &i.dir)).or_default().push(i.size);
     }

@@ -543,28 +543,29 @@ pub enum XmlKind {
     Iso39794,
 }
 
-/// A biometric XML namespace at the start of `v` (the anchor), `before`
-/// being up to 64 bytes ahead of it. High when it is declared (`xmlns`) and
+/// A biometric XML namespace at the start of `v` (the anchor: the middle of
+/// the namespace URI, `nist.gov/standard/`, `/iso-iec/19785/`,
+/// `/iso-iec/39794/`), `before` being up to 64 bytes ahead of it. High when it is declared (`xmlns`) and
 /// the view shows biometric data elements or a long base64 run; medium when
 /// declared; low when merely mentioned.
 pub fn xml(v: &[u8], before: &[u8], kind: XmlKind) -> Option<Parsed> {
     let tail = |lit: &str| v.get(lit.len()..).unwrap_or(&[]);
     let format = match kind {
         XmlKind::Nist => {
-            let t = tail("biometrics.nist.gov/standard/");
+            let t = tail("nist.gov/standard/");
             if !(t.starts_with(b"2-2008") || t.starts_with(b"2011") || t.starts_with(b"2013")) {
                 return None;
             }
             "ANSI/NIST-ITL XML".to_string()
         }
         XmlKind::Cbeff => {
-            if !tail("standards.iso.org/iso-iec/19785/").starts_with(b"-3") {
+            if !tail("/iso-iec/19785/").starts_with(b"-3") {
                 return None;
             }
             "CBEFF XML (ISO/IEC 19785-3)".to_string()
         }
         XmlKind::Iso39794 => {
-            let t = tail("standards.iso.org/iso-iec/39794/");
+            let t = tail("/iso-iec/39794/");
             let part: String = t
                 .iter()
                 .skip_while(|&&b| b == b'-')
