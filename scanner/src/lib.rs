@@ -23,6 +23,7 @@ pub mod mmap;
 pub mod model;
 pub mod shard;
 pub mod text;
+pub mod unpack;
 pub mod walk;
 pub mod windows;
 
@@ -36,6 +37,7 @@ pub use driver::{sha256_hex, timestamp, Outcome, Place};
 pub use evidence::FingerprintKey;
 pub use model::{Finding, NotScanned, Report, ScannedFile};
 pub use shekara_detectors::{Engine, Kind, Severity};
+pub use unpack::Limits;
 
 /// One input of a scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +90,8 @@ pub struct Config {
     /// mid-scan deterministically.
     #[doc(hidden)]
     pub hook_after_open: Option<fn(&std::path::Path)>,
+    /// Limits on unpacking archives, compressed streams and images.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -106,6 +110,7 @@ impl Config {
             mmap_threshold: Some(16 << 20),
             hash_files: false,
             hook_after_open: None,
+            limits: Limits::default(),
         }
     }
 }
