@@ -61,6 +61,18 @@ fn every_format_and_nesting_is_opened_by_magic_not_name() {
         ("a.bin", archives::gzip(&t), vec!["a.bin~"]),
         ("people.txt.gz", archives::gzip(&t), vec!["people.txt"]),
         ("people.txt.zst", archives::zstd(&t), vec!["people.txt"]),
+        ("people.txt.bz2", archives::bzip2(&t), vec!["people.txt"]),
+        ("people.txt.xz", archives::xz(&t), vec!["people.txt"]),
+        (
+            "x.tar.xz",
+            archives::xz(&archives::tar(&[("p.txt", &t)])),
+            vec!["p.txt"],
+        ),
+        (
+            "x.docx",
+            archives::zip(&[("word/document.xml", &t)], true),
+            vec!["word/document.xml"],
+        ),
         ("x.tar", archives::tar(&[("d/p.txt", &t)]), vec!["d/p.txt"]),
         (
             "x.tzst",

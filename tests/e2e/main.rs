@@ -1,5 +1,6 @@
 //! End-to-end tests of the `shekara` binary.
 
+mod artefacts;
 mod coverage;
 mod demo;
 mod endpoints;
