@@ -205,6 +205,22 @@ pub struct ScanOpts {
     /// Do not honour inline `shekara:ignore` comments.
     #[arg(long)]
     pub no_inline_ignores: bool,
+    // -- archives and images --
+    /// Open archives nested at most N deep (zip in tar.gz counts 3); deeper ones are listed as not scanned.
+    #[arg(long, value_name = "N", default_value_t = shekara_scanner::Limits::default().max_depth)]
+    pub max_depth: u32,
+
+    /// Stop unpacking a file after SIZE decompressed bytes (e.g. 64G); the rest is listed as not scanned.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_decompressed: Option<u64>,
+
+    /// Treat a member that expands more than N times as a decompression bomb (stop unpacking that file).
+    #[arg(long, value_name = "N", default_value_t = shekara_scanner::Limits::default().max_ratio)]
+    pub max_ratio: u64,
+
+    /// Open at most N archive members per file (all levels).
+    #[arg(long, value_name = "N", default_value_t = shekara_scanner::Limits::default().max_entries)]
+    pub max_entries: u64,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -249,6 +265,12 @@ impl ScanOpts {
         c.reveal = self.reveal;
         if self.no_mmap {
             c.mmap_threshold = None;
+        }
+        c.limits.max_depth = self.max_depth;
+        c.limits.max_ratio = self.max_ratio.max(1);
+        c.limits.max_entries = self.max_entries;
+        if let Some(n) = self.max_decompressed {
+            c.limits.max_decompressed = n;
         }
         c.key = Some(self.key()?);
         self.evidence_config(&mut c)?;

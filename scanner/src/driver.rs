@@ -118,6 +118,14 @@ thread_local! {
     static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Runs `work` with this thread's scan buffer, or a fresh one when it is in use.
+fn with_buf<R>(work: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    BUF.with(|b| match b.try_borrow_mut() {
+        Ok(mut buf) => work(&mut buf),
+        Err(_) => work(&mut Vec::new()),
+    })
+}
+
 impl Scanner {
     /// Checks the configuration and builds the engine and thread pool.
     ///
@@ -273,20 +281,24 @@ impl Scanner {
 
     fn scan_files(&self, walked: &Walked, sink: &dyn Sink, progress: &Progress) -> Vec<Outcome> {
         let files = &walked.files;
+        let jobs = crate::unpack::jobs(files);
         progress
             .files_total
-            .store(files.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            .store(jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let total: u64 = files.iter().map(|e| e.size).sum();
         progress
             .bytes_total
             .store(total, std::sync::atomic::Ordering::Relaxed);
         self.pool.install(|| {
-            files
-                .par_iter()
+            jobs.par_iter()
                 .enumerate()
-                .map(|(i, e)| {
-                    let r = BUF.with(|b| self.scan_entry(e, &mut b.borrow_mut()));
-                    let outcome = self.outcome(&Place::file(e.root, e.rel.clone()), r);
+                .map(|(i, job)| {
+                    let outcome = with_buf(|b| match job {
+                        crate::unpack::Job::File(e) => self.scan_entry(e, b),
+                        crate::unpack::Job::ImageDir(img) => {
+                            crate::unpack::scan_image_dir(self, img, b)
+                        }
+                    });
                     sink.file(i, &outcome);
                     progress.add(1, outcome.bytes, outcome.findings.len() as u64);
                     outcome
@@ -306,7 +318,21 @@ impl Scanner {
 
     /// Scans an input that is already in memory (a git blob, an object, an
     /// archive member): every detector, the same report shape as a file.
+    /// Archives and compressed streams are opened ([`crate::unpack`]).
     pub fn scan_bytes(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        if crate::unpack::sniff(bytes).is_some() {
+            return with_buf(|buf| crate::unpack::scan_bytes(self, place, bytes, buf));
+        }
+        self.scan_plain_bytes(place, bytes)
+    }
+
+    /// The configuration of this scan.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Scans bytes as they are, without opening archives.
+    pub(crate) fn scan_plain_bytes(&self, place: &Place, bytes: &[u8]) -> Outcome {
         let path = place.detector_path();
         let mut scan = InputScan::new(&self.engine, &path);
         scan.slice(bytes, self.config.window);
@@ -323,9 +349,32 @@ impl Scanner {
     }
 
     /// Scans up to `limit` bytes of a stream (stdin, a download) in windows.
+    /// Archives and compressed streams are opened, streaming ([`crate::unpack`]).
     pub fn scan_reader(&self, place: &Place, reader: &mut dyn Read, limit: u64) -> Outcome {
+        let mut limited = reader.take(limit);
+        let mut head = Vec::with_capacity(crate::unpack::SNIFF_LEN);
+        let peeked = (&mut limited)
+            .take(crate::unpack::SNIFF_LEN as u64)
+            .read_to_end(&mut head);
+        let mut chained = std::io::Cursor::new(&head[..]).chain(limited);
+        with_buf(|buf| match (peeked, crate::unpack::sniff(&head)) {
+            (Ok(_), Some(format)) => {
+                crate::unpack::scan_stream(self, place, format, &mut chained, buf)
+            }
+            _ => self.scan_plain_stream(place, &mut chained, u64::MAX, buf),
+        })
+    }
+
+    /// Scans a stream as it is, without opening archives, with `buf` as the window buffer.
+    pub(crate) fn scan_plain_stream(
+        &self,
+        place: &Place,
+        reader: &mut dyn Read,
+        limit: u64,
+        buf: &mut Vec<u8>,
+    ) -> Outcome {
         let path = place.detector_path();
-        let r = BUF.with(|b| self.scan_stream(reader, &path, limit, &mut b.borrow_mut()));
+        let r = self.scan_stream(reader, &path, limit, buf);
         self.outcome(place, r)
     }
 
@@ -356,34 +405,41 @@ impl Scanner {
         }
     }
 
-    fn scan_entry(&self, e: &Entry, buf: &mut Vec<u8>) -> FileResult {
+    fn scan_entry(&self, e: &Entry, buf: &mut Vec<u8>) -> Outcome {
+        let place = Place::file(e.root, e.rel.clone());
         let file = match open(&e.path) {
             Ok(f) => f,
-            Err(err) => return FileResult::failed(Reason::Unreadable, os_error(&err)),
+            Err(err) => return self.failed(&place, Reason::Unreadable, os_error(&err)),
         };
         let before = match file.metadata() {
             Ok(m) => m,
-            Err(err) => return FileResult::failed(Reason::Unreadable, os_error(&err)),
+            Err(err) => return self.failed(&place, Reason::Unreadable, os_error(&err)),
         };
         if !before.is_file() {
-            return FileResult::failed(
-                Reason::SpecialFile,
-                "no longer a regular file when opened".into(),
-            );
+            let detail = "no longer a regular file when opened".into();
+            return self.failed(&place, Reason::SpecialFile, detail);
         }
         let size = before.len();
         if let Some(max) = self.config.max_file_size.filter(|&m| size > m) {
-            return FileResult::failed(
-                Reason::TooLarge,
-                format!("{size} bytes > --max-file-size {max}"),
-            );
+            let detail = format!("{size} bytes > --max-file-size {max}");
+            return self.failed(&place, Reason::TooLarge, detail);
+        }
+        if let Some(format) = sniff_file(&file) {
+            if let Some(h) = self.config.hook_after_open {
+                h(&e.path);
+            }
+            return crate::unpack::scan_file(self, &place, &file, size, format, buf);
         }
         let path = String::from_utf8_lossy(&e.rel);
         let mut r = self.read_and_scan(&file, &e.path, &path, size, buf);
         if r.problem.is_none() {
             r.problem = changed(&file, &before, r.bytes);
         }
-        r
+        self.outcome(&place, r)
+    }
+
+    fn failed(&self, place: &Place, reason: Reason, detail: String) -> Outcome {
+        self.outcome(place, FileResult::failed(reason, detail))
     }
 
     fn read_and_scan(
@@ -589,7 +645,7 @@ impl Scanner {
         });
         coverage.complete = not_scanned_list
             .iter()
-            .all(|n| !n.reason.is_error() && n.reason != Reason::TooLarge);
+            .all(|n| !n.reason.is_error() && !n.reason.is_limit());
         coverage.not_scanned = not_scanned_list;
         let finished = time::OffsetDateTime::now_utc();
         let mut summary = Summary::of(&findings);
@@ -659,6 +715,20 @@ pub fn timestamp() -> String {
         .unwrap_or_default()
 }
 
+/// The archive format of an open file, by its first bytes (one positional read).
+fn sniff_file(file: &File) -> Option<crate::unpack::Format> {
+    use std::os::unix::fs::FileExt;
+    let mut head = [0u8; crate::unpack::SNIFF_LEN];
+    let mut len = 0;
+    while len < head.len() {
+        match file.read_at(&mut head[len..], len as u64) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
+        }
+    }
+    crate::unpack::sniff(&head[..len])
+}
+
 /// Opens for reading without blocking on FIFOs (a file swapped for one after the walk).
 fn open(path: &std::path::Path) -> std::io::Result<File> {
     std::fs::OpenOptions::new()
@@ -703,7 +773,7 @@ fn changed(file: &File, before: &Metadata, scanned: u64) -> Option<(Reason, Stri
     None
 }
 
-fn display_path(rel: &[u8]) -> (String, Option<String>) {
+pub(crate) fn display_path(rel: &[u8]) -> (String, Option<String>) {
     match std::str::from_utf8(rel) {
         Ok(s) => (s.to_string(), None),
         Err(_) => (
@@ -713,7 +783,12 @@ fn display_path(rel: &[u8]) -> (String, Option<String>) {
     }
 }
 
-fn not_scanned(place: &Place, reason: Reason, detail: &str, bytes: Option<u64>) -> NotScanned {
+pub(crate) fn not_scanned(
+    place: &Place,
+    reason: Reason,
+    detail: &str,
+    bytes: Option<u64>,
+) -> NotScanned {
     let (path, path_base64) = display_path(&place.rel);
     NotScanned {
         path,

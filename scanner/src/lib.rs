@@ -25,6 +25,7 @@ pub mod mmap;
 pub mod model;
 pub mod shard;
 pub mod text;
+pub mod unpack;
 pub mod walk;
 pub mod windows;
 
@@ -45,6 +46,7 @@ pub use driver::{sha256_hex, timestamp, Outcome, Place};
 pub use evidence::FingerprintKey;
 pub use model::{Finding, NotScanned, Report, ScannedFile};
 pub use shekara_detectors::{Engine, Kind, Severity};
+pub use unpack::Limits;
 
 /// One input of a scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +105,8 @@ pub struct Config {
     pub baseline: Option<suppress::Baseline>,
     /// Honour inline `shekara:ignore` comments (default: yes).
     pub inline_ignores: bool,
+    /// Limits on unpacking archives, compressed streams and images.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -124,6 +128,7 @@ impl Config {
             policy: None,
             baseline: None,
             inline_ignores: true,
+            limits: Limits::default(),
         }
     }
 }

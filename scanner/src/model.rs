@@ -121,6 +121,22 @@ pub enum Reason {
     ChangedDuringScan,
     /// The directory walk reported an error here.
     WalkError,
+    // -- archives and images (scanner::unpack) --
+    /// An archive nested deeper than `--max-depth`: not opened.
+    ArchiveDepth,
+    /// The entry-count or decompressed-bytes limit of the top-level file was
+    /// reached (`--max-entries`, `--max-decompressed`): the rest was not scanned.
+    ArchiveLimit,
+    /// A compressed member or stream expands more than `--max-ratio` times (a bomb guard).
+    CompressionRatio,
+    /// An archive or compressed stream that does not decode; what decoded was scanned.
+    CorruptArchive,
+    /// A container-image blob whose SHA-256 differs from its digest (tampered or damaged).
+    DigestMismatch,
+    /// An archive feature that is not decoded (encryption, an unusual compression method).
+    UnsupportedFormat,
+    /// A member identical to an archive that encloses it (a quine): not opened again.
+    ArchiveLoop,
 }
 
 impl Reason {
@@ -133,6 +149,21 @@ impl Reason {
                 | Reason::ChangedDuringScan
                 | Reason::WalkError
                 | Reason::SymlinkLoop
+                | Reason::CorruptArchive
+                | Reason::DigestMismatch
+        )
+    }
+
+    /// Whether this reason leaves content unscanned by policy (an archive
+    /// limit), so that coverage is not complete.
+    pub fn is_limit(self) -> bool {
+        matches!(
+            self,
+            Reason::TooLarge
+                | Reason::ArchiveDepth
+                | Reason::ArchiveLimit
+                | Reason::CompressionRatio
+                | Reason::UnsupportedFormat
         )
     }
 }

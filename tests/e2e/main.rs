@@ -1,5 +1,6 @@
 //! End-to-end tests of the `shekara` binary.
 
+mod artefacts;
 mod biometric;
 mod coverage;
 mod demo;
