@@ -250,8 +250,8 @@ impl Scanner {
                 .par_iter()
                 .enumerate()
                 .map(|(i, e)| {
-                    let r = BUF.with(|b| self.scan_entry(e, &mut b.borrow_mut()));
-                    let outcome = self.outcome(&Place::file(e.root, e.rel.clone()), r);
+                    let place = Place::file(e.root, e.rel.clone());
+                    let outcome = BUF.with(|b| self.scan_entry(e, &place, &mut b.borrow_mut()));
                     sink.file(i, &outcome);
                     progress.add(1, outcome.bytes, outcome.findings.len() as u64);
                     outcome
@@ -271,7 +271,15 @@ impl Scanner {
 
     /// Scans an input that is already in memory (a git blob, an object, an
     /// archive member): every detector, the same report shape as a file.
+    /// Datasets (CSV, JSON, Parquet) and binaries are scanned as such (see
+    /// [`crate::dataset`]).
     pub fn scan_bytes(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        crate::dataset::dispatch(self, place, bytes)
+            .unwrap_or_else(|| self.scan_plain(place, bytes))
+    }
+
+    /// Scans `bytes` as plain bytes (no structured format), every detector.
+    pub(crate) fn scan_plain(&self, place: &Place, bytes: &[u8]) -> Outcome {
         let path = place.detector_path();
         let mut scan = InputScan::new(&self.engine, &path);
         scan.slice(bytes, self.config.window);
@@ -321,34 +329,48 @@ impl Scanner {
         }
     }
 
-    fn scan_entry(&self, e: &Entry, buf: &mut Vec<u8>) -> FileResult {
+    fn scan_entry(&self, e: &Entry, place: &Place, buf: &mut Vec<u8>) -> Outcome {
+        let (file, size) = match self.open_entry(e) {
+            Ok(opened) => opened,
+            Err(r) => return self.outcome(place, r),
+        };
+        // Datasets and binaries (sniffed by extension, else first bytes).
+        if let Some(o) = crate::dataset::scan_open_file(self, place, &file, size, buf) {
+            return o;
+        }
+        let before = file.metadata();
+        let path = String::from_utf8_lossy(&e.rel);
+        let mut r = self.read_and_scan(&file, &e.path, &path, size, buf);
+        if let (None, Ok(before)) = (&r.problem, before) {
+            r.problem = changed(&file, &before, r.bytes);
+        }
+        self.outcome(place, r)
+    }
+
+    /// Opens a walked file: the file and its size, or why it cannot be scanned.
+    fn open_entry(&self, e: &Entry) -> Result<(File, u64), FileResult> {
         let file = match open(&e.path) {
             Ok(f) => f,
-            Err(err) => return FileResult::failed(Reason::Unreadable, os_error(&err)),
+            Err(err) => return Err(FileResult::failed(Reason::Unreadable, os_error(&err))),
         };
         let before = match file.metadata() {
             Ok(m) => m,
-            Err(err) => return FileResult::failed(Reason::Unreadable, os_error(&err)),
+            Err(err) => return Err(FileResult::failed(Reason::Unreadable, os_error(&err))),
         };
         if !before.is_file() {
-            return FileResult::failed(
+            return Err(FileResult::failed(
                 Reason::SpecialFile,
                 "no longer a regular file when opened".into(),
-            );
+            ));
         }
         let size = before.len();
         if let Some(max) = self.config.max_file_size.filter(|&m| size > m) {
-            return FileResult::failed(
+            return Err(FileResult::failed(
                 Reason::TooLarge,
                 format!("{size} bytes > --max-file-size {max}"),
-            );
+            ));
         }
-        let path = String::from_utf8_lossy(&e.rel);
-        let mut r = self.read_and_scan(&file, &e.path, &path, size, buf);
-        if r.problem.is_none() {
-            r.problem = changed(&file, &before, r.bytes);
-        }
-        r
+        Ok((file, size))
     }
 
     fn read_and_scan(
@@ -436,6 +458,45 @@ impl Scanner {
         out
     }
 
+    /// The masked value and keyed fingerprint of a raw value (raw only with `--reveal`).
+    pub(crate) fn evidence(&self, kind: shekara_detectors::Kind, value: &[u8]) -> Evidence {
+        Evidence {
+            masked: mask(kind, value),
+            fingerprint: self.key.fingerprint(value),
+            raw: self
+                .config
+                .reveal
+                .then(|| String::from_utf8_lossy(value).into_owned()),
+        }
+    }
+
+    /// A coverage record for `place`.
+    pub(crate) fn not_scanned(
+        &self,
+        place: &Place,
+        reason: Reason,
+        detail: &str,
+        bytes: Option<u64>,
+    ) -> NotScanned {
+        not_scanned(place, reason, detail, bytes)
+    }
+
+    /// The outcome of an input scanned completely with no findings yet (its digest included).
+    pub(crate) fn empty_outcome(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        let r = FileResult {
+            located: Vec::new(),
+            bytes: bytes.len() as u64,
+            problem: None,
+            sha256: self.config.hash_files.then(|| sha256_hex(bytes)),
+        };
+        self.outcome(place, r)
+    }
+
+    /// Files at least this large are memory-mapped.
+    pub(crate) fn mmap_threshold(&self) -> Option<u64> {
+        self.config.mmap_threshold
+    }
+
     /// Turns a file result into report items: masked findings, coverage, digest.
     fn outcome(&self, place: &Place, r: FileResult) -> Outcome {
         // The display path is worked out once, not per finding.
@@ -493,14 +554,7 @@ impl Scanner {
                 byte_offset: raw.span.start,
             },
             count: 1,
-            evidence: Evidence {
-                masked: mask(raw.kind, &raw.value),
-                fingerprint: self.key.fingerprint(&raw.value),
-                raw: self
-                    .config
-                    .reveal
-                    .then(|| String::from_utf8_lossy(&raw.value).into_owned()),
-            },
+            evidence: self.evidence(raw.kind, &raw.value),
             attributes: raw.attributes,
         }
     }
@@ -637,7 +691,7 @@ fn changed(file: &File, before: &Metadata, scanned: u64) -> Option<(Reason, Stri
     None
 }
 
-fn display_path(rel: &[u8]) -> (String, Option<String>) {
+pub(crate) fn display_path(rel: &[u8]) -> (String, Option<String>) {
     match std::str::from_utf8(rel) {
         Ok(s) => (s.to_string(), None),
         Err(_) => (

@@ -18,6 +18,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod binary;
+pub mod dataset;
 pub mod evidence;
 pub mod mmap;
 pub mod model;

@@ -96,6 +96,9 @@ pub enum Reason {
     ChangedDuringScan,
     /// The directory walk reported an error here.
     WalkError,
+    /// A structured file (Parquet) that does not decode: its raw bytes were
+    /// scanned instead, its decoded content was not.
+    Corrupt,
 }
 
 impl Reason {
@@ -108,6 +111,7 @@ impl Reason {
                 | Reason::ChangedDuringScan
                 | Reason::WalkError
                 | Reason::SymlinkLoop
+                | Reason::Corrupt
         )
     }
 }
