@@ -280,14 +280,27 @@ impl Scanner {
 
     /// Scans `bytes` as plain bytes (no structured format), every detector.
     pub(crate) fn scan_plain(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        self.scan_plain_except(place, bytes, &|_| false)
+    }
+
+    /// [`Scanner::scan_plain`] without the engine's findings that `skip`
+    /// rejects (dropped before they are masked and fingerprinted).
+    pub(crate) fn scan_plain_except(
+        &self,
+        place: &Place,
+        bytes: &[u8],
+        skip: &dyn Fn(&shekara_detectors::RawFinding) -> bool,
+    ) -> Outcome {
         let path = place.detector_path();
         let mut scan = InputScan::new(&self.engine, &path);
         scan.slice(bytes, self.config.window);
         if bytes.len() as u64 <= WHOLE_FILE_LIMIT && self.engine.wants_whole_file(&path) {
             scan.whole_file(bytes);
         }
+        let mut located = scan.finish();
+        located.retain(|l| !skip(&l.raw));
         let r = FileResult {
-            located: scan.finish(),
+            located,
             bytes: bytes.len() as u64,
             problem: None,
             sha256: self.config.hash_files.then(|| sha256_hex(bytes)),

@@ -109,8 +109,9 @@ pub fn dispatch(scanner: &Scanner, place: &Place, bytes: &[u8]) -> Option<Outcom
     }
 }
 
-/// The file path of [`dispatch`]: sniffs an open file (extension, then its
-/// first 8 bytes with one `pread`), and only when it is structured reads it
+/// The file path of [`dispatch`]: sniffs an open file (extension, then —
+/// unless the extension is a source or text one — its first 8 bytes with
+/// one `pread`), and only when it is structured reads it
 /// whole (memory-mapped from `mmap_threshold` up) and scans it.
 pub(crate) fn scan_open_file(
     scanner: &Scanner,
@@ -124,6 +125,9 @@ pub(crate) fn scan_open_file(
     }
     let path = String::from_utf8_lossy(&place.rel);
     if by_extension(&path).is_none() {
+        if is_text_extension(&path) {
+            return None;
+        }
         let mut head = [0u8; 8];
         let n = file.read_at(&mut head, 0).ok()?;
         by_magic(&head[..n])?;
@@ -141,6 +145,62 @@ pub(crate) fn scan_open_file(
     let reader: &File = file;
     reader.take(size).read_to_end(buf).ok()?;
     Some(dispatch(scanner, place, buf).unwrap_or_else(|| scanner.scan_plain(place, buf)))
+}
+
+/// Extensions of source and text files, which are never sniffed for a
+/// binary or Parquet magic (saves a `pread` per file in a repository).
+const TEXT_EXTENSIONS: &[&str] = &[
+    "txt",
+    "md",
+    "rst",
+    "py",
+    "rs",
+    "go",
+    "js",
+    "ts",
+    "jsx",
+    "tsx",
+    "java",
+    "kt",
+    "c",
+    "h",
+    "cc",
+    "cpp",
+    "hpp",
+    "cs",
+    "rb",
+    "php",
+    "sh",
+    "yaml",
+    "yml",
+    "toml",
+    "ini",
+    "cfg",
+    "conf",
+    "tf",
+    "hcl",
+    "html",
+    "htm",
+    "css",
+    "xml",
+    "sql",
+    "log",
+    "properties",
+    "swift",
+    "scala",
+    "ipynb",
+    "env",
+    "lock",
+    "gradle",
+    "mk",
+    "cmake",
+];
+
+/// Whether `path` has an extension of a source or text file.
+fn is_text_extension(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| TEXT_EXTENSIONS.iter().any(|t| t.eq_ignore_ascii_case(ext)))
 }
 
 /// Header words that name an ID column (compared per word, lowercased).
@@ -459,12 +519,9 @@ pub fn line_col(bytes: &[u8], off: u64) -> (u64, u64) {
 /// all of `bytes`, without those at counted cells, plus the aggregates, in
 /// offset order.
 pub fn merge_text(scanner: &Scanner, place: &Place, bytes: &[u8], cols: &Columns) -> Outcome {
-    let mut outcome = scanner.scan_plain(place, bytes);
     let counted = cols.counted_offsets();
-    outcome.findings.retain(|f| {
-        !(matches!(f.kind, Kind::Iin | Kind::Bin)
-            && f.location.inner == place.inner
-            && counted.contains(&f.location.byte_offset))
+    let mut outcome = scanner.scan_plain_except(place, bytes, &|raw| {
+        matches!(raw.kind, Kind::Iin | Kind::Bin) && counted.contains(&raw.span.start)
     });
     outcome
         .findings
@@ -506,6 +563,18 @@ mod tests {
         for h in ["binary", "cabinet", "name", "id", "phone", "robin"] {
             assert!(!id_header(h), "{h}");
         }
+    }
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(sniff("a/B.CSV", b""), Some(Format::Csv));
+        assert_eq!(sniff("x.ndjson", b""), Some(Format::Jsonl));
+        assert_eq!(sniff("part-0", b"PAR1\x15"), Some(Format::Parquet));
+        assert_eq!(sniff("bin/up", b"\x7fELF\x02"), Some(Format::Binary));
+        assert_eq!(sniff("notes", b"hello"), None);
+        assert!(is_text_extension("src/main.RS"));
+        assert!(!is_text_extension("v1.2/uploader"));
+        assert!(!is_text_extension("lib.so"));
     }
 
     #[test]
