@@ -318,7 +318,9 @@ impl Scanner {
 
     /// Scans an input that is already in memory (a git blob, an object, an
     /// archive member): every detector, the same report shape as a file.
-    /// Archives and compressed streams are opened ([`crate::unpack`]).
+    /// Archives and compressed streams are opened ([`crate::unpack`]);
+    /// datasets (CSV, JSON, Parquet) and binaries are scanned as such
+    /// ([`crate::dataset`]).
     pub fn scan_bytes(&self, place: &Place, bytes: &[u8]) -> Outcome {
         if crate::unpack::sniff(bytes).is_some() {
             return with_buf(|buf| crate::unpack::scan_bytes(self, place, bytes, buf));
@@ -331,16 +333,36 @@ impl Scanner {
         &self.config
     }
 
-    /// Scans bytes as they are, without opening archives.
+    /// Scans bytes without opening archives: datasets and binaries as such,
+    /// anything else as plain bytes.
     pub(crate) fn scan_plain_bytes(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        crate::dataset::dispatch(self, place, bytes)
+            .unwrap_or_else(|| self.scan_plain(place, bytes))
+    }
+
+    /// Scans `bytes` as plain bytes (no structured format), every detector.
+    pub(crate) fn scan_plain(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        self.scan_plain_except(place, bytes, &|_| false)
+    }
+
+    /// [`Scanner::scan_plain`] without the engine's findings that `skip`
+    /// rejects (dropped before they are masked and fingerprinted).
+    pub(crate) fn scan_plain_except(
+        &self,
+        place: &Place,
+        bytes: &[u8],
+        skip: &dyn Fn(&shekara_detectors::RawFinding) -> bool,
+    ) -> Outcome {
         let path = place.detector_path();
         let mut scan = InputScan::new(&self.engine, &path);
         scan.slice(bytes, self.config.window);
         if bytes.len() as u64 <= WHOLE_FILE_LIMIT && self.engine.wants_whole_file(&path) {
             scan.whole_file(bytes);
         }
+        let mut located = scan.finish();
+        located.retain(|l| !skip(&l.raw));
         let r = FileResult {
-            located: scan.finish(),
+            located,
             bytes: bytes.len() as u64,
             problem: None,
             sha256: self.config.hash_files.then(|| sha256_hex(bytes)),
@@ -429,6 +451,10 @@ impl Scanner {
                 h(&e.path);
             }
             return crate::unpack::scan_file(self, &place, &file, size, format, buf);
+        }
+        // Datasets and binaries (sniffed by extension, else first bytes).
+        if let Some(o) = crate::dataset::scan_open_file(self, &place, &file, size, buf) {
+            return o;
         }
         let path = String::from_utf8_lossy(&e.rel);
         let mut r = self.read_and_scan(&file, &e.path, &path, size, buf);
@@ -527,6 +553,45 @@ impl Scanner {
         out
     }
 
+    /// The masked value and keyed fingerprint of a raw value (raw only with `--reveal`).
+    pub(crate) fn evidence(&self, kind: shekara_detectors::Kind, value: &[u8]) -> Evidence {
+        Evidence {
+            masked: mask(kind, value),
+            fingerprint: self.key.fingerprint(value),
+            raw: self
+                .config
+                .reveal
+                .then(|| String::from_utf8_lossy(value).into_owned()),
+        }
+    }
+
+    /// A coverage record for `place`.
+    pub(crate) fn not_scanned(
+        &self,
+        place: &Place,
+        reason: Reason,
+        detail: &str,
+        bytes: Option<u64>,
+    ) -> NotScanned {
+        not_scanned(place, reason, detail, bytes)
+    }
+
+    /// The outcome of an input scanned completely with no findings yet (its digest included).
+    pub(crate) fn empty_outcome(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        let r = FileResult {
+            located: Vec::new(),
+            bytes: bytes.len() as u64,
+            problem: None,
+            sha256: self.config.hash_files.then(|| sha256_hex(bytes)),
+        };
+        self.outcome(place, r)
+    }
+
+    /// Files at least this large are memory-mapped.
+    pub(crate) fn mmap_threshold(&self) -> Option<u64> {
+        self.config.mmap_threshold
+    }
+
     /// Turns a file result into report items: masked findings, coverage, digest.
     fn outcome(&self, place: &Place, r: FileResult) -> Outcome {
         // The display path is worked out once, not per finding.
@@ -588,14 +653,7 @@ impl Scanner {
                 byte_offset: raw.span.start,
             },
             count: 1,
-            evidence: Evidence {
-                masked: mask(raw.kind, &raw.value),
-                fingerprint: self.key.fingerprint(&raw.value),
-                raw: self
-                    .config
-                    .reveal
-                    .then(|| String::from_utf8_lossy(&raw.value).into_owned()),
-            },
+            evidence: self.evidence(raw.kind, &raw.value),
             attributes: raw.attributes,
             breach_notification: None,
         }

@@ -18,7 +18,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod binary;
 pub mod breach;
+pub mod dataset;
 pub mod evidence;
 pub mod facestore;
 pub mod mmap;

@@ -137,6 +137,9 @@ pub enum Reason {
     UnsupportedFormat,
     /// A member identical to an archive that encloses it (a quine): not opened again.
     ArchiveLoop,
+    /// A structured file (Parquet) that does not decode: its raw bytes were
+    /// scanned instead, its decoded content was not.
+    Corrupt,
 }
 
 impl Reason {
@@ -151,6 +154,7 @@ impl Reason {
                 | Reason::SymlinkLoop
                 | Reason::CorruptArchive
                 | Reason::DigestMismatch
+                | Reason::Corrupt
         )
     }
 
