@@ -3,6 +3,7 @@
 
 mod args;
 mod render;
+mod workflows;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ fn main() -> ExitCode {
     let code = match opts.command {
         Command::Scan(s) => scan(&s),
         Command::Rules { lint, anchors } => rules(lint, anchors),
+        Command::Merge(m) => workflows::merge(&m),
+        Command::Hook(h) => workflows::hook(&h),
     };
     ExitCode::from(code as u8)
 }
@@ -36,8 +39,13 @@ fn fail(msg: impl std::fmt::Display) -> i32 {
 }
 
 fn scan(opts: &ScanOpts) -> i32 {
-    let config = match opts.to_config() {
+    let mut config = match opts.to_config() {
         Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    // Workflows (#6): --staged / --history read blobs from git, not files.
+    let git = match workflows::git_source(opts, &mut config) {
+        Ok(g) => g,
         Err(e) => return fail(e),
     };
     let scanner = match Scanner::new(config) {
@@ -56,17 +64,19 @@ fn scan(opts: &ScanOpts) -> i32 {
     };
     let progress = Progress::default();
     let show_bar = !opts.quiet && std::io::stderr().is_terminal();
+    let run = |sink: &dyn shekara_scanner::Sink| match &git {
+        Some((top, source)) => scanner.scan_git(top, source, sink, &progress),
+        None => scanner.run(sink, &progress),
+    };
     let result: Result<Report, String> = with_progress(show_bar, &progress, || {
         if opts.format == Format::Jsonl {
             let sink = render::JsonLines::new(out);
-            let report = scanner.run(&sink, &progress).map_err(|e| e.to_string())?;
+            let report = run(&sink).map_err(|e| e.to_string())?;
             sink.finish(&report)
                 .map_err(|e| format!("cannot write the report: {e}"))?;
             return Ok(report);
         }
-        let report = scanner
-            .run(&shekara_scanner::NoSink, &progress)
-            .map_err(|e| e.to_string())?;
+        let report = run(&shekara_scanner::NoSink).map_err(|e| e.to_string())?;
         let mut out = out;
         write_report(opts, &report, &mut out)
             .map_err(|e| format!("cannot write the report: {e}"))?;
@@ -77,6 +87,9 @@ fn scan(opts: &ScanOpts) -> i32 {
         Err(e) => return fail(e),
     };
     let code = report.exit_code(opts.fail_on);
+    if opts.staged && code == exit::FINDINGS {
+        workflows::explain_blocked(&report, opts.fail_on);
+    }
     // The process ends right after: freeing hundreds of thousands of findings
     // one by one would only delay the exit.
     std::mem::forget(report);

@@ -18,7 +18,10 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod evidence;
+pub mod git;
+pub mod merge;
 pub mod mmap;
 pub mod model;
 pub mod shard;
@@ -88,6 +91,13 @@ pub struct Config {
     /// mid-scan deterministically.
     #[doc(hidden)]
     pub hook_after_open: Option<fn(&std::path::Path)>,
+    // --- workflows (issue #6) ---
+    /// Scan only the files this shard owns (`--shard K/N`, by the path
+    /// relative to its root); the walk's skipped paths are split the same way.
+    pub shard: Option<shard::Shard>,
+    /// Incremental sweeps: the cache directory (`--cache DIR`). Implies
+    /// `hash_files` (cached results carry the file's digest).
+    pub cache: Option<PathBuf>,
 }
 
 impl Config {
@@ -106,6 +116,8 @@ impl Config {
             mmap_threshold: Some(16 << 20),
             hash_files: false,
             hook_after_open: None,
+            shard: None,
+            cache: None,
         }
     }
 }
@@ -160,6 +172,10 @@ pub enum Error {
     Threads(String),
     /// No fingerprint key could be made.
     Key(std::io::Error),
+    /// The `--cache` directory cannot be used.
+    Cache(String),
+    /// A git command failed (`--staged`, `--history`).
+    Git(String),
 }
 
 impl std::fmt::Display for Error {
@@ -173,6 +189,7 @@ impl std::fmt::Display for Error {
             Error::Glob(g, e) => write!(f, "the --exclude glob '{g}' is invalid: {e}"),
             Error::Threads(e) => write!(f, "cannot start worker threads: {e}"),
             Error::Key(e) => write!(f, "cannot make a fingerprint key: {e}"),
+            Error::Cache(e) | Error::Git(e) => f.write_str(e),
         }
     }
 }
