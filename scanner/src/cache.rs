@@ -120,7 +120,8 @@ impl Cache {
     fn drop_other_contexts(&self) -> Result<(), String> {
         let tx = self.db.begin_write().map_err(s)?;
         let stale: Vec<String> = tx
-            .list_tables().map_err(s)?
+            .list_tables()
+            .map_err(s)?
             .map(|t| t.name().to_string())
             .filter(|n| *n != self.table)
             .collect();

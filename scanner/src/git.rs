@@ -343,6 +343,9 @@ impl Scanner {
         if let Some(shard) = self.config().shard {
             blobs.retain(|b| shard.owns(&b.path));
         }
+        // Report order: by path (as a walk), oldest first within a path; a
+        // path lives in one shard, so merged shards keep this order.
+        blobs.sort_by(|a, b| a.path.cmp(&b.path));
         let skipped: Vec<NotScanned> = skipped
             .into_iter()
             .map(|(path, reason, detail)| not_scanned(&path, reason, detail, None))
