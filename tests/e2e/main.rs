@@ -5,6 +5,7 @@ mod demo;
 mod endpoints;
 mod national_ids;
 mod output;
+mod workflows;
 
 use std::path::Path;
 
