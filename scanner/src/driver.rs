@@ -188,6 +188,14 @@ impl Scanner {
         &self.config
     }
 
+    /// Whether `--exclude` leaves out this path (relative to its root).
+    pub(crate) fn excludes(&self, rel: &[u8]) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        self.walk
+            .exclude
+            .is_match(std::path::Path::new(std::ffi::OsStr::from_bytes(rel)))
+    }
+
     /// The engine this scanner runs.
     pub fn engine(&self) -> &Engine {
         &self.engine

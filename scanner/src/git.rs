@@ -336,12 +336,21 @@ impl Scanner {
         progress: &Progress,
     ) -> Result<Report, Error> {
         let started = crate::timestamp();
-        let (mut blobs, skipped) = match source {
+        let (mut blobs, mut skipped) = match source {
             Source::Staged => staged_blobs(repo)?,
             Source::History { since } => history_blobs(repo, since.as_deref())?,
         };
+        let mut seen_excluded = HashSet::new();
+        blobs.retain(|b| {
+            let out = self.excludes(&b.path);
+            if out && seen_excluded.insert(b.path.clone()) {
+                skipped.push((b.path.clone(), Reason::Excluded, "matched --exclude".into()));
+            }
+            !out
+        });
         if let Some(shard) = self.config().shard {
             blobs.retain(|b| shard.owns(&b.path));
+            skipped.retain(|(path, _, _)| shard.owns(path));
         }
         // Report order: by path (as a walk), oldest first within a path; a
         // path lives in one shard, so merged shards keep this order.

@@ -118,6 +118,12 @@ fn staged_scans_the_index_not_the_working_tree() {
         .collect();
     assert_eq!(paths, ["upload.py"]);
     assert_eq!(v["scan"]["options"]["git"], "staged");
+    let (v, _) = scan_json(d, &["--staged", "--exclude", "*.py"]);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(
+        super::not_scanned(&v),
+        [("upload.py".to_string(), "excluded".to_string())]
+    );
 }
 
 #[test]
