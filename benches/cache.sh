@@ -32,9 +32,10 @@ sweep() {
   echo $(( (end - start) / 1000000 ))
 }
 files=$(find "$TREE" -type f | wc -l)
-first=$(sweep first)
-second=$(sweep second)
-victim=$(find "$TREE" -type f -name '*.csv' | sort | head -1)
+echo "tree: $SIZE, $files files" >&2
+first=$(sweep first); echo "first sweep: $first ms" >&2
+second=$(sweep second); echo "second sweep: $second ms" >&2
+victim=$(find "$TREE" -type f -name '*.csv' | sort | sed -n 1p)
 printf '\n1,850314319331\n' >> "$victim"
 third=$(sweep edited)
 cached() { python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["coverage"]; print(c.get("files_cached",0), c["files_scanned"])' "$CACHE/report-$1.json"; }
