@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use shekara_scanner::policy::Policy;
+use shekara_scanner::shard::Shard;
 use shekara_scanner::suppress::Baseline;
 use shekara_scanner::{Config, FingerprintKey, Input, Severity};
 
@@ -68,6 +69,11 @@ pub enum Command {
         #[command(subcommand)]
         action: BaselineAction,
     },
+    /// Combine the JSON reports of the shards of a sweep (`scan --shard K/N`) into one.
+    Merge(MergeOpts),
+    /// Git hooks: `shekara hook install` writes .git/hooks/pre-commit.
+    #[command(subcommand)]
+    Hook(HookCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +98,36 @@ pub enum BaselineAction {
         /// Last day the acceptance holds (YYYY-MM-DD).
         #[arg(long, value_name = "DATE")]
         expires: Option<String>,
+    },
+}
+
+/// `shekara merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeOpts {
+    /// The shard reports (`--format json`), all N of them.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+
+    /// Write the merged report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit 1 when a merged finding is at least this severe.
+    #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = parse_severity)]
+    pub fail_on: Severity,
+}
+
+/// `shekara hook …`.
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write a pre-commit hook that runs `shekara scan --staged` into this repository.
+    Install {
+        /// Replace a pre-commit hook that shekara did not write (it is kept as pre-commit.orig).
+        #[arg(long)]
+        force: bool,
+        /// A path inside the repository.
+        #[arg(default_value = ".")]
+        repo: PathBuf,
     },
 }
 
@@ -221,6 +257,34 @@ pub struct ScanOpts {
     /// Open at most N archive members per file (all levels).
     #[arg(long, value_name = "N", default_value_t = shekara_scanner::Limits::default().max_entries)]
     pub max_entries: u64,
+    // --- workflows (issue #6) ---
+    /// Scan exactly what is staged for the next commit (the index blobs, not
+    /// the working tree) of the repository at PATH; for pre-commit hooks.
+    #[arg(long, conflicts_with_all = ["history", "cache"])]
+    pub staged: bool,
+
+    /// Scan every blob in the git history of the repository at PATH (all
+    /// refs, each unique blob once); findings name the commit.
+    #[arg(long, conflicts_with = "cache")]
+    pub history: bool,
+
+    /// With --history: only commits not reachable from REV.
+    #[arg(long, value_name = "REV", requires = "history")]
+    pub since: Option<String>,
+
+    /// Keep results per file in DIR; files unchanged since the last sweep
+    /// (device, inode, size, mtime, ctime) are not read again.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+
+    /// Scan only shard K of N (0-based) of the files, split by a stable hash
+    /// of their path; `shekara merge` combines the N reports.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    s.parse()
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -274,6 +338,8 @@ impl ScanOpts {
         }
         c.key = Some(self.key()?);
         self.evidence_config(&mut c)?;
+        c.shard = self.shard;
+        c.cache.clone_from(&self.cache);
         Ok(c)
     }
 

@@ -9,6 +9,7 @@ mod html;
 mod keys;
 mod sarif;
 mod verify;
+mod workflows;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -55,6 +56,8 @@ fn main() -> ExitCode {
                     expires,
                 },
         } => evidence::baseline_create(&scan, reason.as_deref(), expires.as_deref()),
+        Command::Merge(m) => workflows::merge(&m),
+        Command::Hook(h) => workflows::hook(&h),
     };
     ExitCode::from(code as u8)
 }
@@ -65,11 +68,16 @@ fn fail(msg: impl std::fmt::Display) -> i32 {
 }
 
 fn scan(opts: &ScanOpts) -> i32 {
-    let config = match opts.to_config() {
+    let mut config = match opts.to_config() {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
     let fail_on = opts.fail_on(&config);
+    // Workflows (#6): --staged / --history read blobs from git, not files.
+    let git = match workflows::git_source(opts, &mut config) {
+        Ok(g) => g,
+        Err(e) => return fail(e),
+    };
     let evidence_plan = match evidence::Plan::new(opts, &config) {
         Ok(p) => p,
         Err(e) => return fail(e),
@@ -90,10 +98,14 @@ fn scan(opts: &ScanOpts) -> i32 {
     };
     let progress = Progress::default();
     let show_bar = !opts.quiet && std::io::stderr().is_terminal();
+    let run = |sink: &dyn shekara_scanner::Sink| match &git {
+        Some((top, source)) => scanner.scan_git(top, source, sink, &progress),
+        None => scanner.run(sink, &progress),
+    };
     let result: Result<Report, String> = with_progress(show_bar, &progress, || {
         if opts.format == Format::Jsonl {
             let sink = render::JsonLines::new(out);
-            let report = scanner.run(&sink, &progress).map_err(|e| e.to_string())?;
+            let report = run(&sink).map_err(|e| e.to_string())?;
             sink.finish(&report)
                 .map_err(|e| format!("cannot write the report: {e}"))?;
             if let Some(plan) = &evidence_plan {
@@ -101,9 +113,7 @@ fn scan(opts: &ScanOpts) -> i32 {
             }
             return Ok(report);
         }
-        let report = scanner
-            .run(&shekara_scanner::NoSink, &progress)
-            .map_err(|e| e.to_string())?;
+        let report = run(&shekara_scanner::NoSink).map_err(|e| e.to_string())?;
         let digest = match &evidence_plan {
             Some(plan) => Some(plan.write(&report).map_err(|e| format!("{e:#}"))?),
             None => None,
@@ -118,6 +128,9 @@ fn scan(opts: &ScanOpts) -> i32 {
         Err(e) => return fail(e),
     };
     let code = report.exit_code(fail_on);
+    if opts.staged && code == exit::FINDINGS {
+        workflows::explain_blocked(&report, fail_on);
+    }
     // The process ends right after: freeing hundreds of thousands of findings
     // one by one would only delay the exit.
     std::mem::forget(report);

@@ -378,6 +378,11 @@ fn finding_line(f: &Finding, style: Style) -> String {
         "2",
         &format!("  [{} · {} confidence]", f.rule, f.confidence),
     ));
+    // --history (#6): which commit brought it in.
+    if let (Some(c), Some(d)) = (&f.location.commit, &f.location.author_date) {
+        let short = c.get(..12).unwrap_or(c);
+        line.push_str(&style.paint("2", &format!("  commit {short} ({})", sanitize(d))));
+    }
     line
 }
 

@@ -36,6 +36,7 @@ pub struct Scanner {
     key: FingerprintKey,
     walk: WalkOptions,
     pool: rayon::ThreadPool,
+    cache: Option<crate::cache::Cache>,
 }
 
 /// Where an input sits: its scan root, its path below the root, and the
@@ -139,7 +140,8 @@ impl Scanner {
     ///
     /// # Errors
     /// As [`Scanner::new`].
-    pub fn with_engine(config: Config, engine: Engine) -> Result<Scanner, Error> {
+    pub fn with_engine(mut config: Config, engine: Engine) -> Result<Scanner, Error> {
+        config.hash_files |= config.cache.is_some();
         let mut globs = GlobSetBuilder::new();
         for g in &config.exclude {
             let glob = Glob::new(g).map_err(|e| Error::Glob(g.clone(), e.to_string()))?;
@@ -172,13 +174,34 @@ impl Scanner {
             exclude,
             threads,
         };
+        let cache = match &config.cache {
+            Some(dir) => Some(
+                crate::cache::Cache::open(dir, &cache_context(&config, &key))
+                    .map_err(Error::Cache)?,
+            ),
+            None => None,
+        };
         Ok(Scanner {
             config,
             engine,
             key,
             walk,
             pool,
+            cache,
         })
+    }
+
+    /// The configuration this scanner runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether `--exclude` leaves out this path (relative to its root).
+    pub(crate) fn excludes(&self, rel: &[u8]) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        self.walk
+            .exclude
+            .is_match(std::path::Path::new(std::ffi::OsStr::from_bytes(rel)))
     }
 
     /// The engine this scanner runs.
@@ -194,7 +217,11 @@ impl Scanner {
     pub fn run(&self, sink: &dyn Sink, progress: &Progress) -> Result<Report, Error> {
         let started = timestamp();
         let roots = self.check_roots()?;
-        let walked = self.pool.install(|| walk::walk(&roots.paths, &self.walk));
+        let mut walked = self.pool.install(|| walk::walk(&roots.paths, &self.walk));
+        if let Some(shard) = self.config.shard {
+            walked.files.retain(|e| shard.owns(&e.rel));
+            walked.skipped.retain(|s| shard.owns(&s.rel));
+        }
         let skipped: Vec<NotScanned> = walked
             .skipped
             .iter()
@@ -213,6 +240,11 @@ impl Scanner {
         let mut outcomes = self.scan_files(&walked, sink, progress);
         if let Some(ri) = roots.stdin {
             outcomes.push(self.scan_stdin(ri, sink, progress));
+        }
+        if let Some(cache) = &self.cache {
+            if let Err(e) = cache.flush() {
+                eprintln!("shekara: warning: {e}; the next sweep re-reads what was not stored");
+            }
         }
         let folders = self.folder_findings(&walked, &outcomes, sink);
         Ok(self.assemble_with(started, skipped, outcomes, folders))
@@ -293,18 +325,50 @@ impl Scanner {
             jobs.par_iter()
                 .enumerate()
                 .map(|(i, job)| {
-                    let outcome = with_buf(|b| match job {
-                        crate::unpack::Job::File(e) => self.scan_entry(e, b),
+                    let outcome = match job {
+                        crate::unpack::Job::File(e) => self.scan_file(e),
                         crate::unpack::Job::ImageDir(img) => {
-                            crate::unpack::scan_image_dir(self, img, b)
+                            with_buf(|b| crate::unpack::scan_image_dir(self, img, b))
                         }
-                    });
+                    };
                     sink.file(i, &outcome);
                     progress.add(1, outcome.bytes, outcome.findings.len() as u64);
                     outcome
                 })
                 .collect()
         })
+    }
+
+    /// Scans one walked file, through the cache when there is one.
+    fn scan_file(&self, e: &Entry) -> Outcome {
+        let Some(cache) = &self.cache else {
+            return with_buf(|b| self.scan_entry(e, b));
+        };
+        let place = Place::file(e.root, e.rel.clone());
+        let key = cache_key(&e.path);
+        let stamp = std::fs::metadata(&e.path)
+            .ok()
+            .map(|m| crate::cache::Stamp::of(&m));
+        if let Some(hit) = stamp.as_ref().and_then(|st| cache.get(&key, st)) {
+            return cached_outcome(&place, hit);
+        }
+        let outcome = with_buf(|b| self.scan_entry(e, b));
+        // Only plain files are cached: an archive's member records and
+        // coverage would not survive the round trip.
+        let plain = outcome.files.len() == 1
+            && outcome.files[0].inner.is_empty()
+            && outcome.not_scanned.is_empty();
+        if let (Some(stamp), true, true, Some(file)) =
+            (stamp, outcome.complete, plain, outcome.files.first())
+        {
+            let entry = crate::cache::Entry {
+                stamp,
+                sha256: file.sha256.clone(),
+                findings: outcome.findings.clone(),
+            };
+            cache.put(key, &entry);
+        }
+        outcome
     }
 
     fn scan_stdin(&self, root: usize, sink: &dyn Sink, progress: &Progress) -> Outcome {
@@ -326,11 +390,6 @@ impl Scanner {
             return with_buf(|buf| crate::unpack::scan_bytes(self, place, bytes, buf));
         }
         self.scan_plain_bytes(place, bytes)
-    }
-
-    /// The configuration of this scan.
-    pub(crate) fn config(&self) -> &Config {
-        &self.config
     }
 
     /// Scans bytes without opening archives: datasets and binaries as such,
@@ -453,7 +512,12 @@ impl Scanner {
             return crate::unpack::scan_file(self, &place, &file, size, format, buf);
         }
         // Datasets and binaries (sniffed by extension, else first bytes).
-        if let Some(o) = crate::dataset::scan_open_file(self, &place, &file, size, buf) {
+        let hook = || {
+            if let Some(h) = self.config.hook_after_open {
+                h(&e.path);
+            }
+        };
+        if let Some(o) = crate::dataset::scan_open_file(self, &place, &file, size, buf, &hook) {
             return o;
         }
         let path = String::from_utf8_lossy(&e.rel);
@@ -623,6 +687,7 @@ impl Scanner {
                 inner: place.inner.clone(),
                 size: r.bytes,
                 sha256,
+                cached: false,
             })
             .into_iter()
             .collect();
@@ -651,6 +716,8 @@ impl Scanner {
                 line: Some(l.line),
                 column: Some(l.column),
                 byte_offset: raw.span.start,
+                commit: None,
+                author_date: None,
             },
             count: 1,
             evidence: self.evidence(raw.kind, &raw.value),
@@ -683,6 +750,7 @@ impl Scanner {
         let mut files = Vec::new();
         let mut coverage = Coverage::default();
         for o in outcomes {
+            coverage.files_cached += o.files.iter().filter(|f| f.cached).count() as u64;
             findings.extend(o.findings);
             files.extend(o.files);
             coverage.bytes_scanned += o.bytes;
@@ -753,7 +821,66 @@ impl Scanner {
         o.insert("exclude".into(), c.exclude.clone().into());
         o.insert("max_file_size".into(), c.max_file_size.into());
         o.insert("reveal".into(), c.reveal.into());
+        // Workflows (#6): present only when used, so other reports stay as they were.
+        if let Some(shard) = c.shard {
+            o.insert("shard".into(), shard.to_string().into());
+        }
+        if c.cache.is_some() {
+            o.insert("cache".into(), true.into());
+        }
         o
+    }
+}
+
+/// Everything that changes what a scan finds or how it reports it: the
+/// cache keeps results per context, so a change of any starts afresh.
+fn cache_context(config: &Config, key: &FingerprintKey) -> String {
+    let mut h = blake3::Hasher::new();
+    for part in [
+        env!("CARGO_PKG_VERSION"),
+        shekara_signatures::Ruleset::builtin().digest(),
+        &key.id(),
+        if config.reveal { "reveal" } else { "masked" },
+    ] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    h.finalize().to_hex()[..32].to_string()
+}
+
+/// The cache key of a file: its absolute path.
+fn cache_key(path: &std::path::Path) -> Vec<u8> {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    walk::path_bytes(&abs)
+}
+
+/// A cached result as the outcome of this file (at its place in this scan).
+fn cached_outcome(place: &Place, hit: crate::cache::Entry) -> Outcome {
+    let (path, path_base64) = display_path(&place.rel);
+    let findings = hit
+        .findings
+        .into_iter()
+        .map(|mut f| {
+            f.location.root = place.root;
+            f.location.path.clone_from(&path);
+            f.location.path_base64.clone_from(&path_base64);
+            f
+        })
+        .collect();
+    Outcome {
+        findings,
+        not_scanned: Vec::new(),
+        files: vec![ScannedFile {
+            path,
+            path_base64,
+            root: place.root,
+            inner: place.inner.clone(),
+            size: hit.stamp.size,
+            sha256: hit.sha256,
+            cached: true,
+        }],
+        bytes: hit.stamp.size,
+        complete: true,
     }
 }
 

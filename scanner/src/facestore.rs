@@ -101,6 +101,8 @@ fn finding(cx: &Context<'_>, s: Spec<'_>, attributes: BTreeMap<String, String>) 
             line: None,
             column: None,
             byte_offset: 0,
+            commit: None,
+            author_date: None,
         },
         count: s.count,
         evidence: Evidence {

@@ -20,9 +20,12 @@
 
 pub mod binary;
 pub mod breach;
+pub mod cache;
 pub mod dataset;
 pub mod evidence;
 pub mod facestore;
+pub mod git;
+pub mod merge;
 pub mod mmap;
 pub mod model;
 pub mod shard;
@@ -109,6 +112,13 @@ pub struct Config {
     pub inline_ignores: bool,
     /// Limits on unpacking archives, compressed streams and images.
     pub limits: Limits,
+    // --- workflows (issue #6) ---
+    /// Scan only the files this shard owns (`--shard K/N`, by the path
+    /// relative to its root); the walk's skipped paths are split the same way.
+    pub shard: Option<shard::Shard>,
+    /// Incremental sweeps: the cache directory (`--cache DIR`). Implies
+    /// `hash_files` (cached results carry the file's digest).
+    pub cache: Option<PathBuf>,
 }
 
 impl Config {
@@ -131,6 +141,8 @@ impl Config {
             baseline: None,
             inline_ignores: true,
             limits: Limits::default(),
+            shard: None,
+            cache: None,
         }
     }
 }
@@ -185,6 +197,10 @@ pub enum Error {
     Threads(String),
     /// No fingerprint key could be made.
     Key(std::io::Error),
+    /// The `--cache` directory cannot be used.
+    Cache(String),
+    /// A git command failed (`--staged`, `--history`).
+    Git(String),
 }
 
 impl std::fmt::Display for Error {
@@ -198,6 +214,7 @@ impl std::fmt::Display for Error {
             Error::Glob(g, e) => write!(f, "the --exclude glob '{g}' is invalid: {e}"),
             Error::Threads(e) => write!(f, "cannot start worker threads: {e}"),
             Error::Key(e) => write!(f, "cannot make a fingerprint key: {e}"),
+            Error::Cache(e) | Error::Git(e) => f.write_str(e),
         }
     }
 }

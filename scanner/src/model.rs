@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shekara_detectors::{Confidence, Kind, Severity};
 
 /// The report schema identifier.
@@ -15,7 +15,7 @@ fn ser_display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Resul
 }
 
 /// Where a finding is.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Location {
     /// Path relative to its scan root, with `/` (lossy UTF-8; see `path_base64`).
     pub path: String,
@@ -34,10 +34,16 @@ pub struct Location {
     pub column: Option<u64>,
     /// Byte offset of the finding's first byte.
     pub byte_offset: u64,
+    /// Git history scans: the commit that introduced the blob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Git history scans: that commit's author date, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_date: Option<String>,
 }
 
 /// What a report may show of the matched value.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Evidence {
     /// Masked value, e.g. `8503******31`.
     pub masked: String,
@@ -49,7 +55,7 @@ pub struct Evidence {
 }
 
 /// One reported finding.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Finding {
     /// What was found.
     #[serde(serialize_with = "ser_display")]
@@ -77,14 +83,14 @@ pub struct Finding {
 }
 
 /// How soon a leak of what a finding stands for must be notified.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BreachNotification {
     /// The data class: `biometric` or `personal`.
     pub class: String,
     /// ISO 8601 duration, e.g. `PT3H`.
     pub window: String,
     /// Whether the window counts business days.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub business_days: bool,
     /// Id of the legal reference (signatures/data/legal.toml).
     pub basis: String,
@@ -98,7 +104,7 @@ pub struct BreachNotification {
 }
 
 /// Why a path was not scanned (or not completely).
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// A `.git` directory: never descended (use history scanning for it).
@@ -173,7 +179,7 @@ impl Reason {
 }
 
 /// A path that was not scanned, or not completely.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct NotScanned {
     /// Path relative to its root, with `/`.
     pub path: String,
@@ -194,7 +200,7 @@ pub struct NotScanned {
 }
 
 /// What was scanned and what was not.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Coverage {
     /// Files scanned completely.
     pub files_scanned: u64,
@@ -204,10 +210,18 @@ pub struct Coverage {
     pub complete: bool,
     /// Every path not scanned, or not completely, with its reason.
     pub not_scanned: Vec<NotScanned>,
+    /// Incremental sweeps (`--cache`): files (of `files_scanned`) whose
+    /// results came from the cache because they had not changed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub files_cached: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A file (or archive member, or blob) that was scanned, with its digest.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ScannedFile {
     /// Path relative to its root, with `/`.
     pub path: String,
@@ -222,10 +236,14 @@ pub struct ScannedFile {
     pub size: u64,
     /// SHA-256 of the bytes read, lowercase hex.
     pub sha256: String,
+    /// Incremental sweeps (`--cache`): the file was unchanged since the
+    /// cached scan, so its digest and findings come from the cache.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 /// Counts for a quick read.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     /// Number of findings.
     pub findings: u64,
@@ -242,19 +260,19 @@ pub struct Summary {
     pub max_severity: Option<String>,
     /// Per data class with findings (biometric first): its window, the
     /// detection time, the deadline and how many findings it covers.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breach_notification: Vec<BreachSummary>,
 }
 
 /// The notification clock for one class of findings.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BreachSummary {
     /// The data class: `biometric` or `personal`.
     pub class: String,
     /// ISO 8601 duration, e.g. `PT3H`.
     pub window: String,
     /// Whether the window counts business days.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub business_days: bool,
     /// Id of the legal reference.
     pub basis: String,
@@ -272,7 +290,7 @@ pub struct BreachSummary {
 }
 
 /// The tool that made a report.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Tool {
     /// `shekara`.
     pub name: String,
@@ -283,7 +301,7 @@ pub struct Tool {
 }
 
 /// What was scanned, how and when.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ScanInfo {
     /// The roots as given.
     pub roots: Vec<String>,
@@ -298,7 +316,7 @@ pub struct ScanInfo {
 }
 
 /// A whole report.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Report {
     /// [`REPORT_SCHEMA`].
     pub schema: String,
@@ -313,7 +331,7 @@ pub struct Report {
     /// Every input scanned, with its SHA-256: only when hashing was asked
     /// for (`Config::hash_files`, the evidence manifest); otherwise empty and
     /// left out of the JSON.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<ScannedFile>,
     /// Counts.
     pub summary: Summary,

@@ -402,6 +402,8 @@ mod tests {
                 line: None,
                 column: None,
                 byte_offset: 0,
+                commit: None,
+                author_date: None,
             },
             count: 1,
             evidence: Evidence {

@@ -10,6 +10,7 @@ mod evidence;
 mod evidence_formats;
 mod national_ids;
 mod output;
+mod workflows;
 
 use std::path::Path;
 

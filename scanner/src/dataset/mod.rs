@@ -119,6 +119,7 @@ pub(crate) fn scan_open_file(
     file: &File,
     size: u64,
     buf: &mut Vec<u8>,
+    after_open: &dyn Fn(),
 ) -> Option<Outcome> {
     if !(4..=STRUCTURED_LIMIT).contains(&size) {
         return None;
@@ -132,6 +133,7 @@ pub(crate) fn scan_open_file(
         let n = file.read_at(&mut head, 0).ok()?;
         by_magic(&head[..n])?;
     }
+    after_open();
     if scanner.mmap_threshold().is_some_and(|t| size >= t.max(1)) {
         if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file) {
             let out = dispatch(scanner, place, map.bytes());
@@ -498,6 +500,8 @@ impl Columns {
                 line,
                 column,
                 byte_offset,
+                commit: None,
+                author_date: None,
             },
             count: g.count,
             evidence: scanner.evidence(g.kind, &g.first),

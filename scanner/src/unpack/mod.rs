@@ -673,6 +673,7 @@ fn finish(u: Unpacker<'_>, place: &Place, digest: Option<String>, size: u64) -> 
                 inner: place.inner.clone(),
                 size,
                 sha256,
+                cached: false,
             },
         );
     }
