@@ -127,6 +127,39 @@ fn staged_scans_the_index_not_the_working_tree() {
 }
 
 #[test]
+fn a_suppressed_staged_iin_does_not_block() {
+    let r = repo();
+    let d = r.path();
+    let line = format!(
+        "CUSTOMER_IIN = \"{}\"  # shekara:ignore kz.iin test fixture\n",
+        iin(3)
+    );
+    fs::write(d.join("fixture.py"), &line).unwrap();
+    git(d, &["add", "fixture.py"]);
+    let (code, out, err) = staged(d);
+    assert_eq!(code, 0, "an inline-ignored IIN does not block: {out}{err}");
+    // Still reported, as suppressed: never silently dropped.
+    let (v, _) = scan_json(d, &["--staged"]);
+    let iins: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "iin")
+        .collect();
+    assert_eq!(iins.len(), 1, "{v}");
+    assert_eq!(v["suppressions"].as_array().unwrap().len(), 1, "{v}");
+    // The same line without the comment blocks.
+    fs::write(
+        d.join("fixture.py"),
+        format!("CUSTOMER_IIN = \"{}\"\n", iin(3)),
+    )
+    .unwrap();
+    git(d, &["add", "fixture.py"]);
+    let (code, out, _) = staged(d);
+    assert_eq!(code, 1, "{out}");
+}
+
+#[test]
 fn staged_outside_a_repository_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = shekara()
