@@ -152,8 +152,8 @@ impl Baseline {
         self.accept.iter().find(|a| {
             a.fingerprint == f.evidence.fingerprint
                 && a.rule == f.rule
-                && a.path.as_ref().map_or(true, |p| *p == f.location.path)
-                && a.expires.as_deref().map_or(true, |d| d >= today)
+                && a.path.as_ref().is_none_or(|p| *p == f.location.path)
+                && a.expires.as_deref().is_none_or(|d| d >= today)
         })
     }
 

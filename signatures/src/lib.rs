@@ -225,7 +225,7 @@ fn bytes_of(text: &str, hex: Option<&str>) -> Vec<u8> {
 /// Decodes hex digits, ignoring ASCII whitespace; `None` when malformed.
 pub fn decode_hex(h: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = h.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits

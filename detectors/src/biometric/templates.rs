@@ -237,7 +237,7 @@ fn fir_2005(v: &[u8]) -> Option<Parsed> {
     let consistent = fingers > 0
         && (1..=16).contains(&depth)
         && compression <= 5
-        && first.map_or(true, |f| f >= 14 && 32 + f <= total)
+        && first.is_none_or(|f| f >= 14 && 32 + f <= total)
         && (e != Extent::Whole || fingers != 1 || first == Some(total - 32));
     let p = Parsed::new(
         RULE_ISO,
