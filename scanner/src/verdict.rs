@@ -202,7 +202,7 @@ fn judge(
         reasons.push(reason(
             "personal_data",
             format!(
-                "{} personal-data finding(s): {}",
+                "{} personal-data finding(s), occurrences by kind: {}",
                 t.personal.len(),
                 kinds(report, &t.personal)
             ),
@@ -279,11 +279,12 @@ fn reason(code: &str, message: String, findings: &[usize]) -> VerdictReason {
     }
 }
 
+/// Occurrences per kind (an aggregated CSV column counts its `count`, not 1).
 fn kinds(report: &Report, idx: &[usize]) -> String {
     let mut m: BTreeMap<&str, usize> = BTreeMap::new();
     for &i in idx {
         if let Some(f) = report.findings.get(i) {
-            *m.entry(f.kind.as_str()).or_default() += 1;
+            *m.entry(f.kind.as_str()).or_default() += f.count as usize;
         }
     }
     m.iter()
