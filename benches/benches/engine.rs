@@ -10,7 +10,10 @@ use aho_corasick::packed::{self, Searcher};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use shekara_detectors::endpoint::Endpoints;
 use shekara_detectors::national_id::NationalId;
-use shekara_detectors::{digits, Detector, Engine, Haystack, Ruleset, Scratch, OVERLAP};
+use shekara_detectors::{
+    builtin_detectors, digits, Detector, Engine, Haystack, Ruleset, Scratch, OVERLAP,
+};
+use shekara_fixtures::{biometric as bio, Rng};
 
 const BUFFER: usize = 24 * 1024 * 1024;
 const WINDOW: usize = 256 * 1024;
@@ -112,11 +115,13 @@ fn engine_benches(c: &mut Criterion) {
     let national = Engine::new(vec![Box::new(NationalId::new(rules))]);
     let endpoints = Engine::new(vec![Box::new(Endpoints::new(rules))]);
     let full = Engine::builtin();
+    let no_bio = without_biometric();
     eprintln!(
-        "findings: national_id {}, endpoints {}, full {}",
+        "findings: national_id {}, endpoints {}, full {}, full without biometric {}",
         scan_all(&national, &buf),
         scan_all(&endpoints, &buf),
-        scan_all(&full, &buf)
+        scan_all(&full, &buf),
+        scan_all(&no_bio, &buf)
     );
 
     let mut g = c.benchmark_group("engine");
@@ -136,6 +141,74 @@ fn engine_benches(c: &mut Criterion) {
     g.bench_function("engine_builtin", |b| {
         b.iter(|| scan_all(&full, black_box(&buf)))
     });
+    g.bench_function("engine_builtin_without_biometric", |b| {
+        b.iter(|| scan_all(&no_bio, black_box(&buf)))
+    });
+    g.finish();
+}
+
+/// The built-in detectors but the biometric ones: the text path before them.
+fn without_biometric() -> Engine {
+    Engine::new(
+        builtin_detectors()
+            .into_iter()
+            .filter(|d| !d.id().starts_with("biometric"))
+            .collect(),
+    )
+}
+
+/// 4 MiB of one biometric format: records separated by random filler.
+fn format_buffer(record: impl Fn(&mut Rng) -> Vec<u8>) -> (Vec<u8>, usize) {
+    let mut rng = Rng::new(SEED);
+    let mut buf = Vec::with_capacity(FORMAT_BUFFER + 64 * 1024);
+    let mut records = 0;
+    while buf.len() < FORMAT_BUFFER {
+        let mut filler = vec![0u8; 2048 + rng.index(2048)];
+        rng.fill(&mut filler);
+        buf.extend(filler);
+        buf.extend(record(&mut rng));
+        records += 1;
+    }
+    (buf, records)
+}
+
+const FORMAT_BUFFER: usize = 4 << 20;
+
+/// Engine throughput on buffers dense in each biometric format.
+fn biometric_benches(c: &mut Criterion) {
+    type Gen = Box<dyn Fn(&mut Rng) -> Vec<u8>>;
+    let formats: Vec<(&str, Gen)> = vec![
+        ("iso19794_2_fmr", Box::new(|r| bio::fmr_iso2005(r, 2, 30))),
+        ("ansi378_fmr", Box::new(|r| bio::fmr_ansi2004(r, 2, 30))),
+        ("iso19794_5_face", Box::new(|_| bio::fac_2005(240, 320))),
+        (
+            "iso19794_2011",
+            Box::new(|r| bio::iso2011(r, b"IIR", b"020", 2)),
+        ),
+        ("wsq", Box::new(|_| bio::wsq(500, 500))),
+        (
+            "icao_dg2",
+            Box::new(|_| bio::icao_dg(0x75, &bio::fac_2005(240, 320))),
+        ),
+        ("ansi_nist", Box::new(|_| bio::ansi_nist(&[14, 10]))),
+        (
+            "npy_embeddings",
+            Box::new(|r| bio::npy_f32(r, 8, 128, true)),
+        ),
+        (
+            "faiss_index",
+            Box::new(|r| bio::faiss_flat(r, b"IxF2", 128, 4)),
+        ),
+    ];
+    let full = Engine::builtin();
+    let mut g = c.benchmark_group("biometric");
+    for (name, generate) in formats {
+        let (buf, records) = format_buffer(generate);
+        let found = scan_all(&full, &buf);
+        eprintln!("{name}: {records} records, {found} findings");
+        g.throughput(Throughput::Bytes(buf.len() as u64));
+        g.bench_function(name, |b| b.iter(|| scan_all(&full, black_box(&buf))));
+    }
     g.finish();
 }
 
@@ -145,6 +218,6 @@ criterion_group! {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = engine_benches
+    targets = engine_benches, biometric_benches
 }
 criterion_main!(benches);

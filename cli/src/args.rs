@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use shekara_scanner::policy::Policy;
+use shekara_scanner::shard::Shard;
+use shekara_scanner::suppress::Baseline;
 use shekara_scanner::{Config, FingerprintKey, Input, Severity};
 
 /// shekara (шекара, "border"): proves personal data of Kazakh citizens stayed inside the border.
@@ -20,15 +23,111 @@ pub struct Opts {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan files, directories or standard input (`-`).
-    Scan(Box<ScanOpts>),
+    Scan(ScanOpts),
     /// List the built-in rules, or check them.
     Rules {
         /// Check the rule data and exit non-zero on a problem.
         #[arg(long)]
         lint: bool,
-        /// Print the prefilter's literal anchors, one per line (used by benches/compare.sh).
+        /// Print the prefilter's text anchors, one per line (used by benches/compare.sh); binary magics are left out.
         #[arg(long)]
         anchors: bool,
+    },
+    // --- evidence layer (issue #5) ---
+    /// Make an Ed25519 key pair for signing evidence: FILE (secret, mode 0600) and FILE.pub.
+    Keygen {
+        /// Where to write the secret key (never overwritten); the public key goes to FILE.pub.
+        #[arg(
+            short,
+            long,
+            value_name = "FILE",
+            default_value = "shekara-signing.key"
+        )]
+        output: PathBuf,
+    },
+    /// Check evidence: its signature, its root digest, and (with --against) the files on disk.
+    Verify {
+        /// The evidence file (written by `scan --evidence`).
+        evidence: PathBuf,
+        /// Require the signature to be by this public key (a .pub file from `shekara keygen`).
+        #[arg(long, value_name = "PUB")]
+        key: Option<PathBuf>,
+        /// The detached signature (default: EVIDENCE.sig).
+        #[arg(long, value_name = "SIG")]
+        signature: Option<PathBuf>,
+        /// Re-hash the artefact at PATH and report files added, removed or changed; one per scan root, in order.
+        #[arg(long, value_name = "PATH")]
+        against: Vec<PathBuf>,
+    },
+    /// Residency policy files (shekara.toml).
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
+    /// Baselines: accepted findings.
+    Baseline {
+        #[command(subcommand)]
+        action: BaselineAction,
+    },
+    /// Combine the JSON reports of the shards of a sweep (`scan --shard K/N`) into one.
+    Merge(MergeOpts),
+    /// Git hooks: `shekara hook install` writes .git/hooks/pre-commit.
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Write a commented default shekara.toml (never overwrites).
+    Init {
+        /// Where to write it.
+        #[arg(short, long, value_name = "FILE", default_value = "shekara.toml")]
+        output: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineAction {
+    /// Scan, and write every finding as accepted to the baseline file given with -o.
+    Create {
+        #[command(flatten)]
+        scan: ScanOpts,
+        /// Why these findings are accepted (stored with each entry).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Last day the acceptance holds (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+    },
+}
+
+/// `shekara merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeOpts {
+    /// The shard reports (`--format json`), all N of them.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+
+    /// Write the merged report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit 1 when a merged finding is at least this severe.
+    #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = parse_severity)]
+    pub fail_on: Severity,
+}
+
+/// `shekara hook …`.
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write a pre-commit hook that runs `shekara scan --staged` into this repository.
+    Install {
+        /// Replace a pre-commit hook that shekara did not write (it is kept as pre-commit.orig).
+        #[arg(long)]
+        force: bool,
+        /// A path inside the repository.
+        #[arg(default_value = ".")]
+        repo: PathBuf,
     },
 }
 
@@ -40,6 +139,10 @@ pub enum Format {
     Json,
     /// JSON Lines, streamed: one finding or coverage record per line, a summary last.
     Jsonl,
+    /// SARIF 2.1.0, for code-scanning dashboards (GitHub and others).
+    Sarif,
+    /// One self-contained HTML page for auditors (prints to PDF).
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -98,9 +201,9 @@ pub struct ScanOpts {
     )]
     pub fingerprint_key: Option<String>,
 
-    /// Exit 1 when a finding is at least this severe.
-    #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = parse_severity)]
-    pub fail_on: Severity,
+    /// Exit 1 when a finding is at least this severe [default: the policy's fail_on, else high].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
 
     /// No progress bar.
     #[arg(short, long)]
@@ -146,16 +249,77 @@ pub struct ScanOpts {
     )]
     pub retries: usize,
 
-    /// Keep results of scanned objects in DIR; unchanged objects (ETag, size,
-    /// last-modified) are not fetched again.
-    #[arg(long, value_name = "DIR", help_heading = "Object stores")]
+    // --- evidence layer (issue #5) ---
+    /// Also write the evidence manifest (shekara.evidence/v1: hashes, findings, verdicts) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
+
+    /// Sign the evidence with this Ed25519 secret key (from `shekara keygen`): writes FILE.sig next to it.
+    #[arg(long, value_name = "KEY", requires = "evidence")]
+    pub sign_key: Option<PathBuf>,
+
+    /// The residency policy (default: shekara.toml in the scan root or the nearest folder above it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore any shekara.toml: use the built-in policy.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+
+    /// Accepted findings (from `shekara baseline create`): reported as suppressed, not counted.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Do not honour inline `shekara:ignore` comments.
+    #[arg(long)]
+    pub no_inline_ignores: bool,
+    // -- archives and images --
+    /// Open archives nested at most N deep (zip in tar.gz counts 3); deeper ones are listed as not scanned.
+    #[arg(long, value_name = "N", default_value_t = shekara_scanner::Limits::default().max_depth)]
+    pub max_depth: u32,
+
+    /// Stop unpacking a file after SIZE decompressed bytes (e.g. 64G); the rest is listed as not scanned.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_decompressed: Option<u64>,
+
+    /// Treat a member that expands more than N times as a decompression bomb (stop unpacking that file).
+    #[arg(long, value_name = "N", default_value_t = shekara_scanner::Limits::default().max_ratio)]
+    pub max_ratio: u64,
+
+    /// Open at most N archive members per file (all levels).
+    #[arg(long, value_name = "N", default_value_t = shekara_scanner::Limits::default().max_entries)]
+    pub max_entries: u64,
+    // --- workflows (issue #6) ---
+    /// Scan exactly what is staged for the next commit (the index blobs, not
+    /// the working tree) of the repository at PATH; for pre-commit hooks.
+    #[arg(long, conflicts_with_all = ["history", "cache"])]
+    pub staged: bool,
+
+    /// Scan every blob in the git history of the repository at PATH (all
+    /// refs, each unique blob once); findings name the commit.
+    #[arg(long, conflicts_with = "cache")]
+    pub history: bool,
+
+    /// With --history: only commits not reachable from REV.
+    #[arg(long, value_name = "REV", requires = "history")]
+    pub since: Option<String>,
+
+    /// Keep results per file in DIR; files unchanged since the last sweep
+    /// (device, inode, size, mtime, ctime) are not read again. For s3://
+    /// roots: objects with an unchanged ETag, size and last-modified are not
+    /// fetched again.
+    #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
 
-    /// Scan only shard K of N (0-based, e.g. $JOB_COMPLETION_INDEX/4): a
-    /// stable split of object keys.
-    #[arg(long, value_name = "K/N", help_heading = "Object stores")]
-    pub shard: Option<shekara_scanner::shard::Shard>,
-    // --- end object stores ---
+    /// Scan only shard K of N (0-based) of the files, split by a stable hash
+    /// of their path (of the object key for s3:// roots); `shekara merge`
+    /// combines the N reports.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    s.parse()
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -201,8 +365,65 @@ impl ScanOpts {
         if self.no_mmap {
             c.mmap_threshold = None;
         }
+        c.limits.max_depth = self.max_depth;
+        c.limits.max_ratio = self.max_ratio.max(1);
+        c.limits.max_entries = self.max_entries;
+        if let Some(n) = self.max_decompressed {
+            c.limits.max_decompressed = n;
+        }
         c.key = Some(self.key()?);
+        self.evidence_config(&mut c)?;
+        c.shard = self.shard;
+        c.cache.clone_from(&self.cache);
         Ok(c)
+    }
+
+    /// Policy, baseline and inline ignores (evidence layer).
+    fn evidence_config(&self, c: &mut Config) -> anyhow::Result<()> {
+        let found = match (&self.config, self.no_config) {
+            (Some(p), _) => Some(p.clone()),
+            (None, true) => None,
+            (None, false) => self
+                .paths
+                .iter()
+                .find(|p| *p != "-")
+                .and_then(|p| Policy::find(std::path::Path::new(p))),
+        };
+        let policy = match &found {
+            Some(p) => Policy::load(p)?,
+            None => Policy::builtin(),
+        };
+        c.exclude.extend(policy.settings.ignore.iter().cloned());
+        let baseline = match (&self.baseline, &policy.settings.baseline, &found) {
+            (Some(b), _, _) => Some(b.clone()),
+            (None, Some(b), Some(file)) => {
+                Some(file.parent().unwrap_or(std::path::Path::new(".")).join(b))
+            }
+            _ => None,
+        };
+        if let Some(b) = baseline {
+            let text = std::fs::read_to_string(&b)
+                .map_err(|e| anyhow::anyhow!("cannot read the baseline '{}': {e}", b.display()))?;
+            let parsed = Baseline::parse(&text)
+                .map_err(|e| anyhow::anyhow!("the baseline '{}': {e}", b.display()))?;
+            let expired = parsed.expired(&shekara_scanner::suppress::today());
+            if expired > 0 {
+                eprintln!("shekara: warning: {expired} baseline entr(y/ies) in '{}' expired and no longer suppress", b.display());
+            }
+            c.baseline = Some(parsed);
+        }
+        c.inline_ignores = !self.no_inline_ignores;
+        // The evidence lists every scanned file with the SHA-256 of the bytes scanned.
+        c.hash_files |= self.evidence.is_some();
+        c.policy = Some(policy);
+        Ok(())
+    }
+
+    /// `--fail-on`, else the policy's `fail_on`, else high.
+    pub fn fail_on(&self, config: &Config) -> Severity {
+        self.fail_on
+            .or_else(|| config.policy.as_ref().and_then(Policy::fail_on))
+            .unwrap_or(Severity::High)
     }
 
     /// Whether the roots are object-store URLs (all of them, or an error

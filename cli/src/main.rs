@@ -3,6 +3,13 @@
 
 mod args;
 mod render;
+// Evidence layer (issue #5).
+mod evidence;
+mod html;
+mod keys;
+mod sarif;
+mod verify;
+mod workflows;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -26,6 +33,31 @@ fn main() -> ExitCode {
     let code = match opts.command {
         Command::Scan(s) => scan(&s),
         Command::Rules { lint, anchors } => rules(lint, anchors),
+        Command::Keygen { output } => evidence::keygen(&output),
+        Command::Verify {
+            evidence,
+            key,
+            signature,
+            against,
+        } => verify::run(&verify::Verify {
+            evidence: &evidence,
+            key: key.as_deref(),
+            signature: signature.as_deref(),
+            against: &against,
+        }),
+        Command::Policy {
+            action: args::PolicyAction::Init { output },
+        } => evidence::policy_init(&output),
+        Command::Baseline {
+            action:
+                args::BaselineAction::Create {
+                    scan,
+                    reason,
+                    expires,
+                },
+        } => evidence::baseline_create(&scan, reason.as_deref(), expires.as_deref()),
+        Command::Merge(m) => workflows::merge(&m),
+        Command::Hook(h) => workflows::hook(&h),
     };
     ExitCode::from(code as u8)
 }
@@ -36,8 +68,18 @@ fn fail(msg: impl std::fmt::Display) -> i32 {
 }
 
 fn scan(opts: &ScanOpts) -> i32 {
-    let config = match opts.to_config() {
+    let mut config = match opts.to_config() {
         Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let fail_on = opts.fail_on(&config);
+    // Workflows (#6): --staged / --history read blobs from git, not files.
+    let git = match workflows::git_source(opts, &mut config) {
+        Ok(g) => g,
+        Err(e) => return fail(e),
+    };
+    let evidence_plan = match evidence::Plan::new(opts, &config) {
+        Ok(p) => p,
         Err(e) => return fail(e),
     };
     let scanner = match runner(opts, config) {
@@ -56,17 +98,30 @@ fn scan(opts: &ScanOpts) -> i32 {
     };
     let progress = Progress::default();
     let show_bar = !opts.quiet && std::io::stderr().is_terminal();
+    let run = |sink: &dyn shekara_scanner::Sink| match (&git, &scanner) {
+        (Some((top, source)), Runner::Files(files)) => files
+            .scan_git(top, source, sink, &progress)
+            .map_err(|e| e.to_string()),
+        _ => scanner.run(sink, &progress),
+    };
     let result: Result<Report, String> = with_progress(show_bar, &progress, || {
         if opts.format == Format::Jsonl {
             let sink = render::JsonLines::new(out);
-            let report = scanner.run(&sink, &progress)?;
+            let report = run(&sink)?;
             sink.finish(&report)
                 .map_err(|e| format!("cannot write the report: {e}"))?;
+            if let Some(plan) = &evidence_plan {
+                plan.write(&report).map_err(|e| format!("{e:#}"))?;
+            }
             return Ok(report);
         }
-        let report = scanner.run(&shekara_scanner::NoSink, &progress)?;
+        let report = run(&shekara_scanner::NoSink)?;
+        let digest = match &evidence_plan {
+            Some(plan) => Some(plan.write(&report).map_err(|e| format!("{e:#}"))?),
+            None => None,
+        };
         let mut out = out;
-        write_report(opts, &report, &mut out)
+        write_report(opts, &report, digest.as_deref(), &mut out)
             .map_err(|e| format!("cannot write the report: {e}"))?;
         Ok(report)
     });
@@ -74,7 +129,10 @@ fn scan(opts: &ScanOpts) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let code = report.exit_code(opts.fail_on);
+    let code = report.exit_code(fail_on);
+    if opts.staged && code == exit::FINDINGS {
+        workflows::explain_blocked(&report, fail_on);
+    }
     // The process ends right after: freeing hundreds of thousands of findings
     // one by one would only delay the exit.
     std::mem::forget(report);
@@ -83,8 +141,8 @@ fn scan(opts: &ScanOpts) -> i32 {
 
 /// What runs a scan: the file scanner, or a sweep of object-store roots.
 enum Runner {
-    Files(Scanner),
-    Objects(shekara_objects::Sweep),
+    Files(Box<Scanner>),
+    Objects(Box<shekara_objects::Sweep>),
 }
 
 impl Runner {
@@ -96,21 +154,32 @@ impl Runner {
     }
 }
 
-fn runner(opts: &ScanOpts, config: shekara_scanner::Config) -> anyhow::Result<Runner> {
+fn runner(opts: &ScanOpts, mut config: shekara_scanner::Config) -> anyhow::Result<Runner> {
     if opts.object_roots()? {
+        if opts.staged || opts.history {
+            anyhow::bail!("--staged and --history read a git repository, not s3:// roots");
+        }
+        // The sweep keeps its own cache (by ETag) and shards by object key:
+        // the file scanner's cache and shard do not apply to objects.
+        config.hash_files |= config.cache.is_some();
+        config.cache = None;
+        config.shard = None;
         let sweep = shekara_objects::Sweep::new(config, opts.object_options()?)
             .map_err(anyhow::Error::msg)?;
-        return Ok(Runner::Objects(sweep));
+        return Ok(Runner::Objects(Box::new(sweep)));
     }
-    Ok(Runner::Files(Scanner::new(config)?))
+    Ok(Runner::Files(Box::new(Scanner::new(config)?)))
 }
 
 fn write_report(
     opts: &ScanOpts,
     report: &Report,
+    evidence_digest: Option<&str>,
     out: &mut Box<dyn Write + Send>,
 ) -> std::io::Result<()> {
     match opts.format {
+        Format::Sarif => sarif::write(report, out)?,
+        Format::Html => html::write(report, evidence_digest, out)?,
         Format::Json => render::json(report, out)?,
         Format::Text => {
             let color = match opts.color {
@@ -164,8 +233,14 @@ fn with_progress<T>(show: bool, progress: &Progress, work: impl FnOnce() -> T) -
 fn rules(lint: bool, anchors: bool) -> i32 {
     let rules = shekara_signatures::Ruleset::builtin();
     if anchors {
+        // Text anchors only: binary magics (biometric formats: NUL, 0xFF…)
+        // cannot be passed to another tool as a command-line pattern.
         for lit in shekara_scanner::Engine::builtin().literals() {
-            println!("{}", String::from_utf8_lossy(lit));
+            if let Ok(s) = std::str::from_utf8(lit) {
+                if !s.chars().any(char::is_control) {
+                    println!("{s}");
+                }
+            }
         }
         return exit::CLEAN;
     }

@@ -62,6 +62,11 @@ pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         out.write_all(b",")?;
     }
     field(out, "summary", &report.summary)?;
+    // Evidence layer (issue #5).
+    out.write_all(b",")?;
+    field(out, "verdicts", &report.verdicts)?;
+    out.write_all(b",")?;
+    field(out, "suppressions", &report.suppressions)?;
     out.write_all(b"}\n")
 }
 
@@ -127,6 +132,7 @@ impl JsonLines {
         let mut line = json!({
             "type": "summary", "schema": report.schema, "tool": report.tool,
             "scan": report.scan, "coverage": coverage, "summary": report.summary,
+            "verdicts": report.verdicts, "suppressions": report.suppressions,
         });
         if let Some(o) = line.as_object_mut() {
             if !report.stores.is_empty() {
@@ -222,8 +228,52 @@ impl Style {
     }
 }
 
-/// Writes findings grouped by file, then what was not scanned, then a summary line.
+/// The notification deadlines (biometric first), as banner lines.
+fn deadlines(report: &Report, style: Style) -> Vec<String> {
+    report
+        .summary
+        .breach_notification
+        .iter()
+        .map(|b| {
+            let window = match (b.business_days, b.window.as_str()) {
+                (true, "P1D") => "1 business day".to_string(),
+                (true, w) => format!("{w} in business days"),
+                (false, w) => w.to_string(),
+            };
+            let (line, code) = match (&b.deadline, &b.detected) {
+                (Some(deadline), Some(detected)) => (
+                    format!(
+                        "BIOMETRIC DATA: {} finding(s) · if this has left the country, notify by {deadline} ({window} from detection at {detected}; {})",
+                        b.findings, b.basis
+                    ),
+                    "1;37;41",
+                ),
+                _ => (
+                    format!(
+                        "Personal data: {} finding(s) · a breach is notified within {window} of its detection ({})",
+                        b.findings, b.basis
+                    ),
+                    "1;33",
+                ),
+            };
+            style.paint(code, &line)
+        })
+        .collect()
+}
+
+/// Writes the notification deadlines, findings grouped by file, what was
+/// not scanned, a summary line, and the deadlines again.
 pub fn text(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let banner = deadlines(report, style);
+    // The biometric deadline (first, when there is one) opens the output too.
+    let biometric = report
+        .summary
+        .breach_notification
+        .first()
+        .is_some_and(|b| b.deadline.is_some());
+    if let (true, Some(line)) = (biometric, banner.first()) {
+        writeln!(out, "{line}\n")?;
+    }
     let mut current: Option<(usize, &str, &[String])> = None;
     for f in &report.findings {
         let here = (
@@ -244,7 +294,55 @@ pub fn text(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()
         writeln!(out)?;
     }
     not_scanned(report, style, out)?;
-    writeln!(out, "{}", summary_line(report))
+    verdicts(report, style, out)?;
+    writeln!(out, "{}", summary_line(report))?;
+    for line in &banner {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// Verdict lines (evidence layer, issue #5).
+fn verdicts(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    use shekara_scanner::verdict::Residency;
+    if report.verdicts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{}", style.paint("1", "Residency verdicts:"))?;
+    for v in &report.verdicts {
+        let code = match v.verdict {
+            Residency::Violation => "1;37;41",
+            Residency::Incomplete => "1;33",
+            Residency::EgressOnly => "33",
+            Residency::InCountry => "32",
+            Residency::Clean => "1;32",
+        };
+        let name = v.verdict.as_str().to_ascii_uppercase();
+        writeln!(
+            out,
+            "  {}  {}",
+            style.paint(code, &format!("{name:<11}")),
+            sanitize(&v.label)
+        )?;
+        for r in &v.reasons {
+            writeln!(out, "               {}", sanitize(&r.message))?;
+        }
+        if let Some(b) = &v.breach {
+            writeln!(
+                out,
+                "               breach notification ({} data, {}) due by {}",
+                b.class, b.window, b.deadline
+            )?;
+        }
+    }
+    if !report.suppressions.is_empty() {
+        writeln!(
+            out,
+            "  {} finding(s) suppressed (inline shekara:ignore or baseline)",
+            report.suppressions.len()
+        )?;
+    }
+    writeln!(out)
 }
 
 fn file_label(report: &Report, f: &Finding) -> String {
@@ -285,10 +383,23 @@ fn finding_line(f: &Finding, style: Style) -> String {
             .unwrap_or_default();
         line.push_str(&format!("  {}{region} → {c}", sanitize(p)));
     }
+    for key in ["format", "dim", "libraries", "family", "count"] {
+        if let Some(v) = a.get(key) {
+            line.push_str(&format!("  {key}={}", sanitize(v)));
+        }
+    }
+    if let Some(b) = &f.breach_notification {
+        line.push_str(&style.paint("1;31", &format!("  notify by {}", b.deadline)));
+    }
     line.push_str(&style.paint(
         "2",
         &format!("  [{} · {} confidence]", f.rule, f.confidence),
     ));
+    // --history (#6): which commit brought it in.
+    if let (Some(c), Some(d)) = (&f.location.commit, &f.location.author_date) {
+        let short = c.get(..12).unwrap_or(c);
+        line.push_str(&style.paint("2", &format!("  commit {short} ({})", sanitize(d))));
+    }
     line
 }
 

@@ -178,7 +178,7 @@ mod tests {
     fn window_is_bounded() {
         let m = m();
         let mut hay = b"IIN ".to_vec();
-        hay.extend(std::iter::repeat(b' ').take(200));
+        hay.extend(std::iter::repeat_n(b' ', 200));
         assert!(!m.before(&hay, hay.len()).iin);
     }
 }

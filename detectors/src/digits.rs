@@ -247,6 +247,22 @@ fn run_start(hay: &[u8], mut s: usize) -> usize {
     s
 }
 
+/// Cheap test before the 128-bit run arithmetic: can a run of `n` digits
+/// start in the block whose digit mask is `cur` (`next`: the following block)?
+/// For `n ≥ 8` such a run either holds 8 digits inside the block or reaches
+/// its last byte and continues into the next; text full of dates, times and
+/// short numbers has neither in most blocks.
+#[inline(always)]
+fn may_start_run(cur: u64, next: u64, n: usize) -> bool {
+    if n < 8 {
+        return cur != 0;
+    }
+    let mut r = cur & (cur >> 1);
+    r &= r >> 2;
+    r &= r >> 4;
+    r != 0 || (cur >> 63) & next & 1 != 0
+}
+
 /// The bitmask method, for any `n` in `1..=64`.
 fn masked_runs(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(usize)) {
     if n == 0 || n > 64 {
@@ -265,7 +281,7 @@ fn masked_runs(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(usiz
             Some(rest) => mask(&rest[..64.min(rest.len())]),
             None => 0,
         };
-        if cur != 0 {
+        if may_start_run(cur, next, n) {
             let w = u128::from(cur) | (u128::from(next) << 64);
             let runs = runs_at_least(w, n as u32);
             let starts = runs & !((w << 1) | u128::from(prev_digit)) & !(w >> n);

@@ -129,7 +129,8 @@ impl Engine {
         }
     }
 
-    /// The built-in detector set: national IDs, endpoints and declared egress.
+    /// The built-in detector set: national IDs, endpoints, declared egress and
+    /// biometric data.
     pub fn builtin() -> Engine {
         Engine::new(builtin_detectors())
     }
@@ -276,9 +277,11 @@ fn settle(found: &mut Vec<RawFinding>, owned: Range<u64>, out: &mut Vec<RawFindi
 /// The built-in detectors, built from the embedded ruleset.
 pub fn builtin_detectors() -> Vec<Box<dyn Detector>> {
     let rules = crate::Ruleset::builtin();
-    vec![
+    let mut d: Vec<Box<dyn Detector>> = vec![
         Box::new(crate::national_id::NationalId::new(rules)),
         Box::new(crate::endpoint::Endpoints::new(rules)),
         Box::new(crate::egress::DeclaredEgress::new(rules)),
-    ]
+    ];
+    d.extend(crate::biometric::detectors(rules));
+    d
 }

@@ -30,6 +30,7 @@ use std::ops::Range;
 
 pub use shekara_signatures::{Confidence, Kind, Ruleset, Severity};
 
+pub mod biometric;
 pub mod context;
 pub mod digits;
 pub mod egress;
@@ -38,7 +39,7 @@ mod engine;
 pub mod iin;
 pub mod national_id;
 
-pub use engine::{Engine, Scratch, OVERLAP};
+pub use engine::{builtin_detectors, Engine, Scratch, OVERLAP};
 
 /// A window of bytes to scan, with the part of it this window answers for.
 ///

@@ -17,8 +17,8 @@ fn path_of(path: &Option<String>) -> &str {
 }
 
 /// Windowed scan plus whole-file detectors, as the scanner does.
-fn scan(engine: &Engine, text: &str, path: &str) -> Vec<RawFinding> {
-    engine.scan_input(text.as_bytes(), path)
+fn scan(engine: &Engine, bytes: &[u8], path: &str) -> Vec<RawFinding> {
+    engine.scan_input(bytes, path)
 }
 
 /// Whether a finding belongs to a rule: its own id, or for the two endpoint
@@ -40,11 +40,12 @@ fn check_example(
     kind: Option<Kind>,
     ex: &Example,
 ) -> Option<String> {
-    let found = scan(engine, &ex.text, path_of(&ex.path));
+    let found = scan(engine, &ex.haystack(), path_of(&ex.path));
     let want_kind = ex.kind.or(kind);
+    let value = ex.value_bytes();
     let hit = found
         .iter()
-        .find(|f| of_rule(f, rule, want_kind.unwrap_or(f.kind)) && f.value == ex.value.as_bytes());
+        .find(|f| of_rule(f, rule, want_kind.unwrap_or(f.kind)) && f.value == value);
     let Some(f) = hit else {
         return Some(format!(
             "{owner}: {:?}: no finding with value {:?}; got {:#?}",
@@ -108,7 +109,7 @@ fn check_negative(
     ex: &NegativeExample,
     forbidden: impl Fn(&RawFinding) -> bool,
 ) -> Option<String> {
-    let found = scan(engine, &ex.text, path_of(&ex.path));
+    let found = scan(engine, &ex.haystack(), path_of(&ex.path));
     let bad: Vec<_> = found.into_iter().filter(|f| forbidden(f)).collect();
     (!bad.is_empty()).then(|| {
         format!(
@@ -120,8 +121,8 @@ fn check_negative(
     })
 }
 
-/// Every positive example, as (owner, text, path).
-fn all_examples(rules: &Ruleset) -> Vec<(String, String, String)> {
+/// Every positive example, as (owner, bytes, path).
+fn all_examples(rules: &Ruleset) -> Vec<(String, Vec<u8>, String)> {
     let rule_ex = rules
         .rules
         .iter()
@@ -133,7 +134,7 @@ fn all_examples(rules: &Ruleset) -> Vec<(String, String, String)> {
     });
     rule_ex
         .chain(table_ex)
-        .map(|(o, e)| (o, e.text.clone(), path_of(&e.path).to_string()))
+        .map(|(o, e)| (o, e.haystack(), path_of(&e.path).to_string()))
         .collect()
 }
 
@@ -225,9 +226,9 @@ fn windowed_scans_agree_with_whole_buffer() {
     let mut problems = Vec::new();
     for (owner, text, path) in all_examples(Ruleset::builtin()) {
         let mut whole = Vec::new();
-        engine.scan(&Haystack::whole(text.as_bytes(), &path), &mut whole);
+        engine.scan(&Haystack::whole(&text, &path), &mut whole);
         for size in [1, 7, 4096] {
-            let windowed = scan_windows(&engine, text.as_bytes(), &path, size);
+            let windowed = scan_windows(&engine, &text, &path, size);
             if windowed != whole {
                 problems.push(format!(
                     "{owner}: {text:?}: window {size}: {:#?} vs whole {:#?}",
@@ -246,10 +247,17 @@ fn windowed_scans_agree_with_padding() {
     let engine = Engine::builtin();
     let mut problems = Vec::new();
     for (owner, text, path) in all_examples(Ruleset::builtin()) {
-        let padded = format!("{}\n{text}\n{}", "x".repeat(OVERLAP + 3), "y".repeat(5));
+        let padded = [
+            "x".repeat(OVERLAP + 3).as_bytes(),
+            b"\n",
+            &text,
+            b"\n",
+            "y".repeat(5).as_bytes(),
+        ]
+        .concat();
         let mut whole = Vec::new();
-        engine.scan(&Haystack::whole(padded.as_bytes(), &path), &mut whole);
-        let windowed = scan_windows(&engine, padded.as_bytes(), &path, 7);
+        engine.scan(&Haystack::whole(&padded, &path), &mut whole);
+        let windowed = scan_windows(&engine, &padded, &path, 7);
         if windowed != whole {
             problems.push(format!(
                 "{owner}: {text:?}: {:#?} vs {:#?}",

@@ -165,6 +165,7 @@ mod tests {
                 size: 42,
                 sha256: "ab".into(),
                 etag: Some("\"e\"".into()),
+                cached: false,
             }],
             ..Outcome::default()
         };

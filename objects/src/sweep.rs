@@ -260,7 +260,7 @@ impl Sweep {
     fn owns(&self, meta: &ObjectMeta) -> bool {
         self.options
             .shard
-            .map_or(true, |s: Shard| s.owns(meta.location.as_ref().as_bytes()))
+            .is_none_or(|s: Shard| s.owns(meta.location.as_ref().as_bytes()))
     }
 
     /// Fetches and scans one object (or answers it from the cache).
@@ -281,6 +281,10 @@ impl Sweep {
             if let Some(mut hit) = cache.lookup(&cache_key) {
                 ctx.cached.fetch_add(1, Ordering::Relaxed);
                 reroot(&mut hit, ctx.root);
+                // Digests and findings from the last sweep, marked as such.
+                for f in &mut hit.files {
+                    f.cached = true;
+                }
                 return (key, hit);
             }
         }
@@ -426,6 +430,17 @@ impl Sweep {
         let mut report = self.scanner.assemble(started, not_scanned, outcomes);
         // The scanner shows roots as paths (`s3:/b`); these are URLs.
         report.scan.roots = self.urls.iter().map(ToString::to_string).collect();
+        // The sweep shards and caches by itself: record it as file scans do,
+        // so `shekara merge` knows the shards of one sweep.
+        if let Some(shard) = self.options.shard {
+            report
+                .scan
+                .options
+                .insert("shard".into(), shard.to_string().into());
+        }
+        if self.options.cache.is_some() {
+            report.scan.options.insert("cache".into(), true.into());
+        }
         for store in &stores {
             let finding = self.store_finding(store, &report.findings);
             let at = report
@@ -441,6 +456,9 @@ impl Sweep {
         if partial {
             report.coverage.complete = false;
         }
+        // Suppressions point at findings by index and verdicts weigh the
+        // store findings too (a store abroad holding IINs is a violation).
+        self.scanner.refinish(&mut report);
         report
     }
 
@@ -494,6 +512,8 @@ impl Sweep {
                 line: None,
                 column: None,
                 byte_offset: 0,
+                commit: None,
+                author_date: None,
             },
             count: 1,
             evidence: Evidence {
@@ -502,6 +522,7 @@ impl Sweep {
                 raw: None,
             },
             attributes,
+            breach_notification: None,
         }
     }
 }

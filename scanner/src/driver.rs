@@ -36,6 +36,7 @@ pub struct Scanner {
     key: FingerprintKey,
     walk: WalkOptions,
     pool: rayon::ThreadPool,
+    cache: Option<crate::cache::Cache>,
 }
 
 /// Where an input sits: its scan root, its path below the root, and the
@@ -118,6 +119,14 @@ thread_local! {
     static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Runs `work` with this thread's scan buffer, or a fresh one when it is in use.
+fn with_buf<R>(work: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    BUF.with(|b| match b.try_borrow_mut() {
+        Ok(mut buf) => work(&mut buf),
+        Err(_) => work(&mut Vec::new()),
+    })
+}
+
 impl Scanner {
     /// Checks the configuration and builds the engine and thread pool.
     ///
@@ -131,7 +140,8 @@ impl Scanner {
     ///
     /// # Errors
     /// As [`Scanner::new`].
-    pub fn with_engine(config: Config, engine: Engine) -> Result<Scanner, Error> {
+    pub fn with_engine(mut config: Config, engine: Engine) -> Result<Scanner, Error> {
+        config.hash_files |= config.cache.is_some();
         let mut globs = GlobSetBuilder::new();
         for g in &config.exclude {
             let glob = Glob::new(g).map_err(|e| Error::Glob(g.clone(), e.to_string()))?;
@@ -164,13 +174,34 @@ impl Scanner {
             exclude,
             threads,
         };
+        let cache = match &config.cache {
+            Some(dir) => Some(
+                crate::cache::Cache::open(dir, &cache_context(&config, &key))
+                    .map_err(Error::Cache)?,
+            ),
+            None => None,
+        };
         Ok(Scanner {
             config,
             engine,
             key,
             walk,
             pool,
+            cache,
         })
+    }
+
+    /// The configuration this scanner runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether `--exclude` leaves out this path (relative to its root).
+    pub(crate) fn excludes(&self, rel: &[u8]) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        self.walk
+            .exclude
+            .is_match(std::path::Path::new(std::ffi::OsStr::from_bytes(rel)))
     }
 
     /// The engine this scanner runs.
@@ -186,7 +217,11 @@ impl Scanner {
     pub fn run(&self, sink: &dyn Sink, progress: &Progress) -> Result<Report, Error> {
         let started = timestamp();
         let roots = self.check_roots()?;
-        let walked = self.pool.install(|| walk::walk(&roots.paths, &self.walk));
+        let mut walked = self.pool.install(|| walk::walk(&roots.paths, &self.walk));
+        if let Some(shard) = self.config.shard {
+            walked.files.retain(|e| shard.owns(&e.rel));
+            walked.skipped.retain(|s| shard.owns(&s.rel));
+        }
         let skipped: Vec<NotScanned> = walked
             .skipped
             .iter()
@@ -206,13 +241,53 @@ impl Scanner {
         if let Some(ri) = roots.stdin {
             outcomes.push(self.scan_stdin(ri, sink, progress));
         }
-        Ok(self.assemble(started, skipped, outcomes))
+        if let Some(cache) = &self.cache {
+            if let Err(e) = cache.flush() {
+                eprintln!("shekara: warning: {e}; the next sweep re-reads what was not stored");
+            }
+        }
+        let folders = self.folder_findings(&walked, &outcomes, sink);
+        Ok(self.assemble_with(started, skipped, outcomes, folders))
     }
 
     /// Runs `work` on this scanner's thread pool (for callers that feed
     /// their own inputs through [`Scanner::scan_bytes`]).
     pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
         self.pool.install(work)
+    }
+
+    /// Face stores and model files by name, over the walked list (see
+    /// [`crate::facestore`]), stamped with their notification deadline.
+    fn folder_findings(
+        &self,
+        walked: &Walked,
+        results: &[Outcome],
+        sink: &dyn Sink,
+    ) -> Vec<Finding> {
+        let models_found = results
+            .iter()
+            .flat_map(|o| &o.findings)
+            .filter(|f| f.kind == shekara_detectors::Kind::BiometricModel)
+            .map(|f| (f.location.root, f.location.path.clone()))
+            .collect();
+        let cx = crate::facestore::Context {
+            key: &self.key,
+            reveal: self.config.reveal,
+            models_found,
+        };
+        let mut found = self
+            .pool
+            .install(|| crate::facestore::folder_findings(&walked.files, &cx));
+        crate::breach::stamp(&mut found, time::OffsetDateTime::now_utc());
+        if !found.is_empty() {
+            let outcome = Outcome {
+                findings: found,
+                ..Outcome::default()
+            };
+            sink.file(usize::MAX, &outcome);
+            return outcome.findings;
+        }
+        found
     }
 
     fn check_roots(&self) -> Result<Roots, Error> {
@@ -238,26 +313,62 @@ impl Scanner {
 
     fn scan_files(&self, walked: &Walked, sink: &dyn Sink, progress: &Progress) -> Vec<Outcome> {
         let files = &walked.files;
+        let jobs = crate::unpack::jobs(files);
         progress
             .files_total
-            .store(files.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            .store(jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let total: u64 = files.iter().map(|e| e.size).sum();
         progress
             .bytes_total
             .store(total, std::sync::atomic::Ordering::Relaxed);
         self.pool.install(|| {
-            files
-                .par_iter()
+            jobs.par_iter()
                 .enumerate()
-                .map(|(i, e)| {
-                    let r = BUF.with(|b| self.scan_entry(e, &mut b.borrow_mut()));
-                    let outcome = self.outcome(&Place::file(e.root, e.rel.clone()), r);
+                .map(|(i, job)| {
+                    let outcome = match job {
+                        crate::unpack::Job::File(e) => self.scan_file(e),
+                        crate::unpack::Job::ImageDir(img) => {
+                            with_buf(|b| crate::unpack::scan_image_dir(self, img, b))
+                        }
+                    };
                     sink.file(i, &outcome);
                     progress.add(1, outcome.bytes, outcome.findings.len() as u64);
                     outcome
                 })
                 .collect()
         })
+    }
+
+    /// Scans one walked file, through the cache when there is one.
+    fn scan_file(&self, e: &Entry) -> Outcome {
+        let Some(cache) = &self.cache else {
+            return with_buf(|b| self.scan_entry(e, b));
+        };
+        let place = Place::file(e.root, e.rel.clone());
+        let key = cache_key(&e.path);
+        let stamp = std::fs::metadata(&e.path)
+            .ok()
+            .map(|m| crate::cache::Stamp::of(&m));
+        if let Some(hit) = stamp.as_ref().and_then(|st| cache.get(&key, st)) {
+            return cached_outcome(&place, hit);
+        }
+        let outcome = with_buf(|b| self.scan_entry(e, b));
+        // Only plain files are cached: an archive's member records and
+        // coverage would not survive the round trip.
+        let plain = outcome.files.len() == 1
+            && outcome.files[0].inner.is_empty()
+            && outcome.not_scanned.is_empty();
+        if let (Some(stamp), true, true, Some(file)) =
+            (stamp, outcome.complete, plain, outcome.files.first())
+        {
+            let entry = crate::cache::Entry {
+                stamp,
+                sha256: file.sha256.clone(),
+                findings: outcome.findings.clone(),
+            };
+            cache.put(key, &entry);
+        }
+        outcome
     }
 
     fn scan_stdin(&self, root: usize, sink: &dyn Sink, progress: &Progress) -> Outcome {
@@ -271,15 +382,46 @@ impl Scanner {
 
     /// Scans an input that is already in memory (a git blob, an object, an
     /// archive member): every detector, the same report shape as a file.
+    /// Archives and compressed streams are opened ([`crate::unpack`]);
+    /// datasets (CSV, JSON, Parquet) and binaries are scanned as such
+    /// ([`crate::dataset`]).
     pub fn scan_bytes(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        if crate::unpack::sniff(bytes).is_some() {
+            return with_buf(|buf| crate::unpack::scan_bytes(self, place, bytes, buf));
+        }
+        self.scan_plain_bytes(place, bytes)
+    }
+
+    /// Scans bytes without opening archives: datasets and binaries as such,
+    /// anything else as plain bytes.
+    pub(crate) fn scan_plain_bytes(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        crate::dataset::dispatch(self, place, bytes)
+            .unwrap_or_else(|| self.scan_plain(place, bytes))
+    }
+
+    /// Scans `bytes` as plain bytes (no structured format), every detector.
+    pub(crate) fn scan_plain(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        self.scan_plain_except(place, bytes, &|_| false)
+    }
+
+    /// [`Scanner::scan_plain`] without the engine's findings that `skip`
+    /// rejects (dropped before they are masked and fingerprinted).
+    pub(crate) fn scan_plain_except(
+        &self,
+        place: &Place,
+        bytes: &[u8],
+        skip: &dyn Fn(&shekara_detectors::RawFinding) -> bool,
+    ) -> Outcome {
         let path = place.detector_path();
         let mut scan = InputScan::new(&self.engine, &path);
         scan.slice(bytes, self.config.window);
         if bytes.len() as u64 <= WHOLE_FILE_LIMIT && self.engine.wants_whole_file(&path) {
             scan.whole_file(bytes);
         }
+        let mut located = scan.finish();
+        located.retain(|l| !skip(&l.raw));
         let r = FileResult {
-            located: scan.finish(),
+            located,
             bytes: bytes.len() as u64,
             problem: None,
             sha256: self.config.hash_files.then(|| sha256_hex(bytes)),
@@ -288,9 +430,82 @@ impl Scanner {
     }
 
     /// Scans up to `limit` bytes of a stream (stdin, a download) in windows.
+    /// Archives and compressed streams are opened, streaming ([`crate::unpack`]).
     pub fn scan_reader(&self, place: &Place, reader: &mut dyn Read, limit: u64) -> Outcome {
+        let mut limited = reader.take(limit);
+        let mut head = Vec::with_capacity(crate::unpack::SNIFF_LEN);
+        let peeked = (&mut limited)
+            .take(crate::unpack::SNIFF_LEN as u64)
+            .read_to_end(&mut head);
+        let mut chained = std::io::Cursor::new(&head[..]).chain(limited);
+        let structured = crate::dataset::sniff(&place.detector_path(), &head).is_some();
+        with_buf(|buf| match (peeked, crate::unpack::sniff(&head)) {
+            (Ok(_), Some(format)) => {
+                crate::unpack::scan_stream(self, place, format, &mut chained, buf)
+            }
+            (Ok(_), None) if structured => self.scan_spooled(place, &mut chained, buf),
+            _ => self.scan_plain_stream(place, &mut chained, u64::MAX, buf),
+        })
+    }
+
+    /// Parquet, CSV/JSON columns and binaries are read whole, not as a
+    /// stream: a stream of one (a large object fetched in ranged GETs,
+    /// standard input) is spooled to an anonymous temporary file, gone when
+    /// closed, and scanned as a file is. Memory stays bounded.
+    fn scan_spooled(&self, place: &Place, reader: &mut dyn Read, buf: &mut Vec<u8>) -> Outcome {
+        use std::io::{Seek, Write};
+        let mut file = match tempfile::tempfile() {
+            Ok(f) => f,
+            Err(_) => return self.scan_plain_stream(place, reader, u64::MAX, buf),
+        };
+        buf.resize(1 << 20, 0);
+        let mut size = 0u64;
+        loop {
+            let n = match reader.read(buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let r = FileResult::failed(Reason::ReadError, format!("read failed: {e}"));
+                    return self.outcome(place, r);
+                }
+            };
+            if let Err(e) = file.write_all(&buf[..n]) {
+                let detail = format!("cannot spool the stream to a temporary file: {e}");
+                return self.outcome(place, FileResult::failed(Reason::ReadError, detail));
+            }
+            size += n as u64;
+        }
+        // `scan_open_file` reads from the file's position when it does not map it.
+        if let Err(e) = file.rewind() {
+            let detail = format!("cannot re-read the spooled stream: {e}");
+            return self.outcome(place, FileResult::failed(Reason::ReadError, detail));
+        }
+        if let Some(out) = crate::dataset::scan_open_file(self, place, &file, size, buf, &|| {}) {
+            return out;
+        }
+        match file.rewind() {
+            Ok(()) => self.scan_plain_stream(place, &mut file, size, buf),
+            Err(e) => self.outcome(
+                place,
+                FileResult::failed(
+                    Reason::ReadError,
+                    format!("cannot re-read the spooled stream: {e}"),
+                ),
+            ),
+        }
+    }
+
+    /// Scans a stream as it is, without opening archives, with `buf` as the window buffer.
+    pub(crate) fn scan_plain_stream(
+        &self,
+        place: &Place,
+        reader: &mut dyn Read,
+        limit: u64,
+        buf: &mut Vec<u8>,
+    ) -> Outcome {
         let path = place.detector_path();
-        let r = BUF.with(|b| self.scan_stream(reader, &path, limit, &mut b.borrow_mut()));
+        let r = self.scan_stream(reader, &path, limit, buf);
         self.outcome(place, r)
     }
 
@@ -321,34 +536,50 @@ impl Scanner {
         }
     }
 
-    fn scan_entry(&self, e: &Entry, buf: &mut Vec<u8>) -> FileResult {
+    fn scan_entry(&self, e: &Entry, buf: &mut Vec<u8>) -> Outcome {
+        let place = Place::file(e.root, e.rel.clone());
         let file = match open(&e.path) {
             Ok(f) => f,
-            Err(err) => return FileResult::failed(Reason::Unreadable, os_error(&err)),
+            Err(err) => return self.failed(&place, Reason::Unreadable, os_error(&err)),
         };
         let before = match file.metadata() {
             Ok(m) => m,
-            Err(err) => return FileResult::failed(Reason::Unreadable, os_error(&err)),
+            Err(err) => return self.failed(&place, Reason::Unreadable, os_error(&err)),
         };
         if !before.is_file() {
-            return FileResult::failed(
-                Reason::SpecialFile,
-                "no longer a regular file when opened".into(),
-            );
+            let detail = "no longer a regular file when opened".into();
+            return self.failed(&place, Reason::SpecialFile, detail);
         }
         let size = before.len();
         if let Some(max) = self.config.max_file_size.filter(|&m| size > m) {
-            return FileResult::failed(
-                Reason::TooLarge,
-                format!("{size} bytes > --max-file-size {max}"),
-            );
+            let detail = format!("{size} bytes > --max-file-size {max}");
+            return self.failed(&place, Reason::TooLarge, detail);
+        }
+        if let Some(format) = sniff_file(&file) {
+            if let Some(h) = self.config.hook_after_open {
+                h(&e.path);
+            }
+            return crate::unpack::scan_file(self, &place, &file, size, format, buf);
+        }
+        // Datasets and binaries (sniffed by extension, else first bytes).
+        let hook = || {
+            if let Some(h) = self.config.hook_after_open {
+                h(&e.path);
+            }
+        };
+        if let Some(o) = crate::dataset::scan_open_file(self, &place, &file, size, buf, &hook) {
+            return o;
         }
         let path = String::from_utf8_lossy(&e.rel);
         let mut r = self.read_and_scan(&file, &e.path, &path, size, buf);
         if r.problem.is_none() {
             r.problem = changed(&file, &before, r.bytes);
         }
-        r
+        self.outcome(&place, r)
+    }
+
+    fn failed(&self, place: &Place, reason: Reason, detail: String) -> Outcome {
+        self.outcome(place, FileResult::failed(reason, detail))
     }
 
     fn read_and_scan(
@@ -436,15 +667,58 @@ impl Scanner {
         out
     }
 
+    /// The masked value and keyed fingerprint of a raw value (raw only with `--reveal`).
+    pub(crate) fn evidence(&self, kind: shekara_detectors::Kind, value: &[u8]) -> Evidence {
+        Evidence {
+            masked: mask(kind, value),
+            fingerprint: self.key.fingerprint(value),
+            raw: self
+                .config
+                .reveal
+                .then(|| String::from_utf8_lossy(value).into_owned()),
+        }
+    }
+
+    /// A coverage record for `place`.
+    pub(crate) fn not_scanned(
+        &self,
+        place: &Place,
+        reason: Reason,
+        detail: &str,
+        bytes: Option<u64>,
+    ) -> NotScanned {
+        not_scanned(place, reason, detail, bytes)
+    }
+
+    /// The outcome of an input scanned completely with no findings yet (its digest included).
+    pub(crate) fn empty_outcome(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        let r = FileResult {
+            located: Vec::new(),
+            bytes: bytes.len() as u64,
+            problem: None,
+            sha256: self.config.hash_files.then(|| sha256_hex(bytes)),
+        };
+        self.outcome(place, r)
+    }
+
+    /// Files at least this large are memory-mapped.
+    pub(crate) fn mmap_threshold(&self) -> Option<u64> {
+        self.config.mmap_threshold
+    }
+
     /// Turns a file result into report items: masked findings, coverage, digest.
     fn outcome(&self, place: &Place, r: FileResult) -> Outcome {
         // The display path is worked out once, not per finding.
         let shown = display_path(&place.rel);
-        let findings = r
+        let mut findings: Vec<Finding> = r
             .located
             .into_iter()
             .map(|l| self.finding(place, &shown, l))
             .collect();
+        if let Some(policy) = &self.config.policy {
+            policy.apply(&mut findings);
+        }
+        crate::breach::stamp(&mut findings, time::OffsetDateTime::now_utc());
         let complete = r.problem.is_none();
         let not_scanned = r
             .problem
@@ -464,6 +738,7 @@ impl Scanner {
                 size: r.bytes,
                 sha256,
                 etag: None,
+                cached: false,
             })
             .into_iter()
             .collect();
@@ -492,18 +767,20 @@ impl Scanner {
                 line: Some(l.line),
                 column: Some(l.column),
                 byte_offset: raw.span.start,
+                commit: None,
+                author_date: None,
             },
             count: 1,
-            evidence: Evidence {
-                masked: mask(raw.kind, &raw.value),
-                fingerprint: self.key.fingerprint(&raw.value),
-                raw: self
-                    .config
-                    .reveal
-                    .then(|| String::from_utf8_lossy(&raw.value).into_owned()),
-            },
+            evidence: self.evidence(raw.kind, &raw.value),
             attributes: raw.attributes,
+            breach_notification: None,
         }
+    }
+
+    /// Recomputes suppressions and verdicts after a caller changed the
+    /// report [`Scanner::assemble`] gave it (added findings or coverage).
+    pub fn refinish(&self, report: &mut Report) {
+        crate::post::finish(report, &self.config);
     }
 
     /// Puts a report together from what the walk skipped and the outcomes
@@ -511,13 +788,26 @@ impl Scanner {
     pub fn assemble(
         &self,
         started: String,
+        not_scanned_list: Vec<NotScanned>,
+        outcomes: Vec<Outcome>,
+    ) -> Report {
+        self.assemble_with(started, not_scanned_list, outcomes, Vec::new())
+    }
+
+    /// [`Scanner::assemble`] plus findings about folders rather than files
+    /// (face stores), merged into path order.
+    fn assemble_with(
+        &self,
+        started: String,
         mut not_scanned_list: Vec<NotScanned>,
         outcomes: Vec<Outcome>,
+        folders: Vec<Finding>,
     ) -> Report {
         let mut findings = Vec::new();
         let mut files = Vec::new();
         let mut coverage = Coverage::default();
         for o in outcomes {
+            coverage.files_cached += o.files.iter().filter(|f| f.cached).count() as u64;
             findings.extend(o.findings);
             files.extend(o.files);
             coverage.bytes_scanned += o.bytes;
@@ -526,15 +816,24 @@ impl Scanner {
             }
             not_scanned_list.extend(o.not_scanned);
         }
+        if !folders.is_empty() {
+            findings.extend(folders);
+            // Stable: offsets, rules and member order keep their order within a path.
+            findings.sort_by(|a, b| {
+                (a.location.root, &a.location.path).cmp(&(b.location.root, &b.location.path))
+            });
+        }
         not_scanned_list.sort_by(|a, b| {
             (a.root, &a.path, &a.inner, a.reason).cmp(&(b.root, &b.path, &b.inner, b.reason))
         });
         coverage.complete = not_scanned_list
             .iter()
-            .all(|n| !n.reason.is_error() && n.reason != Reason::TooLarge);
+            .all(|n| !n.reason.is_error() && !n.reason.is_limit());
         coverage.not_scanned = not_scanned_list;
-        let summary = Summary::of(&findings);
-        Report {
+        let finished = time::OffsetDateTime::now_utc();
+        let mut summary = Summary::of(&findings);
+        summary.breach_notification = crate::breach::summarize(&findings);
+        let mut report = Report {
             schema: REPORT_SCHEMA.into(),
             tool: Tool {
                 name: "shekara".into(),
@@ -545,16 +844,21 @@ impl Scanner {
                 roots: self.root_labels(),
                 options: self.options(),
                 started,
-                finished: timestamp(),
+                finished: finished.format(&Rfc3339).unwrap_or_default(),
                 fingerprint_key: self.key.id(),
             },
             findings,
             coverage,
             files,
             summary,
+            verdicts: Vec::new(),
+            suppressions: Vec::new(),
             stores: Vec::new(),
             partial: false,
-        }
+        };
+        // Evidence layer: suppressions, then verdicts.
+        crate::post::finish(&mut report, &self.config);
+        report
     }
 
     fn root_labels(&self) -> Vec<String> {
@@ -576,7 +880,67 @@ impl Scanner {
         o.insert("exclude".into(), c.exclude.clone().into());
         o.insert("max_file_size".into(), c.max_file_size.into());
         o.insert("reveal".into(), c.reveal.into());
+        // Workflows (#6): present only when used, so other reports stay as they were.
+        if let Some(shard) = c.shard {
+            o.insert("shard".into(), shard.to_string().into());
+        }
+        if c.cache.is_some() {
+            o.insert("cache".into(), true.into());
+        }
         o
+    }
+}
+
+/// Everything that changes what a scan finds or how it reports it: the
+/// cache keeps results per context, so a change of any starts afresh.
+fn cache_context(config: &Config, key: &FingerprintKey) -> String {
+    let mut h = blake3::Hasher::new();
+    for part in [
+        env!("CARGO_PKG_VERSION"),
+        shekara_signatures::Ruleset::builtin().digest(),
+        &key.id(),
+        if config.reveal { "reveal" } else { "masked" },
+    ] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    h.finalize().to_hex()[..32].to_string()
+}
+
+/// The cache key of a file: its absolute path.
+fn cache_key(path: &std::path::Path) -> Vec<u8> {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    walk::path_bytes(&abs)
+}
+
+/// A cached result as the outcome of this file (at its place in this scan).
+fn cached_outcome(place: &Place, hit: crate::cache::Entry) -> Outcome {
+    let (path, path_base64) = display_path(&place.rel);
+    let findings = hit
+        .findings
+        .into_iter()
+        .map(|mut f| {
+            f.location.root = place.root;
+            f.location.path.clone_from(&path);
+            f.location.path_base64.clone_from(&path_base64);
+            f
+        })
+        .collect();
+    Outcome {
+        findings,
+        not_scanned: Vec::new(),
+        files: vec![ScannedFile {
+            path,
+            path_base64,
+            root: place.root,
+            inner: place.inner.clone(),
+            size: hit.stamp.size,
+            sha256: hit.sha256,
+            etag: None,
+            cached: true,
+        }],
+        bytes: hit.stamp.size,
+        complete: true,
     }
 }
 
@@ -594,6 +958,20 @@ pub fn timestamp() -> String {
     time::OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_default()
+}
+
+/// The archive format of an open file, by its first bytes (one positional read).
+fn sniff_file(file: &File) -> Option<crate::unpack::Format> {
+    use std::os::unix::fs::FileExt;
+    let mut head = [0u8; crate::unpack::SNIFF_LEN];
+    let mut len = 0;
+    while len < head.len() {
+        match file.read_at(&mut head[len..], len as u64) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
+        }
+    }
+    crate::unpack::sniff(&head[..len])
 }
 
 /// Opens for reading without blocking on FIFOs (a file swapped for one after the walk).
@@ -640,7 +1018,7 @@ fn changed(file: &File, before: &Metadata, scanned: u64) -> Option<(Reason, Stri
     None
 }
 
-fn display_path(rel: &[u8]) -> (String, Option<String>) {
+pub(crate) fn display_path(rel: &[u8]) -> (String, Option<String>) {
     match std::str::from_utf8(rel) {
         Ok(s) => (s.to_string(), None),
         Err(_) => (
@@ -650,7 +1028,12 @@ fn display_path(rel: &[u8]) -> (String, Option<String>) {
     }
 }
 
-fn not_scanned(place: &Place, reason: Reason, detail: &str, bytes: Option<u64>) -> NotScanned {
+pub(crate) fn not_scanned(
+    place: &Place,
+    reason: Reason,
+    detail: &str,
+    bytes: Option<u64>,
+) -> NotScanned {
     let (path, path_base64) = display_path(&place.rel);
     NotScanned {
         path,

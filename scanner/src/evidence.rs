@@ -142,11 +142,17 @@ fn parse_hex32(s: &str) -> Option<[u8; 32]> {
 /// The masked form of a raw value, safe to print.
 ///
 /// National IDs keep their first four and last two digits (`8503******31`);
+/// biometric templates and embeddings show only their size; model, code and
+/// folder findings show the name or import found;
 /// endpoints are not personal data and are shown as found (control
 /// characters escaped).
 pub fn mask(kind: Kind, value: &[u8]) -> String {
     match kind {
         Kind::Iin | Kind::Bin => mask_digits(value, 4, 2),
+        // Biometric records and vectors are never shown, not even in part.
+        Kind::BiometricTemplate | Kind::FaceEmbedding => {
+            format!("[biometric data: {} bytes withheld]", value.len())
+        }
         _ => crate::text::escape_lossy(value),
     }
 }

@@ -18,15 +18,30 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod binary;
+pub mod breach;
+pub mod cache;
+pub mod dataset;
 pub mod evidence;
+pub mod facestore;
+pub mod git;
+pub mod merge;
 pub mod mmap;
 pub mod model;
 pub mod shard;
 pub mod text;
+pub mod unpack;
 pub mod walk;
 pub mod windows;
 
 mod driver;
+
+// Evidence layer (issue #5).
+pub mod manifest;
+pub mod policy;
+mod post;
+pub mod suppress;
+pub mod verdict;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +51,7 @@ pub use driver::{sha256_hex, timestamp, Outcome, Place};
 pub use evidence::FingerprintKey;
 pub use model::{Finding, NotScanned, Report, ScannedFile, Store};
 pub use shekara_detectors::{Engine, Kind, Severity};
+pub use unpack::Limits;
 
 /// One input of a scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +104,21 @@ pub struct Config {
     /// mid-scan deterministically.
     #[doc(hidden)]
     pub hook_after_open: Option<fn(&std::path::Path)>,
+    /// The residency policy (`shekara.toml`): reclassifies endpoints, overrides severities.
+    pub policy: Option<policy::Policy>,
+    /// Accepted findings (`--baseline`).
+    pub baseline: Option<suppress::Baseline>,
+    /// Honour inline `shekara:ignore` comments (default: yes).
+    pub inline_ignores: bool,
+    /// Limits on unpacking archives, compressed streams and images.
+    pub limits: Limits,
+    // --- workflows (issue #6) ---
+    /// Scan only the files this shard owns (`--shard K/N`, by the path
+    /// relative to its root); the walk's skipped paths are split the same way.
+    pub shard: Option<shard::Shard>,
+    /// Incremental sweeps: the cache directory (`--cache DIR`). Implies
+    /// `hash_files` (cached results carry the file's digest).
+    pub cache: Option<PathBuf>,
 }
 
 impl Config {
@@ -106,6 +137,12 @@ impl Config {
             mmap_threshold: Some(16 << 20),
             hash_files: false,
             hook_after_open: None,
+            policy: None,
+            baseline: None,
+            inline_ignores: true,
+            limits: Limits::default(),
+            shard: None,
+            cache: None,
         }
     }
 }
@@ -160,6 +197,10 @@ pub enum Error {
     Threads(String),
     /// No fingerprint key could be made.
     Key(std::io::Error),
+    /// The `--cache` directory cannot be used.
+    Cache(String),
+    /// A git command failed (`--staged`, `--history`).
+    Git(String),
 }
 
 impl std::fmt::Display for Error {
@@ -173,6 +214,7 @@ impl std::fmt::Display for Error {
             Error::Glob(g, e) => write!(f, "the --exclude glob '{g}' is invalid: {e}"),
             Error::Threads(e) => write!(f, "cannot start worker threads: {e}"),
             Error::Key(e) => write!(f, "cannot make a fingerprint key: {e}"),
+            Error::Cache(e) | Error::Git(e) => f.write_str(e),
         }
     }
 }

@@ -15,7 +15,7 @@ fn ser_display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Resul
 }
 
 /// Where a finding is.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Location {
     /// Path relative to its scan root, with `/` (lossy UTF-8; see `path_base64`).
     pub path: String,
@@ -34,10 +34,16 @@ pub struct Location {
     pub column: Option<u64>,
     /// Byte offset of the finding's first byte.
     pub byte_offset: u64,
+    /// Git history scans: the commit that introduced the blob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Git history scans: that commit's author date, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_date: Option<String>,
 }
 
 /// What a report may show of the matched value.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Evidence {
     /// Masked value, e.g. `8503******31`.
     pub masked: String,
@@ -49,7 +55,7 @@ pub struct Evidence {
 }
 
 /// One reported finding.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Finding {
     /// What was found.
     #[serde(serialize_with = "ser_display")]
@@ -70,10 +76,35 @@ pub struct Finding {
     pub evidence: Evidence,
     /// Kind-specific details.
     pub attributes: BTreeMap<String, String>,
+    /// For biometric findings: the breach-notification window and deadline
+    /// (see [`crate::breach`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breach_notification: Option<BreachNotification>,
+}
+
+/// How soon a leak of what a finding stands for must be notified.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BreachNotification {
+    /// The data class: `biometric` or `personal`.
+    pub class: String,
+    /// ISO 8601 duration, e.g. `PT3H`.
+    pub window: String,
+    /// Whether the window counts business days.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub business_days: bool,
+    /// Id of the legal reference (signatures/data/legal.toml).
+    pub basis: String,
+    /// The legal reference's citation.
+    pub basis_title: String,
+    /// When the clock starts (RFC 3339 UTC): when the scanner detected the
+    /// finding (see [`crate::breach`]).
+    pub detected: String,
+    /// `detected` plus the window (RFC 3339 UTC).
+    pub deadline: String,
 }
 
 /// Why a path was not scanned (or not completely).
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// A `.git` directory: never descended (use history scanning for it).
@@ -100,6 +131,25 @@ pub enum Reason {
     AccessDenied,
     /// The scan was stopped (Ctrl-C) before this was scanned; the report is partial.
     Interrupted,
+    // -- archives and images (scanner::unpack) --
+    /// An archive nested deeper than `--max-depth`: not opened.
+    ArchiveDepth,
+    /// The entry-count or decompressed-bytes limit of the top-level file was
+    /// reached (`--max-entries`, `--max-decompressed`): the rest was not scanned.
+    ArchiveLimit,
+    /// A compressed member or stream expands more than `--max-ratio` times (a bomb guard).
+    CompressionRatio,
+    /// An archive or compressed stream that does not decode; what decoded was scanned.
+    CorruptArchive,
+    /// A container-image blob whose SHA-256 differs from its digest (tampered or damaged).
+    DigestMismatch,
+    /// An archive feature that is not decoded (encryption, an unusual compression method).
+    UnsupportedFormat,
+    /// A member identical to an archive that encloses it (a quine): not opened again.
+    ArchiveLoop,
+    /// A structured file (Parquet) that does not decode: its raw bytes were
+    /// scanned instead, its decoded content was not.
+    Corrupt,
 }
 
 impl Reason {
@@ -114,12 +164,28 @@ impl Reason {
                 | Reason::SymlinkLoop
                 | Reason::AccessDenied
                 | Reason::Interrupted
+                | Reason::CorruptArchive
+                | Reason::DigestMismatch
+                | Reason::Corrupt
+        )
+    }
+
+    /// Whether this reason leaves content unscanned by policy (an archive
+    /// limit), so that coverage is not complete.
+    pub fn is_limit(self) -> bool {
+        matches!(
+            self,
+            Reason::TooLarge
+                | Reason::ArchiveDepth
+                | Reason::ArchiveLimit
+                | Reason::CompressionRatio
+                | Reason::UnsupportedFormat
         )
     }
 }
 
 /// A path that was not scanned, or not completely.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct NotScanned {
     /// Path relative to its root, with `/`.
     pub path: String,
@@ -140,7 +206,7 @@ pub struct NotScanned {
 }
 
 /// What was scanned and what was not.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Coverage {
     /// Files scanned completely.
     pub files_scanned: u64,
@@ -150,10 +216,18 @@ pub struct Coverage {
     pub complete: bool,
     /// Every path not scanned, or not completely, with its reason.
     pub not_scanned: Vec<NotScanned>,
+    /// Incremental sweeps (`--cache`): files (of `files_scanned`) whose
+    /// results came from the cache because they had not changed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub files_cached: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A file (or archive member, or blob) that was scanned, with its digest.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ScannedFile {
     /// Path relative to its root, with `/`.
     pub path: String,
@@ -171,10 +245,14 @@ pub struct ScannedFile {
     /// The object's ETag, for objects from an object store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
+    /// Incremental sweeps (`--cache`): the file was unchanged since the
+    /// cached scan, so its digest and findings come from the cache.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 /// Counts for a quick read.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     /// Number of findings.
     pub findings: u64,
@@ -189,10 +267,39 @@ pub struct Summary {
     /// The most severe finding, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_severity: Option<String>,
+    /// Per data class with findings (biometric first): its window, the
+    /// detection time, the deadline and how many findings it covers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breach_notification: Vec<BreachSummary>,
+}
+
+/// The notification clock for one class of findings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BreachSummary {
+    /// The data class: `biometric` or `personal`.
+    pub class: String,
+    /// ISO 8601 duration, e.g. `PT3H`.
+    pub window: String,
+    /// Whether the window counts business days.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub business_days: bool,
+    /// Id of the legal reference.
+    pub basis: String,
+    /// The legal reference's citation.
+    pub basis_title: String,
+    /// Findings of this class.
+    pub findings: u64,
+    /// The earliest detection among the class's findings (biometric only:
+    /// IIN findings carry no clock of their own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detected: Option<String>,
+    /// The earliest deadline among the class's findings (biometric only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
 }
 
 /// The tool that made a report.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Tool {
     /// `shekara`.
     pub name: String,
@@ -203,7 +310,7 @@ pub struct Tool {
 }
 
 /// What was scanned, how and when.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ScanInfo {
     /// The roots as given.
     pub roots: Vec<String>,
@@ -218,7 +325,7 @@ pub struct ScanInfo {
 }
 
 /// A whole report.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Report {
     /// [`REPORT_SCHEMA`].
     pub schema: String,
@@ -233,17 +340,23 @@ pub struct Report {
     /// Every input scanned, with its SHA-256: only when hashing was asked
     /// for (`Config::hash_files`, the evidence manifest); otherwise empty and
     /// left out of the JSON.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<ScannedFile>,
     /// Counts.
     pub summary: Summary,
+    // --- evidence layer (issue #5) ---
+    /// Residency verdict per artefact (each root, each archive or image).
+    pub verdicts: Vec<crate::verdict::Verdict>,
+    /// Findings accepted by an inline `shekara:ignore` or a baseline: they
+    /// stay in `findings`, and do not count for the exit code or verdicts.
+    pub suppressions: Vec<crate::suppress::Suppression>,
     /// Object stores swept (one per `s3://…` root): where the store is, as
     /// evidence. Empty, and left out of the JSON, for file scans.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stores: Vec<Store>,
     /// The scan was stopped before its end (Ctrl-C): what is here is true,
     /// but not everything was scanned. Left out of the JSON when false.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub partial: bool,
 }
 
@@ -321,10 +434,17 @@ pub mod exit {
 }
 
 impl Report {
-    /// The exit code for this report: findings at or above `fail_on` give 1;
+    /// The exit code for this report: findings at or above `fail_on` (not
+    /// suppressed) give 1;
     /// otherwise a path that could not be read gives 2; otherwise 0.
     pub fn exit_code(&self, fail_on: Severity) -> i32 {
-        if self.findings.iter().any(|f| f.severity >= fail_on) {
+        let suppressed = crate::suppress::suppressed_set(&self.suppressions);
+        if self
+            .findings
+            .iter()
+            .enumerate()
+            .any(|(i, f)| f.severity >= fail_on && !suppressed.contains(&i))
+        {
             exit::FINDINGS
         } else if self
             .coverage

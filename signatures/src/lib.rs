@@ -30,6 +30,7 @@ pub const DATA_FILES: &[(&str, &str)] = &[
     ("rules.toml", include_str!("../data/rules.toml")),
     ("endpoints.toml", include_str!("../data/endpoints.toml")),
     ("legal.toml", include_str!("../data/legal.toml")),
+    ("biometric.toml", include_str!("../data/biometric.toml")),
 ];
 
 /// What a finding is about. Serialized in snake case (`foreign_endpoint`).
@@ -186,6 +187,51 @@ pub struct Example {
     /// (Terraform, DVC config); defaults to a plain text file.
     #[serde(default)]
     pub path: Option<String>,
+    /// Binary haystack as hex digits (whitespace ignored); replaces `text`
+    /// when given (biometric templates are binary).
+    #[serde(default)]
+    pub hex: Option<String>,
+    /// The exact raw value as hex digits; replaces `value` when given.
+    #[serde(default)]
+    pub value_hex: Option<String>,
+}
+
+impl Example {
+    /// The bytes to scan: `hex` decoded when given, else `text`.
+    pub fn haystack(&self) -> Vec<u8> {
+        bytes_of(&self.text, self.hex.as_deref())
+    }
+
+    /// The value the finding must capture: `value_hex` decoded when given, else `value`.
+    pub fn value_bytes(&self) -> Vec<u8> {
+        bytes_of(&self.value, self.value_hex.as_deref())
+    }
+}
+
+impl NegativeExample {
+    /// The bytes to scan: `hex` decoded when given, else `text`.
+    pub fn haystack(&self) -> Vec<u8> {
+        bytes_of(&self.text, self.hex.as_deref())
+    }
+}
+
+fn bytes_of(text: &str, hex: Option<&str>) -> Vec<u8> {
+    match hex {
+        Some(h) => decode_hex(h).unwrap_or_default(),
+        None => text.as_bytes().to_vec(),
+    }
+}
+
+/// Decodes hex digits, ignoring ASCII whitespace; `None` when malformed.
+pub fn decode_hex(h: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = h.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+        .collect()
 }
 
 /// One negative example: text that must not produce a finding of the rule.
@@ -200,6 +246,9 @@ pub struct NegativeExample {
     /// The path the text is scanned as (see [`Example::path`]).
     #[serde(default)]
     pub path: Option<String>,
+    /// Binary haystack as hex digits; replaces `text` when given.
+    #[serde(default)]
+    pub hex: Option<String>,
 }
 
 /// A detection rule: identity, classification and examples.
@@ -225,6 +274,10 @@ pub struct Rule {
     /// Texts that must not produce a finding.
     #[serde(default)]
     pub negative_examples: Vec<NegativeExample>,
+    /// For rules that no single input can show (folder-level face stores):
+    /// the test that proves them instead of examples.
+    #[serde(default)]
+    pub tested_by: Option<String>,
 }
 
 /// Context words that raise the confidence of a national-ID finding.
@@ -339,6 +392,94 @@ struct EndpointsFile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct BiometricFile {
+    rule: Vec<Rule>,
+    model: Vec<ModelName>,
+    model_keyword: Vec<ModelKeyword>,
+    library: Vec<CodeLibrary>,
+    face_store: FaceStoreHints,
+}
+
+/// A face-recognition model known by its file name.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelName {
+    /// The file name, lower case (a trailing `.bz2` on the file is ignored).
+    pub name: String,
+    /// Whether `name` is a prefix of the file name rather than all of it.
+    #[serde(default)]
+    pub prefix: bool,
+    /// The model family, e.g. `dlib`, `insightface`.
+    pub family: String,
+    /// What the model does: `recognition`, `detection`, `landmarks`.
+    pub task: String,
+}
+
+/// A word that, in the name of a model file, says it is a face model.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelKeyword {
+    /// The word, lower case.
+    pub keyword: String,
+    /// The model family it names.
+    pub family: String,
+}
+
+/// A library that processes biometrics, and the code that shows its use.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeLibrary {
+    /// The library's name as reported.
+    pub library: String,
+    /// Literals of imports (`import face_recognition`, `use rustface`).
+    #[serde(default)]
+    pub imports: Vec<String>,
+    /// Literals of calls or API names (`face_recognition.face_encodings(`).
+    #[serde(default)]
+    pub calls: Vec<String>,
+}
+
+/// What makes a folder a face-image store.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaceStoreHints {
+    /// Aligned-face crop sizes `[width, height]`.
+    pub crop_sizes: Vec<[u32; 2]>,
+    /// Crop sizes that count only with other evidence (224×224).
+    pub weak_crop_sizes: Vec<[u32; 2]>,
+    /// Least number of images a folder needs to be judged by its sizes.
+    pub min_images: usize,
+    /// Least share of crop-sized images (0–1).
+    pub min_share: f64,
+    /// File names of face-dataset manifests.
+    pub manifests: Vec<Manifest>,
+}
+
+/// A face-dataset manifest file name: exact, or `prefix*suffix`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The file name pattern (one `*` at most).
+    pub pattern: String,
+    /// The dataset it belongs to.
+    pub dataset: String,
+}
+
+/// Biometric rule data beyond the rules themselves.
+#[derive(Clone, Debug)]
+pub struct Biometric {
+    /// Face-recognition models by file name.
+    pub models: Vec<ModelName>,
+    /// Words in model file names.
+    pub model_keywords: Vec<ModelKeyword>,
+    /// Biometric-processing libraries.
+    pub libraries: Vec<CodeLibrary>,
+    /// Face-store hints.
+    pub face_store: FaceStoreHints,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LegalFile {
     reference: Vec<Reference>,
     breach_window: Vec<BreachWindow>,
@@ -359,6 +500,8 @@ pub struct Ruleset {
     pub references: Vec<Reference>,
     /// Breach-notification windows.
     pub breach_windows: Vec<BreachWindow>,
+    /// Biometric data: model names, code libraries, face-store hints.
+    pub biometric: Biometric,
     digest: String,
 }
 
@@ -401,6 +544,9 @@ impl Ruleset {
         let rules: RulesFile = parse("rules.toml", data("rules.toml"))?;
         let endpoints: EndpointsFile = parse("endpoints.toml", data("endpoints.toml"))?;
         let legal: LegalFile = parse("legal.toml", data("legal.toml"))?;
+        let bio: BiometricFile = parse("biometric.toml", data("biometric.toml"))?;
+        let mut rules = rules;
+        rules.rule.extend(bio.rule);
         Ok(Ruleset {
             rules: rules.rule,
             context: rules.context,
@@ -408,6 +554,12 @@ impl Ruleset {
             endpoints: endpoints.endpoint,
             references: legal.reference,
             breach_windows: legal.breach_window,
+            biometric: Biometric {
+                models: bio.model,
+                model_keywords: bio.model_keyword,
+                libraries: bio.library,
+                face_store: bio.face_store,
+            },
             digest: compute_digest(),
         })
     }
@@ -462,7 +614,7 @@ impl Ruleset {
             if !ids.insert(r.id.clone()) {
                 problems.push(format!("rule {}: duplicate id", r.id));
             }
-            if r.examples.is_empty() || r.negative_examples.is_empty() {
+            if r.tested_by.is_none() && (r.examples.is_empty() || r.negative_examples.is_empty()) {
                 problems.push(format!(
                     "rule {}: needs at least one example and one negative example",
                     r.id

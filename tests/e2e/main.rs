@@ -1,11 +1,17 @@
 //! End-to-end tests of the `shekara` binary.
 
+mod artefacts;
+mod biometric;
 mod coverage;
+mod datasets;
 mod demo;
 mod endpoints;
+mod evidence;
+mod evidence_formats;
 mod national_ids;
 mod objects;
 mod output;
+mod workflows;
 
 use std::path::Path;
 
@@ -48,6 +54,15 @@ pub fn of_kind<'a>(report: &'a Value, kind: &str) -> Vec<&'a Value> {
         .iter()
         .filter(|f| f["kind"] == kind)
         .collect()
+}
+
+/// Occurrences these findings stand for (the sum of their `count`: an
+/// aggregated dataset column is one finding for many cells).
+pub fn occurrences(findings: &[&Value]) -> usize {
+    findings
+        .iter()
+        .map(|f| f["count"].as_u64().unwrap() as usize)
+        .sum()
 }
 
 /// The (path, reason) pairs of coverage.not_scanned.

@@ -1,0 +1,158 @@
+//! JSON and JSON Lines: key-aware, values of ID keys aggregated (see [`super`]).
+//!
+//! A small tolerant lexer walks the bytes once: it tracks strings (with
+//! escapes), object keys, and the key each value sits under (an array's
+//! elements sit under the array's key). Strings and numbers are observed as
+//! cells of the column named by their key. It never fails: malformed JSON
+//! still gives the keys it could see, and the whole input is scanned by the
+//! engine as text either way.
+
+use super::{At, Column, Columns, Format};
+use crate::driver::{Outcome, Place, Scanner};
+
+/// Scans a JSON/JSONL input (always `Some`: the lexer is tolerant).
+pub fn scan_json(
+    scanner: &Scanner,
+    place: &Place,
+    bytes: &[u8],
+    format: Format,
+) -> Option<Outcome> {
+    let cols = columns(bytes, format);
+    Some(super::merge_text(scanner, place, bytes, &cols))
+}
+
+/// A container being walked: the key its values sit under.
+struct Frame {
+    object: bool,
+    key: Option<usize>,
+}
+
+/// The keys of a JSON input, with every string and number value observed.
+pub fn columns(bytes: &[u8], format: Format) -> Columns {
+    let mut cols = Columns::new(format);
+    let mut stack: Vec<Frame> = Vec::new();
+    // The key of the next value, once `"key":` was seen.
+    let mut pending: Option<usize> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let end = string_end(bytes, i + 1);
+                let content = &bytes[i + 1..end.saturating_sub(1).max(i + 1)];
+                if next_is_colon(bytes, end) {
+                    pending = Some(key_index(&mut cols, content));
+                } else {
+                    if let Some(k) = current(&stack, pending) {
+                        cols.cols[k].observe(content, At::Byte(i as u64 + 1));
+                    }
+                    pending = None;
+                }
+                i = end;
+            }
+            b'{' | b'[' => {
+                let key = current(&stack, pending);
+                stack.push(Frame {
+                    object: bytes[i] == b'{',
+                    key,
+                });
+                pending = None;
+                i += 1;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                pending = None;
+                i += 1;
+            }
+            b'\n' if format == Format::Jsonl => {
+                stack.clear();
+                pending = None;
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let end = number_end(bytes, i);
+                if let Some(k) = current(&stack, pending) {
+                    cols.cols[k].observe(&bytes[i..end], At::Byte(i as u64));
+                }
+                pending = None;
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    cols
+}
+
+/// The key a value here sits under: the pending `"key":`, else (in an
+/// array) the array's key.
+fn current(stack: &[Frame], pending: Option<usize>) -> Option<usize> {
+    pending.or_else(|| stack.last().filter(|f| !f.object).and_then(|f| f.key))
+}
+
+fn key_index(cols: &mut Columns, name: &[u8]) -> usize {
+    let name = String::from_utf8_lossy(name);
+    if let Some(i) = cols.cols.iter().position(|c| c.name == name) {
+        return i;
+    }
+    cols.cols.push(Column::new(&name, None));
+    cols.cols.len() - 1
+}
+
+/// The position just past the closing quote of a string whose content starts at `from`.
+fn string_end(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            b'\n' => return i, // unterminated: stop at the line end
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+fn next_is_colon(bytes: &[u8], from: usize) -> bool {
+    bytes
+        .get(from..)
+        .and_then(|rest| rest.iter().find(|b| !b.is_ascii_whitespace()))
+        == Some(&b':')
+}
+
+fn number_end(bytes: &[u8], from: usize) -> usize {
+    let mut i = from + 1;
+    while i < bytes.len() && matches!(bytes[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col<'c>(cols: &'c Columns, name: &str) -> &'c Column {
+        cols.cols.iter().find(|c| c.name == name).unwrap()
+    }
+
+    #[test]
+    fn keys_strings_numbers_arrays() {
+        let data = br#"{"people": [{"iin": "850314319331", "name": "A \"q\" 921130474626"},
+            {"iin": 50101300018, "tags": ["x"]}], "ids": ["850314319331", "921130474626", "921130474626"]}"#;
+        let cols = columns(data, Format::Json);
+        assert!(col(&cols, "iin").is_id());
+        assert!(col(&cols, "ids").is_id());
+        assert!(!col(&cols, "name").is_id());
+        let counted = cols.counted_offsets();
+        assert_eq!(counted.len(), 4);
+        let first = memchr::memmem::find(data, b"850314319331").unwrap() as u64;
+        assert!(counted.contains(&first));
+    }
+
+    #[test]
+    fn jsonl_lines_reset_and_garbage_does_not_panic() {
+        let data = b"{\"iin\": \"850314319331\"\n{\"x\": 921130474626}\n\"\\\n{]]}}[[\"";
+        let cols = columns(data, Format::Jsonl);
+        assert!(col(&cols, "iin").is_id());
+        assert!(!col(&cols, "x").is_id());
+    }
+}

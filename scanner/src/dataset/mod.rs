@@ -1,0 +1,616 @@
+//! Structured inputs: datasets (CSV/TSV, JSON/JSONL, Parquet) and compiled binaries.
+//!
+//! A dataset with an ID column (or key) is reported column by column: one
+//! finding per (input, column, kind) with the number of occurrences in
+//! `count`, instead of one finding per cell. Everything else in the input is
+//! still scanned by the engine: free-text cells, other keys, endpoints.
+//!
+//! * CSV/TSV ([`csv`]) and JSON/JSONL ([`json`]): the whole input is scanned
+//!   by the engine as text; the cells of ID columns are counted by the
+//!   aggregation, and the engine's findings at those cells are dropped (the
+//!   aggregate stands for them), so nothing is counted twice.
+//! * Parquet ([`parquet`]): decoded column by column; ID columns are
+//!   aggregated, other string and integer columns are scanned as text, one
+//!   value per line; the footer (schema, key-value metadata) is scanned raw.
+//! * Binaries ([`crate::binary`]): ELF, PE, Mach-O (fat too).
+//!
+//! Sniffing is cheap: the file's extension, else its first 8 bytes; plain
+//! text never pays for the structured path.
+
+pub mod csv;
+pub mod json;
+pub mod parquet;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::sync::OnceLock;
+
+use shekara_detectors::iin::{classify, IdClass};
+use shekara_detectors::{Confidence, Kind, Severity};
+
+use crate::driver::{Outcome, Place, Scanner};
+use crate::model::{Finding, Location};
+
+/// Structured files larger than this are scanned as plain bytes.
+pub const STRUCTURED_LIMIT: u64 = 4 << 30;
+
+/// At most this many distinct values are remembered per column (for `distinct`).
+const DISTINCT_CAP: usize = 1 << 20;
+
+/// A structured format, as sniffed from a path and the first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Comma- (or `;`/`|`) separated values.
+    Csv,
+    /// Tab-separated values.
+    Tsv,
+    /// One JSON document.
+    Json,
+    /// JSON Lines (one document per line).
+    Jsonl,
+    /// Apache Parquet (`PAR1` at both ends).
+    Parquet,
+    /// ELF, PE or Mach-O.
+    Binary,
+}
+
+impl Format {
+    /// The name used in the `dataset` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Parquet => "parquet",
+            Format::Binary => "binary",
+        }
+    }
+}
+
+/// The format of the input at `path` (any case) from its extension.
+pub fn by_extension(path: &str) -> Option<Format> {
+    let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "csv" | "psv" => Format::Csv,
+        "tsv" | "tab" => Format::Tsv,
+        "json" | "geojson" => Format::Json,
+        "jsonl" | "ndjson" => Format::Jsonl,
+        "parquet" => Format::Parquet,
+        _ => return None,
+    })
+}
+
+/// The format of an input from its first bytes.
+pub fn by_magic(head: &[u8]) -> Option<Format> {
+    if head.starts_with(b"PAR1") {
+        return Some(Format::Parquet);
+    }
+    crate::binary::is_binary_magic(head).then_some(Format::Binary)
+}
+
+/// What an input is: its extension decides, else its first bytes.
+pub fn sniff(path: &str, head: &[u8]) -> Option<Format> {
+    by_extension(path).or_else(|| by_magic(head))
+}
+
+/// Scans `bytes` as the structured format it is, or `None` when it is none
+/// of them (the caller scans it as plain bytes).
+pub fn dispatch(scanner: &Scanner, place: &Place, bytes: &[u8]) -> Option<Outcome> {
+    let path = place.detector_path();
+    let head = &bytes[..bytes.len().min(8)];
+    match sniff(&path, head)? {
+        f @ (Format::Csv | Format::Tsv) => csv::scan_csv(scanner, place, bytes, f),
+        f @ (Format::Json | Format::Jsonl) => json::scan_json(scanner, place, bytes, f),
+        Format::Parquet => parquet::scan_parquet(scanner, place, bytes),
+        Format::Binary => crate::binary::scan_binary(scanner, place, bytes),
+    }
+}
+
+/// The file path of [`dispatch`]: sniffs an open file (extension, then —
+/// unless the extension is a source or text one — its first 8 bytes with
+/// one `pread`), and only when it is structured reads it
+/// whole (memory-mapped from `mmap_threshold` up) and scans it.
+pub(crate) fn scan_open_file(
+    scanner: &Scanner,
+    place: &Place,
+    file: &File,
+    size: u64,
+    buf: &mut Vec<u8>,
+    after_open: &dyn Fn(),
+) -> Option<Outcome> {
+    if !(4..=STRUCTURED_LIMIT).contains(&size) {
+        return None;
+    }
+    let path = String::from_utf8_lossy(&place.rel);
+    if by_extension(&path).is_none() {
+        if is_text_extension(&path) {
+            return None;
+        }
+        let mut head = [0u8; 8];
+        let n = file.read_at(&mut head, 0).ok()?;
+        by_magic(&head[..n])?;
+    }
+    after_open();
+    if scanner.mmap_threshold().is_some_and(|t| size >= t.max(1)) {
+        if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file) {
+            let out = dispatch(scanner, place, map.bytes());
+            if !map.faulted() {
+                return Some(out.unwrap_or_else(|| scanner.scan_plain(place, map.bytes())));
+            }
+            return None;
+        }
+    }
+    buf.clear();
+    let reader: &File = file;
+    reader.take(size).read_to_end(buf).ok()?;
+    Some(dispatch(scanner, place, buf).unwrap_or_else(|| scanner.scan_plain(place, buf)))
+}
+
+/// Extensions of source and text files, which are never sniffed for a
+/// binary or Parquet magic (saves a `pread` per file in a repository).
+const TEXT_EXTENSIONS: &[&str] = &[
+    "txt",
+    "md",
+    "rst",
+    "py",
+    "rs",
+    "go",
+    "js",
+    "ts",
+    "jsx",
+    "tsx",
+    "java",
+    "kt",
+    "c",
+    "h",
+    "cc",
+    "cpp",
+    "hpp",
+    "cs",
+    "rb",
+    "php",
+    "sh",
+    "yaml",
+    "yml",
+    "toml",
+    "ini",
+    "cfg",
+    "conf",
+    "tf",
+    "hcl",
+    "html",
+    "htm",
+    "css",
+    "xml",
+    "sql",
+    "log",
+    "properties",
+    "swift",
+    "scala",
+    "ipynb",
+    "env",
+    "lock",
+    "gradle",
+    "mk",
+    "cmake",
+];
+
+/// Whether `path` has an extension of a source or text file.
+fn is_text_extension(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| TEXT_EXTENSIONS.iter().any(|t| t.eq_ignore_ascii_case(ext)))
+}
+
+/// Header words that name an ID column (compared per word, lowercased).
+const IIN_WORDS: &[&str] = &["iin", "иин", "жсн"];
+const BIN_WORDS: &[&str] = &["bin", "бин", "бсн"];
+
+/// Whether a column or key name says it holds IINs or BINs: a word of it
+/// (split at anything but letters and digits) is `iin`, `ИИН`, `ЖСН`, `bin`,
+/// `БИН`, `БСН`, or starts or ends with one of the IIN words (`clientIIN`).
+pub fn id_header(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .any(|w| {
+            BIN_WORDS.contains(&w)
+                || IIN_WORDS
+                    .iter()
+                    .any(|t| w == *t || w.starts_with(t) || w.ends_with(t))
+        })
+}
+
+/// Where a counted cell is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum At {
+    /// At a byte offset of the input (CSV, JSON).
+    Byte(u64),
+    /// At a row of a columnar file, in the column chunk at `chunk_offset`.
+    Row {
+        /// 0-based row in the file.
+        row: u64,
+        /// File offset of the column chunk that holds it.
+        chunk_offset: u64,
+    },
+}
+
+/// The occurrences of one kind in one column.
+#[derive(Debug)]
+struct Group {
+    kind: Kind,
+    padded: bool,
+    count: u64,
+    first: [u8; 12],
+    first_at: At,
+    reason: &'static str,
+    distinct: HashSet<u64>,
+    capped: bool,
+}
+
+/// What a column holds so far.
+#[derive(Debug)]
+pub struct Column {
+    /// Its name (CSV header, JSON key, Parquet column path).
+    pub name: String,
+    /// 0-based position (`None` for JSON keys).
+    pub index: Option<usize>,
+    hinted: bool,
+    nonempty: u64,
+    valid12: u64,
+    padded_valid: u64,
+    groups: Vec<Group>,
+    offsets: Vec<u64>,
+}
+
+impl Column {
+    /// A column named `name` at `index`.
+    pub fn new(name: &str, index: Option<usize>) -> Column {
+        Column {
+            name: name.to_string(),
+            index,
+            hinted: id_header(name),
+            nonempty: 0,
+            valid12: 0,
+            padded_valid: 0,
+            groups: Vec::new(),
+            offsets: Vec::new(),
+        }
+    }
+
+    /// Takes one cell (its text as stored, e.g. `"850314319331"` or the
+    /// digits of an integer) found at `at`. `digits_at` is the byte offset of
+    /// the digits when the cell is in the input's bytes.
+    pub fn observe(&mut self, cell: &[u8], at: At) {
+        let cell = cell.trim_ascii();
+        if cell.is_empty() {
+            return;
+        }
+        self.nonempty += 1;
+        let Some((value, padded)) = as_id_digits(cell) else {
+            return;
+        };
+        let Ok((class, reason)) = classify(&value) else {
+            return;
+        };
+        if padded {
+            self.padded_valid += 1;
+        } else {
+            self.valid12 += 1;
+            if let At::Byte(off) = at {
+                self.offsets.push(off);
+            }
+        }
+        let kind = match class {
+            IdClass::Iin { .. } => Kind::Iin,
+            IdClass::Bin { .. } => Kind::Bin,
+        };
+        self.group(kind, padded, value, at, reason).add(&value);
+    }
+
+    fn group(
+        &mut self,
+        kind: Kind,
+        padded: bool,
+        first: [u8; 12],
+        first_at: At,
+        reason: &'static str,
+    ) -> &mut Group {
+        let i = match self
+            .groups
+            .iter()
+            .position(|g| g.kind == kind && g.padded == padded)
+        {
+            Some(i) => i,
+            None => {
+                self.groups.push(Group {
+                    kind,
+                    padded,
+                    count: 0,
+                    first,
+                    first_at,
+                    reason,
+                    distinct: HashSet::new(),
+                    capped: false,
+                });
+                self.groups.len() - 1
+            }
+        };
+        &mut self.groups[i]
+    }
+
+    /// Whether this is an ID column: its name says so, or at least 3 of its
+    /// values and half of its non-empty cells are valid 12-digit IINs/BINs,
+    /// or 90% of them are, counting numbers that lost leading zeros.
+    pub fn is_id(&self) -> bool {
+        let all = self.valid12 + self.padded_valid;
+        self.hinted
+            || (self.valid12 >= 3 && self.valid12 * 2 >= self.nonempty)
+            || (all >= 3 && all * 10 >= self.nonempty * 9)
+    }
+}
+
+impl Group {
+    fn add(&mut self, value: &[u8; 12]) {
+        self.count += 1;
+        if self.distinct.len() < DISTINCT_CAP {
+            self.distinct.insert(as_u64(value));
+        } else if !self.distinct.contains(&as_u64(value)) {
+            self.capped = true;
+        }
+    }
+}
+
+fn as_u64(d: &[u8; 12]) -> u64 {
+    d.iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'))
+}
+
+/// A cell as a 12-digit ID candidate: 12 ASCII digits as they are, or 9–11
+/// digits (a number that lost its leading zeros) padded with zeros; a
+/// trailing `.0` (a float export) is ignored.
+fn as_id_digits(cell: &[u8]) -> Option<([u8; 12], bool)> {
+    let cell = cell.strip_suffix(b".0").unwrap_or(cell);
+    if !(9..=12).contains(&cell.len()) || !cell.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut out = [b'0'; 12];
+    out[12 - cell.len()..].copy_from_slice(cell);
+    Some((out, cell.len() < 12))
+}
+
+/// Severities of the ID rules, from the built-in ruleset.
+fn severity(kind: Kind) -> Severity {
+    static SEV: OnceLock<(Severity, Severity)> = OnceLock::new();
+    let (iin, bin) = *SEV.get_or_init(|| {
+        let rules = shekara_signatures::Ruleset::builtin();
+        let sev = |id: &str, d| rules.rule(id).map_or(d, |r| r.severity);
+        (sev("kz.iin", Severity::High), sev("kz.bin", Severity::Low))
+    });
+    if kind == Kind::Iin {
+        iin
+    } else {
+        bin
+    }
+}
+
+/// The columns of one input, and how to turn them into findings.
+#[derive(Debug)]
+pub struct Columns {
+    /// The columns, in order of first sight.
+    pub cols: Vec<Column>,
+    /// The `dataset` attribute (`csv`, `json`, …).
+    pub format: Format,
+}
+
+impl Columns {
+    /// No columns yet.
+    pub fn new(format: Format) -> Columns {
+        Columns {
+            cols: Vec::new(),
+            format,
+        }
+    }
+
+    /// Byte offsets of the 12-digit cells the aggregates count (sorted).
+    pub fn counted_offsets(&self) -> HashSet<u64> {
+        self.cols
+            .iter()
+            .filter(|c| c.is_id())
+            .flat_map(|c| c.offsets.iter().copied())
+            .collect()
+    }
+
+    /// One finding per (ID column, kind, leading zero lost or not).
+    pub fn findings(&self, scanner: &Scanner, place: &Place, bytes: &[u8]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for c in self.cols.iter().filter(|c| c.is_id()) {
+            for g in &c.groups {
+                out.push(self.finding(scanner, place, bytes, c, g));
+            }
+        }
+        out
+    }
+
+    fn finding(
+        &self,
+        scanner: &Scanner,
+        place: &Place,
+        bytes: &[u8],
+        c: &Column,
+        g: &Group,
+    ) -> Finding {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("aggregated".into(), "column".into());
+        attributes.insert("column".into(), c.name.clone());
+        if let Some(i) = c.index {
+            attributes.insert("column_index".into(), i.to_string());
+        }
+        attributes.insert("dataset".into(), self.format.as_str().into());
+        let distinct = g.distinct.len().to_string();
+        let distinct = if g.capped {
+            format!("≥{distinct}")
+        } else {
+            distinct
+        };
+        attributes.insert("distinct".into(), distinct);
+        attributes.insert("validation".into(), g.reason.into());
+        if g.padded {
+            attributes.insert("note".into(), "leading zero lost".into());
+        }
+        let context = if c.hinted {
+            "column name says it holds IDs"
+        } else {
+            "most values of the column are valid IDs"
+        };
+        attributes.insert("context".into(), context.into());
+        let (line, column, byte_offset) = match g.first_at {
+            At::Byte(off) => {
+                let (l, col) = line_col(bytes, off);
+                (Some(l), Some(col), off)
+            }
+            At::Row { row, chunk_offset } => {
+                attributes.insert("row".into(), row.to_string());
+                (None, None, chunk_offset)
+            }
+        };
+        let (path, path_base64) = crate::driver::display_path(&place.rel);
+        Finding {
+            kind: g.kind,
+            rule: if g.kind == Kind::Iin {
+                "kz.iin"
+            } else {
+                "kz.bin"
+            }
+            .into(),
+            severity: severity(g.kind),
+            confidence: if c.hinted || !g.padded {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            location: Location {
+                path,
+                path_base64,
+                root: place.root,
+                inner: place.inner.clone(),
+                line,
+                column,
+                byte_offset,
+                commit: None,
+                author_date: None,
+            },
+            count: g.count,
+            evidence: scanner.evidence(g.kind, &g.first),
+            attributes,
+            breach_notification: None,
+        }
+    }
+}
+
+/// 1-based line and byte column of `off` in `bytes`.
+pub fn line_col(bytes: &[u8], off: u64) -> (u64, u64) {
+    let at = (off as usize).min(bytes.len());
+    let before = &bytes[..at];
+    let line = bytecount::count(before, b'\n') as u64 + 1;
+    let start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+    (line, (at - start) as u64 + 1)
+}
+
+/// A text input with its ID columns aggregated: the engine's findings over
+/// all of `bytes`, without those at counted cells, plus the aggregates, in
+/// offset order.
+pub fn merge_text(scanner: &Scanner, place: &Place, bytes: &[u8], cols: &Columns) -> Outcome {
+    let counted = cols.counted_offsets();
+    let mut outcome = scanner.scan_plain_except(place, bytes, &|raw| {
+        matches!(raw.kind, Kind::Iin | Kind::Bin) && counted.contains(&raw.span.start)
+    });
+    outcome
+        .findings
+        .extend(cols.findings(scanner, place, bytes));
+    sort_findings(&mut outcome.findings);
+    outcome
+}
+
+/// Orders findings as the report does within one input: inner path, offset, rule.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (&a.location.inner, a.location.byte_offset, &a.rule).cmp(&(
+            &b.location.inner,
+            b.location.byte_offset,
+            &b.rule,
+        ))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_headers() {
+        for h in [
+            "iin",
+            "IIN",
+            "ИИН",
+            "жсн",
+            "client_iin",
+            "clientIIN",
+            "ИИН/БИН",
+            "bin",
+            "iin_number",
+        ] {
+            assert!(id_header(h), "{h}");
+        }
+        for h in ["binary", "cabinet", "name", "id", "phone", "robin"] {
+            assert!(!id_header(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(sniff("a/B.CSV", b""), Some(Format::Csv));
+        assert_eq!(sniff("x.ndjson", b""), Some(Format::Jsonl));
+        assert_eq!(sniff("part-0", b"PAR1\x15"), Some(Format::Parquet));
+        assert_eq!(sniff("bin/up", b"\x7fELF\x02"), Some(Format::Binary));
+        assert_eq!(sniff("notes", b"hello"), None);
+        assert!(is_text_extension("src/main.RS"));
+        assert!(!is_text_extension("v1.2/uploader"));
+        assert!(!is_text_extension("lib.so"));
+    }
+
+    #[test]
+    fn lost_zeros_are_padded() {
+        assert_eq!(as_id_digits(b"50101300018"), Some((*b"050101300018", true)));
+        assert_eq!(
+            as_id_digits(b"850314319331"),
+            Some((*b"850314319331", false))
+        );
+        assert_eq!(
+            as_id_digits(b"850314319331.0"),
+            Some((*b"850314319331", false))
+        );
+        assert_eq!(as_id_digits(b"12345678"), None);
+        assert_eq!(as_id_digits(b"8503143193x1"), None);
+    }
+
+    #[test]
+    fn a_column_of_ids_is_an_id_column_by_its_values() {
+        let mut c = Column::new("x", Some(0));
+        for v in ["850314319331", "921130474626", "850314319331", "n/a"] {
+            c.observe(v.as_bytes(), At::Byte(0));
+        }
+        assert!(c.is_id());
+        assert_eq!(c.groups.len(), 1);
+        assert_eq!(c.groups[0].count, 3);
+        assert_eq!(c.groups[0].distinct.len(), 2);
+        let mut d = Column::new("notes", Some(1));
+        for v in ["850314319331", "a", "b", "c", "d", "e", "f"] {
+            d.observe(v.as_bytes(), At::Byte(0));
+        }
+        assert!(!d.is_id());
+    }
+}

@@ -1,0 +1,420 @@
+//! Suppressions: inline `shekara:ignore` comments and baseline files.
+//!
+//! A suppressed finding stays in the report (and the evidence); the report's
+//! `suppressions` list names it by index with how and why it was accepted,
+//! and it does not count for the exit code or the verdicts.
+//!
+//! Inline comments are looked for only around findings, after the scan: the
+//! finding's line and the line before are read back from the file (at most
+//! a few KiB per finding), so the per-byte scan is untouched. Findings inside
+//! archives or read from standard input cannot be read back and are never
+//! suppressed inline.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Finding;
+
+/// The inline marker.
+pub const MARKER: &str = "shekara:ignore";
+/// Baseline schema identifier.
+pub const BASELINE_SCHEMA: &str = "shekara.baseline/v1";
+
+/// How much of a line (before the finding) is read back.
+const BACK: u64 = 4096;
+
+/// One accepted finding.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Suppression {
+    /// Index into the report's `findings`.
+    pub finding: usize,
+    /// `inline` or `baseline`.
+    pub by: String,
+    /// Why (the baseline entry's reason, or the inline comment's rule list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Until when (baseline entries, `YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// Indices of suppressed findings.
+pub fn suppressed_set(s: &[Suppression]) -> BTreeSet<usize> {
+    s.iter().map(|s| s.finding).collect()
+}
+
+/// One baseline entry.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Accepted {
+    /// The finding's keyed fingerprint (`bk3:…`).
+    pub fingerprint: String,
+    /// Its rule id.
+    pub rule: String,
+    /// Its path, relative to the root; when present it must match too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Why it is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Last day it holds (`YYYY-MM-DD`, UTC); none: no end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// A baseline file: accepted findings, by fingerprint.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// [`BASELINE_SCHEMA`].
+    pub schema: String,
+    /// Id of the fingerprint key the fingerprints were made with.
+    pub fingerprint_key: String,
+    /// The accepted findings.
+    #[serde(default)]
+    pub accept: Vec<Accepted>,
+}
+
+impl Baseline {
+    /// A baseline accepting every finding of a report.
+    pub fn of(
+        findings: &[Finding],
+        key_id: &str,
+        reason: Option<&str>,
+        expires: Option<&str>,
+    ) -> Baseline {
+        let mut accept: Vec<Accepted> = findings
+            .iter()
+            .map(|f| Accepted {
+                fingerprint: f.evidence.fingerprint.clone(),
+                rule: f.rule.clone(),
+                path: Some(f.location.path.clone()),
+                reason: reason.map(String::from),
+                expires: expires.map(String::from),
+            })
+            .collect();
+        accept.sort_by(|a, b| {
+            (&a.path, &a.rule, &a.fingerprint).cmp(&(&b.path, &b.rule, &b.fingerprint))
+        });
+        accept.dedup();
+        Baseline {
+            schema: BASELINE_SCHEMA.into(),
+            fingerprint_key: key_id.into(),
+            accept,
+        }
+    }
+
+    /// Parses a baseline (TOML).
+    ///
+    /// # Errors
+    /// Bad TOML, unknown keys, a wrong schema or a bad date.
+    pub fn parse(text: &str) -> Result<Baseline, String> {
+        let b: Baseline = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            match line {
+                Some(l) => format!("line {l}: {}", e.message().trim()),
+                None => e.message().trim().to_string(),
+            }
+        })?;
+        if b.schema != BASELINE_SCHEMA {
+            return Err(format!(
+                "schema is '{}', expected '{BASELINE_SCHEMA}'",
+                b.schema
+            ));
+        }
+        for a in &b.accept {
+            if let Some(d) = &a.expires {
+                if parse_date(d).is_none() {
+                    return Err(format!("expires = '{d}' is not a date YYYY-MM-DD"));
+                }
+            }
+        }
+        Ok(b)
+    }
+
+    /// Writes it as TOML.
+    pub fn to_toml(&self) -> String {
+        let mut s = String::from(
+            "# shekara baseline: accepted findings. Suppressed findings stay in reports and\n\
+             # evidence, marked as suppressed; they do not count for exit codes or verdicts.\n",
+        );
+        s.push_str(&toml::to_string(self).unwrap_or_default());
+        s
+    }
+
+    /// The entry accepting `f` on `today` (`YYYY-MM-DD`), if any.
+    fn accepts(&self, f: &Finding, today: &str) -> Option<&Accepted> {
+        self.accept.iter().find(|a| {
+            a.fingerprint == f.evidence.fingerprint
+                && a.rule == f.rule
+                && a.path.as_ref().is_none_or(|p| *p == f.location.path)
+                && a.expires.as_deref().is_none_or(|d| d >= today)
+        })
+    }
+
+    /// Entries whose expiry date is before `today`.
+    pub fn expired(&self, today: &str) -> usize {
+        self.accept
+            .iter()
+            .filter(|a| a.expires.as_deref().is_some_and(|d| d < today))
+            .count()
+    }
+}
+
+fn parse_date(s: &str) -> Option<()> {
+    let b = s.as_bytes();
+    let ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    ok.then_some(())
+}
+
+/// Today, UTC, `YYYY-MM-DD`.
+pub fn today() -> String {
+    let d = time::OffsetDateTime::now_utc().date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Baseline suppressions for `findings`.
+pub fn baseline(findings: &[Finding], b: &Baseline, today: &str) -> Vec<Suppression> {
+    findings
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            b.accepts(f, today).map(|a| Suppression {
+                finding: i,
+                by: "baseline".into(),
+                reason: a.reason.clone(),
+                expires: a.expires.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Inline suppressions: `file_of(finding)` gives the file to read back, or
+/// `None` when it cannot be (archive members, standard input).
+///
+/// Findings come sorted by file and offset; each file is read back in blocks
+/// of [`BLOCK`] bytes around its findings, and a block without the marker
+/// settles all of its findings at once.
+pub fn inline(
+    findings: &[Finding],
+    file_of: impl Fn(&Finding) -> Option<std::path::PathBuf>,
+) -> Vec<Suppression> {
+    let mut out = Vec::new();
+    let mut open: Option<File> = None;
+    let mut last: Option<(usize, &str, Option<&str>)> = None;
+    let mut block = Block::default();
+    for (i, f) in findings.iter().enumerate() {
+        if !f.location.inner.is_empty() {
+            continue;
+        }
+        // Findings come grouped by file: the file is looked up and opened once.
+        let here = (
+            f.location.root,
+            f.location.path.as_str(),
+            f.location.path_base64.as_deref(),
+        );
+        if last != Some(here) {
+            last = Some(here);
+            open = file_of(f).and_then(|p| File::open(p).ok());
+            block = Block::default();
+        }
+        let Some(file) = &open else { continue };
+        if let Some(reason) = block.check(file, f.location.byte_offset, &f.rule) {
+            out.push(Suppression {
+                finding: i,
+                by: "inline".into(),
+                reason: Some(reason),
+                expires: None,
+            });
+        }
+    }
+    out
+}
+
+/// Bytes read back at a time around findings.
+const BLOCK: u64 = 64 << 10;
+
+/// A cached part of a file: `bytes` start at `start`.
+#[derive(Default)]
+struct Block {
+    start: u64,
+    bytes: Vec<u8>,
+    has_marker: bool,
+}
+
+impl Block {
+    /// Whether the line holding `offset`, or the (comment) line before, ignores `rule`.
+    fn check(&mut self, file: &File, offset: u64, rule: &str) -> Option<String> {
+        let want_start = offset.saturating_sub(BACK);
+        let end = self.start + self.bytes.len() as u64;
+        let covered = self.start <= want_start && offset + 512 <= end;
+        if !covered {
+            self.start = want_start;
+            self.bytes.resize((offset - want_start + BLOCK) as usize, 0);
+            let n = read_at_most(file, &mut self.bytes, want_start);
+            self.bytes.truncate(n);
+            self.has_marker = memchr::memmem::find(&self.bytes, MARKER.as_bytes()).is_some();
+        }
+        if !self.has_marker {
+            return None;
+        }
+        let at = usize::try_from(offset - self.start).ok()?;
+        let lo = at.saturating_sub(BACK as usize);
+        check_lines(&self.bytes[lo..], at - lo, rule)
+    }
+}
+
+/// Whether the line holding `offset`, or the line before, says to ignore `rule`.
+#[cfg(test)]
+fn inline_at(file: &File, offset: u64, rule: &str) -> Option<String> {
+    let start = offset.saturating_sub(BACK);
+    let mut buf = vec![0u8; (offset - start) as usize + 512];
+    let n = read_at_most(file, &mut buf, start);
+    buf.truncate(n);
+    check_lines(&buf, usize::try_from(offset - start).ok()?, rule)
+}
+
+/// `buf[at]` is the finding's first byte.
+fn check_lines(buf: &[u8], at: usize, rule: &str) -> Option<String> {
+    let at = at.min(buf.len());
+    let line_start = memchr::memrchr(b'\n', &buf[..at]).map_or(0, |p| p + 1);
+    let line_end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |p| at + p);
+    let prev_start = if line_start == 0 {
+        0
+    } else {
+        memchr::memrchr(b'\n', &buf[..line_start - 1]).map_or(0, |p| p + 1)
+    };
+    if let Some(why) = directive(&buf[line_start..line_end], rule) {
+        return Some(why);
+    }
+    // The line before counts only when it is a comment of its own: a
+    // trailing comment on a code line is about that line.
+    let prev = &buf[prev_start..line_start];
+    if comment_only(prev) {
+        return directive(prev, rule);
+    }
+    None
+}
+
+/// Whether nothing but whitespace and comment leaders precedes the marker.
+fn comment_only(line: &[u8]) -> bool {
+    memchr::memmem::find(line, MARKER.as_bytes()).is_some_and(|at| {
+        line[..at]
+            .iter()
+            .all(|c| c.is_ascii_whitespace() || b"#/-;*<!%'".contains(c))
+    })
+}
+
+fn read_at_most(file: &File, buf: &mut [u8], mut at: u64) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], at) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => {
+                n += k;
+                at += k as u64;
+            }
+        }
+    }
+    n
+}
+
+/// `shekara:ignore` (all rules) or `shekara:ignore RULE[,RULE…]` in `line`, matching `rule`.
+fn directive(line: &[u8], rule: &str) -> Option<String> {
+    let at = memchr::memmem::find(line, MARKER.as_bytes())?;
+    let rest = &line[at + MARKER.len()..];
+    if rest
+        .first()
+        .is_some_and(|c| !c.is_ascii_whitespace() && *c != b',')
+    {
+        return None; // e.g. `shekara:ignored`
+    }
+    let rest = String::from_utf8_lossy(rest);
+    let list: Vec<&str> = rest
+        .split_whitespace()
+        .next()
+        .map(|w| w.split(',').filter(|r| !r.is_empty()).collect())
+        .unwrap_or_default();
+    let rules: Vec<&str> = list
+        .into_iter()
+        .filter(|r| r.contains('.') && !r.starts_with("*/") && !r.starts_with("-->"))
+        .collect();
+    if rules.is_empty() {
+        return Some(format!("inline {MARKER}"));
+    }
+    rules
+        .contains(&rule)
+        .then(|| format!("inline {MARKER} {}", rules.join(",")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives() {
+        assert!(directive(b"x = 1 # shekara:ignore", "kz.iin").is_some());
+        assert!(directive(b"# shekara:ignore kz.iin", "kz.iin").is_some());
+        assert!(directive(b"# shekara:ignore kz.bin,kz.iin -- test data", "kz.iin").is_some());
+        assert!(directive(b"# shekara:ignore kz.bin", "kz.iin").is_none());
+        assert!(directive(b"# shekara:ignored", "kz.iin").is_none());
+        assert!(directive(b"# nothing here", "kz.iin").is_none());
+        assert!(directive(b"/* shekara:ignore */", "kz.iin").is_some());
+    }
+
+    #[test]
+    fn line_and_line_before_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        let text = "# shekara:ignore\nA 850314319331\nB 850314319331\nC 850314319331 // shekara:ignore kz.iin\nD 850314319331\n";
+        std::fs::write(&p, text).unwrap();
+        let f = File::open(&p).unwrap();
+        let off = |line: &str| text.find(line).unwrap() as u64 + 2;
+        assert!(inline_at(&f, off("A "), "kz.iin").is_some(), "line before");
+        assert!(
+            inline_at(&f, off("B "), "kz.iin").is_none(),
+            "two lines below"
+        );
+        assert!(inline_at(&f, off("C "), "kz.iin").is_some(), "same line");
+        assert!(inline_at(&f, off("C "), "kz.bin").is_none(), "other rule");
+        assert!(
+            inline_at(&f, off("D "), "kz.iin").is_none(),
+            "a trailing comment is about its own line"
+        );
+    }
+
+    #[test]
+    fn baseline_round_trip_and_expiry() {
+        let b = Baseline {
+            schema: BASELINE_SCHEMA.into(),
+            fingerprint_key: "blake3:00".into(),
+            accept: vec![Accepted {
+                fingerprint: "bk3:aa".into(),
+                rule: "kz.iin".into(),
+                path: None,
+                reason: Some("test data".into()),
+                expires: Some("2030-01-01".into()),
+            }],
+        };
+        let back = Baseline::parse(&b.to_toml()).unwrap();
+        assert_eq!(back, b);
+        assert_eq!(b.expired("2030-01-01"), 0);
+        assert_eq!(b.expired("2030-01-02"), 1);
+        assert!(Baseline::parse("schema = \"x\"\nfingerprint_key=\"\"\n").is_err());
+        assert!(Baseline::parse(
+            "schema = \"shekara.baseline/v1\"\nfingerprint_key=\"\"\nbogus=1\n"
+        )
+        .unwrap_err()
+        .contains("line 3"));
+    }
+}

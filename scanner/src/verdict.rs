@@ -1,0 +1,529 @@
+//! Residency verdicts: one per artefact, from its findings and coverage.
+//!
+//! An artefact is each scan root, and each top-level file of a root that is
+//! an artefact of its own: an archive or an image, recognised by findings or
+//! coverage entries with a non-empty `location.inner`. Rules, in order:
+//!
+//! 1. personal data (IIN, biometrics) **and** foreign egress (a foreign
+//!    endpoint, a hosted fine-tuning API, a model-hub push) → `violation`;
+//! 2. anything not fully scanned (an unreadable, changed or oversized path)
+//!    → `incomplete`, never `clean` or `in_country`;
+//! 3. personal data with only in-country endpoints, or none → `in_country`;
+//! 4. foreign endpoints without personal data → `egress_only`;
+//! 5. otherwise → `clean`.
+//!
+//! Suppressed findings do not count. Every reason lists the indices of its
+//! findings (into the report's `findings`) or coverage entries (into
+//! `coverage.not_scanned`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use shekara_detectors::Kind;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime, Weekday};
+
+use crate::model::{Reason, Report};
+use crate::policy::Policy;
+
+/// The residency verdict of one artefact.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Residency {
+    /// Personal data next to foreign egress: the data would leave the country.
+    Violation,
+    /// Not everything was scanned: no all-clear can be given.
+    Incomplete,
+    /// Foreign egress without personal data: a pipeline that could carry data abroad.
+    EgressOnly,
+    /// Personal data with only in-country endpoints (or none).
+    InCountry,
+    /// Neither personal data nor foreign egress, and everything scanned.
+    Clean,
+}
+
+impl Residency {
+    /// The snake-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Residency::Violation => "violation",
+            Residency::Incomplete => "incomplete",
+            Residency::EgressOnly => "egress_only",
+            Residency::InCountry => "in_country",
+            Residency::Clean => "clean",
+        }
+    }
+}
+
+/// Which artefact a verdict is about.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Artefact {
+    /// Index of the scan root.
+    pub root: usize,
+    /// `root` (the whole root) or `archive` (a file of the root holding members).
+    pub kind: String,
+    /// For `archive`: its path relative to the root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// One reason of a verdict.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VerdictReason {
+    /// `personal_data`, `foreign_egress`, `in_country_endpoint`, `not_scanned`, `suppressed`, `nothing_found`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// Indices into `findings`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<usize>,
+    /// Indices into `coverage.not_scanned`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_scanned: Vec<usize>,
+}
+
+/// The breach-notification deadline a violation starts.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BreachDeadline {
+    /// `biometric` or `personal`.
+    pub class: String,
+    /// The window (ISO 8601 duration) from the policy.
+    pub window: String,
+    /// Whether it counts business days (weekends skipped; public holidays are not known).
+    pub business_days: bool,
+    /// When the violation was detected (the end of the scan), RFC 3339 UTC.
+    pub detected: String,
+    /// Notify the authorised body by then, RFC 3339 UTC.
+    pub deadline: String,
+}
+
+/// The verdict on one artefact.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Verdict {
+    /// The artefact.
+    pub artefact: Artefact,
+    /// Its name for people (`root` or `root ▸ path`).
+    pub label: String,
+    /// The verdict.
+    pub verdict: Residency,
+    /// Why, each pointing at findings or coverage entries.
+    pub reasons: Vec<VerdictReason>,
+    /// For a violation: the breach-notification deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach: Option<BreachDeadline>,
+}
+
+/// What one artefact holds.
+#[derive(Default)]
+struct Tally {
+    personal: Vec<usize>,
+    foreign: Vec<usize>,
+    domestic: Vec<usize>,
+    suppressed: Vec<usize>,
+    missing: Vec<usize>,
+    biometric: bool,
+}
+
+/// Verdicts for every artefact of `report` (suppressions already filled in).
+pub fn compute(report: &Report, policy: &Policy, detected: OffsetDateTime) -> Vec<Verdict> {
+    let suppressed: BTreeSet<usize> = crate::suppress::suppressed_set(&report.suppressions);
+    let mut tallies: BTreeMap<Artefact, Tally> = BTreeMap::new();
+    for root in 0..report.scan.roots.len() {
+        tallies.entry(root_artefact(root)).or_default();
+    }
+    for (i, f) in report.findings.iter().enumerate() {
+        for a in artefacts_of(f.location.root, &f.location.path, &f.location.inner) {
+            let t = tallies.entry(a).or_default();
+            if suppressed.contains(&i) {
+                t.suppressed.push(i);
+            } else if f.kind.is_personal_data() {
+                t.personal.push(i);
+                t.biometric |= f.kind != Kind::Iin;
+            } else if f.kind == Kind::ForeignEndpoint {
+                t.foreign.push(i);
+            } else if f.kind == Kind::DomesticEndpoint {
+                t.domestic.push(i);
+            }
+        }
+    }
+    for (i, n) in report.coverage.not_scanned.iter().enumerate() {
+        if n.reason.is_error() || n.reason == Reason::TooLarge {
+            for a in artefacts_of(n.root, &n.path, &n.inner) {
+                tallies.entry(a).or_default().missing.push(i);
+            }
+        }
+    }
+    tallies
+        .into_iter()
+        .map(|(a, t)| judge(report, a, &t, policy, detected))
+        .collect()
+}
+
+fn root_artefact(root: usize) -> Artefact {
+    Artefact {
+        root,
+        kind: "root".into(),
+        path: None,
+    }
+}
+
+fn artefacts_of(root: usize, path: &str, inner: &[String]) -> Vec<Artefact> {
+    let mut v = vec![root_artefact(root)];
+    if !inner.is_empty() {
+        v.push(Artefact {
+            root,
+            kind: "archive".into(),
+            path: Some(path.to_string()),
+        });
+    }
+    v
+}
+
+fn judge(
+    report: &Report,
+    artefact: Artefact,
+    t: &Tally,
+    policy: &Policy,
+    detected: OffsetDateTime,
+) -> Verdict {
+    let verdict = if !t.personal.is_empty() && !t.foreign.is_empty() {
+        Residency::Violation
+    } else if !t.missing.is_empty() {
+        Residency::Incomplete
+    } else if !t.personal.is_empty() {
+        Residency::InCountry
+    } else if !t.foreign.is_empty() {
+        Residency::EgressOnly
+    } else {
+        Residency::Clean
+    };
+    let mut reasons = Vec::new();
+    if !t.personal.is_empty() {
+        reasons.push(reason(
+            "personal_data",
+            format!(
+                "{} personal-data finding(s), occurrences by kind: {}",
+                t.personal.len(),
+                kinds(report, &t.personal)
+            ),
+            &t.personal,
+        ));
+    }
+    if !t.foreign.is_empty() {
+        reasons.push(reason(
+            "foreign_egress",
+            format!(
+                "{} foreign egress finding(s): {}",
+                t.foreign.len(),
+                providers(report, &t.foreign)
+            ),
+            &t.foreign,
+        ));
+    }
+    if !t.domestic.is_empty() {
+        reasons.push(reason(
+            "in_country_endpoint",
+            format!(
+                "{} in-country endpoint(s): {}",
+                t.domestic.len(),
+                providers(report, &t.domestic)
+            ),
+            &t.domestic,
+        ));
+    }
+    if !t.missing.is_empty() {
+        reasons.push(VerdictReason {
+            code: "not_scanned".into(),
+            message: format!(
+                "{} path(s) could not be scanned completely: {}",
+                t.missing.len(),
+                missing_paths(report, &t.missing)
+            ),
+            findings: Vec::new(),
+            not_scanned: t.missing.clone(),
+        });
+    }
+    if !t.suppressed.is_empty() {
+        reasons.push(reason(
+            "suppressed",
+            format!(
+                "{} suppressed finding(s) not counted (inline ignores or baseline)",
+                t.suppressed.len()
+            ),
+            &t.suppressed,
+        ));
+    }
+    if reasons.is_empty() {
+        reasons.push(reason(
+            "nothing_found",
+            "no personal data and no foreign egress found; everything was scanned".into(),
+            &[],
+        ));
+    }
+    let breach = (verdict == Residency::Violation).then(|| deadline(policy, t.biometric, detected));
+    Verdict {
+        label: label(report, &artefact),
+        artefact,
+        verdict,
+        reasons,
+        breach,
+    }
+}
+
+fn reason(code: &str, message: String, findings: &[usize]) -> VerdictReason {
+    VerdictReason {
+        code: code.into(),
+        message,
+        findings: findings.to_vec(),
+        not_scanned: Vec::new(),
+    }
+}
+
+/// Occurrences per kind (an aggregated CSV column counts its `count`, not 1).
+fn kinds(report: &Report, idx: &[usize]) -> String {
+    let mut m: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in idx {
+        if let Some(f) = report.findings.get(i) {
+            *m.entry(f.kind.as_str()).or_default() += f.count as usize;
+        }
+    }
+    m.iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn providers(report: &Report, idx: &[usize]) -> String {
+    let mut m: BTreeSet<String> = BTreeSet::new();
+    for &i in idx {
+        if let Some(f) = report.findings.get(i) {
+            let a = &f.attributes;
+            let p = a.get("provider").map_or(f.rule.as_str(), String::as_str);
+            let c = a.get("country").map_or("unknown", String::as_str);
+            m.insert(format!("{p} ({c})"));
+        }
+    }
+    let list: Vec<String> = m.into_iter().collect();
+    if list.len() > 8 {
+        format!("{}, … ({} providers)", list[..8].join(", "), list.len())
+    } else {
+        list.join(", ")
+    }
+}
+
+fn missing_paths(report: &Report, idx: &[usize]) -> String {
+    let list: Vec<String> = idx
+        .iter()
+        .filter_map(|&i| report.coverage.not_scanned.get(i))
+        .take(5)
+        .map(|n| {
+            let mut p = n.path.clone();
+            for m in &n.inner {
+                p.push_str(" ▸ ");
+                p.push_str(m);
+            }
+            let reason = serde_json::to_value(n.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            format!("{p} ({reason})")
+        })
+        .collect();
+    let more = idx.len().saturating_sub(5);
+    if more > 0 {
+        format!("{}, and {more} more", list.join(", "))
+    } else {
+        list.join(", ")
+    }
+}
+
+fn label(report: &Report, a: &Artefact) -> String {
+    let root = report.scan.roots.get(a.root).cloned().unwrap_or_default();
+    match &a.path {
+        Some(p) if root != *p => format!("{root} ▸ {p}"),
+        Some(p) => p.clone(),
+        None => root,
+    }
+}
+
+fn deadline(policy: &Policy, biometric: bool, detected: OffsetDateTime) -> BreachDeadline {
+    let (window, hours, business) = policy.breach_window(biometric);
+    let end = add_window(detected, hours, business);
+    let fmt = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    BreachDeadline {
+        class: if biometric { "biometric" } else { "personal" }.into(),
+        window,
+        business_days: business,
+        detected: fmt(detected),
+        deadline: fmt(end),
+    }
+}
+
+/// `start + hours`; with `business_days`, whole days are counted on weekdays only.
+pub fn add_window(start: OffsetDateTime, hours: u64, business_days: bool) -> OffsetDateTime {
+    let hours = i64::try_from(hours).unwrap_or(i64::MAX / 3600 / 2);
+    if !business_days {
+        return start.saturating_add(Duration::hours(hours));
+    }
+    let (days, rest) = (hours / 24, hours % 24);
+    let mut t = start;
+    // A detection on a weekend starts counting on Monday.
+    while matches!(t.weekday(), Weekday::Saturday | Weekday::Sunday) {
+        t = t.saturating_add(Duration::days(1));
+    }
+    for _ in 0..days {
+        t = t.saturating_add(Duration::days(1));
+        while matches!(t.weekday(), Weekday::Saturday | Weekday::Sunday) {
+            t = t.saturating_add(Duration::days(1));
+        }
+    }
+    t.saturating_add(Duration::hours(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        Coverage, Evidence, Finding, Location, NotScanned, ScanInfo, Summary, Tool,
+    };
+    use shekara_detectors::{Confidence, Severity};
+    use time::macros::datetime;
+
+    fn finding(kind: Kind, path: &str, inner: &[&str]) -> Finding {
+        Finding {
+            kind,
+            rule: "r".into(),
+            severity: Severity::High,
+            confidence: Confidence::High,
+            location: Location {
+                path: path.into(),
+                path_base64: None,
+                root: 0,
+                inner: inner.iter().map(|s| s.to_string()).collect(),
+                line: None,
+                column: None,
+                byte_offset: 0,
+                commit: None,
+                author_date: None,
+            },
+            count: 1,
+            evidence: Evidence {
+                masked: "m".into(),
+                fingerprint: "bk3:0".into(),
+                raw: None,
+            },
+            attributes: Default::default(),
+            breach_notification: None,
+        }
+    }
+
+    fn report(findings: Vec<Finding>, not_scanned: Vec<NotScanned>) -> Report {
+        Report {
+            schema: String::new(),
+            tool: Tool {
+                name: String::new(),
+                version: String::new(),
+                ruleset: String::new(),
+            },
+            scan: ScanInfo {
+                roots: vec!["repo".into()],
+                options: Default::default(),
+                started: String::new(),
+                finished: String::new(),
+                fingerprint_key: String::new(),
+            },
+            summary: Summary::of(&findings),
+            findings,
+            coverage: Coverage {
+                not_scanned,
+                ..Coverage::default()
+            },
+            stores: Vec::new(),
+            partial: false,
+            files: Vec::new(),
+            verdicts: Vec::new(),
+            suppressions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn archives_are_artefacts_of_their_own() {
+        let r = report(
+            vec![
+                finding(Kind::Iin, "data.tar", &["customers.csv"]),
+                finding(
+                    Kind::ForeignEndpoint,
+                    "image.tar",
+                    &["layer1", "app/cfg.yaml"],
+                ),
+                finding(Kind::DomesticEndpoint, "plain.yaml", &[]),
+            ],
+            vec![NotScanned {
+                path: "bundle.zip".into(),
+                path_base64: None,
+                root: 0,
+                inner: vec!["broken.bin".into()],
+                reason: Reason::ReadError,
+                detail: String::new(),
+                bytes_scanned: None,
+            }],
+        );
+        let v = compute(&r, &Policy::builtin(), datetime!(2026-11-23 10:00 UTC));
+        let of = |path: Option<&str>| {
+            v.iter()
+                .find(|x| x.artefact.path.as_deref() == path)
+                .map(|x| x.verdict)
+        };
+        assert_eq!(of(None), Some(Residency::Violation), "the root holds both");
+        assert_eq!(of(Some("data.tar")), Some(Residency::InCountry));
+        assert_eq!(of(Some("image.tar")), Some(Residency::EgressOnly));
+        assert_eq!(of(Some("bundle.zip")), Some(Residency::Incomplete));
+        assert_eq!(
+            of(Some("plain.yaml")),
+            None,
+            "a plain file is not an artefact"
+        );
+        assert_eq!(v.len(), 4);
+        let root = v.iter().find(|x| x.artefact.path.is_none()).unwrap();
+        assert!(root.reasons.iter().any(|r| r.code == "not_scanned"));
+        assert_eq!(
+            root.breach.as_ref().unwrap().deadline,
+            "2026-11-24T10:00:00Z"
+        );
+    }
+
+    #[test]
+    fn suppressed_findings_do_not_count() {
+        let mut r = report(
+            vec![
+                finding(Kind::Iin, "a.csv", &[]),
+                finding(Kind::ForeignEndpoint, "b.py", &[]),
+            ],
+            vec![],
+        );
+        r.suppressions = vec![crate::suppress::Suppression {
+            finding: 1,
+            by: "baseline".into(),
+            reason: None,
+            expires: None,
+        }];
+        let v = compute(&r, &Policy::builtin(), datetime!(2026-11-23 10:00 UTC));
+        assert_eq!(v[0].verdict, Residency::InCountry);
+        assert!(v[0]
+            .reasons
+            .iter()
+            .any(|r| r.code == "suppressed" && r.findings == [1]));
+    }
+
+    #[test]
+    fn business_days_skip_weekends() {
+        // Friday 10:00 + 1 business day = Monday 10:00.
+        let fri = datetime!(2026-11-20 10:00 UTC);
+        assert_eq!(add_window(fri, 24, true), datetime!(2026-11-23 10:00 UTC));
+        // Saturday → counted from Monday → Tuesday.
+        let sat = datetime!(2026-11-21 09:00 UTC);
+        assert_eq!(add_window(sat, 24, true), datetime!(2026-11-24 09:00 UTC));
+        // Biometric: plain hours.
+        assert_eq!(add_window(fri, 3, false), datetime!(2026-11-20 13:00 UTC));
+    }
+}

@@ -1,0 +1,189 @@
+//! Incremental sweeps (`Config::cache`) and shards (`Config::shard` + merge).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use shekara_fixtures::{valid_iin, Rng};
+use shekara_scanner::merge::merge;
+use shekara_scanner::shard::Shard;
+use shekara_scanner::{Config, FingerprintKey, Input, NoSink, Progress, Report, Scanner};
+
+/// Every file the scanner opened and read, in any test of this binary.
+static OPENED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn record_open(p: &Path) {
+    OPENED.lock().unwrap().push(p.to_path_buf());
+}
+
+/// Files below `dir` that were read since the last call (for that dir).
+fn opened_below(dir: &Path) -> Vec<String> {
+    let mut all = OPENED.lock().unwrap();
+    let (mine, rest): (Vec<PathBuf>, Vec<PathBuf>) =
+        all.drain(..).partition(|p| p.starts_with(dir));
+    *all = rest;
+    let mut names: Vec<String> = mine
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn config(root: &Path, key: &str) -> Config {
+    let mut c = Config::new(vec![Input::Path(root.to_path_buf())]);
+    c.key = Some(FingerprintKey::from_secret(key, "test"));
+    c.hook_after_open = Some(record_open);
+    c
+}
+
+fn run(c: Config) -> Report {
+    Scanner::new(c)
+        .unwrap()
+        .run(&NoSink, &Progress::default())
+        .unwrap()
+}
+
+/// A small tree: `n` CSV files, each with one or two valid IINs.
+fn tree(dir: &Path, n: usize, seed: u64) {
+    let mut rng = Rng::new(seed);
+    for i in 0..n {
+        let sub = dir.join(format!("d{}", i % 3));
+        fs::create_dir_all(&sub).unwrap();
+        let mut text = format!("id,iin\n{i},{}\n", valid_iin(&mut rng));
+        if i % 2 == 0 {
+            text.push_str(&format!("{},{}\n", i + 100, valid_iin(&mut rng)));
+        }
+        fs::write(sub.join(format!("f{i:03}.csv")), text).unwrap();
+    }
+}
+
+/// What a finding says, without when it was made.
+fn summary_of(r: &Report) -> Vec<(String, u64, String, String)> {
+    r.findings
+        .iter()
+        .map(|f| {
+            (
+                f.location.path.clone(),
+                f.location.byte_offset,
+                f.rule.clone(),
+                f.evidence.fingerprint.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn cache_skips_unchanged_files_rereads_changed_ones_and_is_invalidated_by_the_key() {
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    tree(data.path(), 12, 1);
+    let with_cache = |key: &str| {
+        let mut c = config(data.path(), key);
+        c.cache = Some(cache.path().to_path_buf());
+        c
+    };
+
+    let first = run(with_cache("k1"));
+    assert_eq!(
+        opened_below(data.path()).len(),
+        12,
+        "first sweep reads everything"
+    );
+    assert_eq!(first.coverage.files_cached, 0);
+    assert_eq!(first.files.len(), 12, "a cached sweep hashes every file");
+
+    let second = run(with_cache("k1"));
+    assert_eq!(
+        opened_below(data.path()),
+        Vec::<String>::new(),
+        "nothing re-read"
+    );
+    assert_eq!(second.coverage.files_cached, 12);
+    assert!(second.files.iter().all(|f| f.cached));
+    assert_eq!(
+        summary_of(&second),
+        summary_of(&first),
+        "same findings from the cache"
+    );
+    let digests = |r: &Report| {
+        r.files
+            .iter()
+            .map(|f| (f.path.clone(), f.sha256.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        digests(&second),
+        digests(&first),
+        "same digests from the cache"
+    );
+
+    // One file edited: only it is read again, and its findings follow the edit.
+    let edited = data.path().join("d1/f001.csv");
+    fs::write(&edited, "id,iin\nnone here\n").unwrap();
+    let third = run(with_cache("k1"));
+    assert_eq!(opened_below(data.path()), vec!["d1/f001.csv".to_string()]);
+    assert_eq!(third.coverage.files_cached, 11);
+    assert!(!third
+        .findings
+        .iter()
+        .any(|f| f.location.path == "d1/f001.csv"));
+    assert_eq!(third.findings.len(), first.findings.len() - 1);
+
+    // Another fingerprint key: cached fingerprints would be wrong, so all is read again.
+    let fourth = run(with_cache("k2"));
+    assert_eq!(
+        opened_below(data.path()).len(),
+        12,
+        "a new key invalidates the cache"
+    );
+    assert_eq!(fourth.coverage.files_cached, 0);
+    let no_cache = run(config(data.path(), "k2"));
+    opened_below(data.path());
+    assert_eq!(summary_of(&fourth), summary_of(&no_cache));
+}
+
+#[test]
+fn merge_of_four_shards_equals_the_full_scan() {
+    let data = tempfile::tempdir().unwrap();
+    tree(data.path(), 40, 2);
+    fs::write(data.path().join("empty.txt"), "").unwrap();
+    let full = run(config(data.path(), "k"));
+    let shards: Vec<Report> = (0..4)
+        .map(|index| {
+            let mut c = config(data.path(), "k");
+            c.shard = Some(Shard { index, count: 4 });
+            run(c)
+        })
+        .collect();
+    opened_below(data.path());
+    let sizes: Vec<usize> = shards
+        .iter()
+        .map(|r| r.coverage.files_scanned as usize)
+        .collect();
+    assert_eq!(
+        sizes.iter().sum::<usize>(),
+        41,
+        "shards cover every file once: {sizes:?}"
+    );
+    assert!(
+        sizes.iter().all(|&n| n > 0),
+        "every shard has work: {sizes:?}"
+    );
+
+    // Refusals: a missing shard, a duplicate, a different key.
+    let missing = merge(shards[..3].to_vec()).unwrap_err();
+    assert!(missing.0.contains("3/4"), "{missing}");
+    let mut dup = shards.clone();
+    dup[3] = shards[2].clone();
+    assert!(merge(dup).unwrap_err().0.contains("twice"));
+    let mut other_key = shards.clone();
+    other_key[1].scan.fingerprint_key = "blake3:other".into();
+    assert!(merge(other_key).unwrap_err().0.contains("fingerprint key"));
+
+    let merged = merge(shards).unwrap();
+    assert_eq!(merged.findings, full.findings, "finding for finding");
+    assert_eq!(merged.coverage, full.coverage);
+    assert_eq!(merged.summary, full.summary);
+    assert_eq!(merged.scan.options["merged_shards"], 4);
+}
