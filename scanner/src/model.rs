@@ -143,6 +143,10 @@ pub enum Reason {
     UnsupportedFormat,
     /// A member identical to an archive that encloses it (a quine): not opened again.
     ArchiveLoop,
+    /// A container image read as a stream (compressed, nested, or from
+    /// standard input): its content was scanned, but blob digests were not
+    /// verified and whiteouts not resolved.
+    ImageStreamed,
     /// A structured file (Parquet) that does not decode: its raw bytes were
     /// scanned instead, its decoded content was not.
     Corrupt,
@@ -165,7 +169,10 @@ impl Reason {
     }
 
     /// Whether this reason leaves content unscanned by policy (an archive
-    /// limit), so that coverage is not complete.
+    /// limit), so that coverage is not complete and no verdict is `clean`.
+    /// An archive loop counts: what it skips is a copy of what was scanned,
+    /// but its nominal expansion is infinite, and a crafted archive gets no
+    /// all-clear.
     pub fn is_limit(self) -> bool {
         matches!(
             self,
@@ -174,6 +181,7 @@ impl Reason {
                 | Reason::ArchiveLimit
                 | Reason::CompressionRatio
                 | Reason::UnsupportedFormat
+                | Reason::ArchiveLoop
         )
     }
 }
