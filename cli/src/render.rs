@@ -13,25 +13,16 @@ use shekara_scanner::{Finding, Outcome, Report, Severity, Sink};
 /// Writes the report as one JSON document (compact: reports of data lakes
 /// hold hundreds of thousands of findings; `jq .` pretty-prints).
 ///
-/// The findings are serialized in parallel, in chunks, and written in order;
-/// the document is byte for byte what `serde_json::to_writer` would write
-/// (a test checks it).
+/// The findings are serialized in parallel, in chunks, and written in order,
+/// [`JSON_BATCH`] findings at a time (so the serialized text in memory stays
+/// bounded, not a second copy of the report); the document is byte for byte
+/// what `serde_json::to_writer` would write (a test checks it).
 pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let chunks: Vec<Vec<u8>> = report
-        .findings
-        .par_chunks(2048)
-        .map(|chunk| {
-            let mut buf = Vec::with_capacity(chunk.len() * 512);
-            for (i, f) in chunk.iter().enumerate() {
-                if i > 0 {
-                    buf.push(b',');
-                }
-                // Serializing plain data into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut buf, f);
-            }
-            buf
-        })
-        .collect();
+    json_in_batches(report, out, JSON_BATCH)
+}
+
+/// [`json`], serializing `batch` findings at a time.
+fn json_in_batches(report: &Report, out: &mut dyn Write, batch: usize) -> io::Result<()> {
     let field = |out: &mut dyn Write, name: &str, v: &dyn erased::Value| -> io::Result<()> {
         write!(out, "\"{name}\":")?;
         v.write_json(out)
@@ -43,11 +34,27 @@ pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(b",")?;
     field(out, "scan", &report.scan)?;
     out.write_all(b",\"findings\":[")?;
-    for (i, c) in chunks.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
+    for (b, batch) in report.findings.chunks(batch.max(1)).enumerate() {
+        let chunks: Vec<Vec<u8>> = batch
+            .par_chunks(2048)
+            .map(|chunk| {
+                let mut buf = Vec::with_capacity(chunk.len() * 512);
+                for (i, f) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b',');
+                    }
+                    // Serializing plain data into a Vec cannot fail.
+                    let _ = serde_json::to_writer(&mut buf, f);
+                }
+                buf
+            })
+            .collect();
+        for (i, c) in chunks.iter().enumerate() {
+            if b > 0 || i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(c)?;
         }
-        out.write_all(c)?;
     }
     out.write_all(b"],")?;
     field(out, "coverage", &report.coverage)?;
@@ -69,6 +76,9 @@ pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     field(out, "suppressions", &report.suppressions)?;
     out.write_all(b"}\n")
 }
+
+/// Findings serialized at once by [`json`] (about 15 MB of JSON).
+pub const JSON_BATCH: usize = 32 * 1024;
 
 /// Serializing one field value without naming its type.
 mod erased {
@@ -487,14 +497,17 @@ mod tests {
             .run(&NoSink, &Progress::default())
             .unwrap();
         assert!(report.findings.len() > 4096, "more than one chunk");
-        let mut ours = Vec::new();
-        json(&report, &mut ours).unwrap();
         let mut reference = serde_json::to_vec(&report).unwrap();
         reference.push(b'\n');
-        assert!(
-            ours == reference,
-            "the parallel writer differs from serde_json"
-        );
+        // Batches of whole chunks, of a chunk and a part, of less than a chunk.
+        for batch in [JSON_BATCH, 4096, 3000, 1000] {
+            let mut ours = Vec::new();
+            json_in_batches(&report, &mut ours, batch).unwrap();
+            assert!(
+                ours == reference,
+                "the parallel writer differs from serde_json (batch {batch})"
+            );
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

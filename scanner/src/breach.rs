@@ -87,7 +87,7 @@ pub fn stamp(findings: &mut [Finding], detected: OffsetDateTime) {
     let mut n = None;
     for f in findings {
         if class_of(f.kind) == Some("biometric") {
-            let note = n.get_or_insert_with(|| notification("biometric", detected));
+            let note = n.get_or_insert_with(|| notification("biometric", detected).map(Box::new));
             f.breach_notification = note.clone();
         }
     }
@@ -101,7 +101,7 @@ pub fn summarize(findings: &[Finding]) -> Vec<BreachSummary> {
     let mut out = Vec::new();
     let bio: Vec<&BreachNotification> = findings
         .iter()
-        .filter_map(|f| f.breach_notification.as_ref())
+        .filter_map(|f| f.breach_notification.as_deref())
         .collect();
     if let Some(first) = bio.iter().min_by(|a, b| a.deadline.cmp(&b.deadline)) {
         out.push(BreachSummary {

@@ -803,12 +803,23 @@ impl Scanner {
         outcomes: Vec<Outcome>,
         folders: Vec<Finding>,
     ) -> Report {
+        // The first outcome's findings are the start of the list (moved, not
+        // copied: an image tarball's hundreds of thousands of findings are
+        // all in one outcome), with room for the rest reserved once.
+        let mut left: usize =
+            outcomes.iter().map(|o| o.findings.len()).sum::<usize>() + folders.len();
         let mut findings = Vec::new();
         let mut files = Vec::new();
         let mut coverage = Coverage::default();
         for o in outcomes {
             coverage.files_cached += o.files.iter().filter(|f| f.cached).count() as u64;
-            findings.extend(o.findings);
+            left -= o.findings.len();
+            if findings.is_empty() {
+                findings = o.findings;
+                findings.reserve_exact(left);
+            } else {
+                findings.extend(o.findings);
+            }
             files.extend(o.files);
             coverage.bytes_scanned += o.bytes;
             if o.complete {

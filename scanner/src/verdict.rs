@@ -6,8 +6,9 @@
 //!
 //! 1. personal data (IIN, biometrics) **and** foreign egress (a foreign
 //!    endpoint, a hosted fine-tuning API, a model-hub push) → `violation`;
-//! 2. anything not fully scanned (an unreadable, changed or oversized path)
-//!    → `incomplete`, never `clean` or `in_country`;
+//! 2. anything not fully scanned (an unreadable, changed or oversized path,
+//!    an archive limit: depth, entries, bytes, ratio, an unsupported method,
+//!    a loop) → `incomplete`, never `clean` or `in_country`;
 //! 3. personal data with only in-country endpoints, or none → `in_country`;
 //! 4. foreign endpoints without personal data → `egress_only`;
 //! 5. otherwise → `clean`.
@@ -23,7 +24,7 @@ use shekara_detectors::Kind;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, Weekday};
 
-use crate::model::{Reason, Report};
+use crate::model::Report;
 use crate::policy::Policy;
 
 /// The residency verdict of one artefact.
@@ -147,7 +148,7 @@ pub fn compute(report: &Report, policy: &Policy, detected: OffsetDateTime) -> Ve
         }
     }
     for (i, n) in report.coverage.not_scanned.iter().enumerate() {
-        if n.reason.is_error() || n.reason == Reason::TooLarge {
+        if n.reason.is_error() || n.reason.is_limit() {
             for a in artefacts_of(n.root, &n.path, &n.inner) {
                 tallies.entry(a).or_default().missing.push(i);
             }
@@ -384,7 +385,7 @@ pub fn add_window(start: OffsetDateTime, hours: u64, business_days: bool) -> Off
 mod tests {
     use super::*;
     use crate::model::{
-        Coverage, Evidence, Finding, Location, NotScanned, ScanInfo, Summary, Tool,
+        Coverage, Evidence, Finding, Location, NotScanned, Reason, ScanInfo, Summary, Tool,
     };
     use shekara_detectors::{Confidence, Severity};
     use time::macros::datetime;

@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 
 use shekara_fixtures::archives::{self, bomb, deep_zip, nested_tgz_zip_txt, overlap_bomb};
 use shekara_fixtures::images::{self, Image, Layout, ENDPOINT};
+use shekara_fixtures::quine::{gzip_quine, zip_quine, ZIP_MEMBER};
 use shekara_fixtures::{text_with_iins, Rng};
 use shekara_scanner::model::Reason;
+use shekara_scanner::verdict::Residency;
 use shekara_scanner::{Config, FingerprintKey, Input, NoSink, Place, Progress, Report, Scanner};
 
 fn config(root: &Path) -> Config {
@@ -239,6 +241,142 @@ fn twenty_deep_nesting_stops_at_the_depth_limit() {
     assert_eq!(iins(&r)[0].location.inner[19], "deep.txt");
 }
 
+/// The verdict of the archive artefact at `path`.
+fn verdict_of(r: &Report, path: &str) -> Option<Residency> {
+    r.verdicts
+        .iter()
+        .find(|v| v.artefact.path.as_deref() == Some(path))
+        .map(|v| v.verdict)
+}
+
+/// The one coverage record of a report, which must be an archive loop.
+fn the_loop(r: &Report) -> &shekara_scanner::NotScanned {
+    assert_eq!(reasons(r), [Reason::ArchiveLoop], "{:?}", r.coverage);
+    &r.coverage.not_scanned[0]
+}
+
+#[test]
+fn a_zip_quine_is_caught_one_level_down() {
+    // A real quine: its member, extracted, is the zip itself (fixtures/src/quine.rs).
+    let (r, took) = timed("quine.zip", &zip_quine());
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let n = the_loop(&r);
+    assert_eq!(n.path, "quine.zip");
+    assert_eq!(n.inner, [ZIP_MEMBER], "caught at the member, not deeper");
+    assert!(
+        n.detail.contains("'quine.zip' (the file itself)"),
+        "{}",
+        n.detail
+    );
+    assert!(!r.coverage.complete);
+    assert_eq!(verdict_of(&r, "quine.zip"), Some(Residency::Incomplete));
+    assert_eq!(r.verdicts[0].verdict, Residency::Incomplete, "the root too");
+    assert!(r.findings.is_empty());
+}
+
+#[test]
+fn a_gzip_quine_is_caught_one_level_down() {
+    let (r, took) = timed("quine.gz", &gzip_quine());
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let n = the_loop(&r);
+    // A stream's content is named after it without the suffix.
+    assert_eq!(n.inner, ["quine"]);
+    assert_eq!(verdict_of(&r, "quine.gz"), Some(Residency::Incomplete));
+}
+
+#[test]
+fn a_zip_quine_inside_a_tar_gz_is_caught_below_its_own_member() {
+    let q = zip_quine();
+    let tgz = archives::gzip(&archives::tar(&[
+        ("README", b"a quine inside".as_slice()),
+        ("nested/quine.zip", &q),
+    ]));
+    let (r, took) = timed("outer.tar.gz", &tgz);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let n = the_loop(&r);
+    assert_eq!(n.path, "outer.tar.gz");
+    assert_eq!(n.inner, ["nested/quine.zip", ZIP_MEMBER]);
+    assert!(n.detail.contains("'nested/quine.zip'"), "{}", n.detail);
+    assert_eq!(verdict_of(&r, "outer.tar.gz"), Some(Residency::Incomplete));
+}
+
+#[test]
+fn a_zip_quine_from_a_blob_or_a_stream_ends_with_a_loop_record() {
+    let q = zip_quine();
+    let scanner = Scanner::new(config(Path::new("."))).unwrap();
+    let place = Place::file(0, b"quine.zip".to_vec());
+    // A blob in memory is its own first ancestor.
+    let blob = scanner.scan_bytes(&place, &q);
+    assert_eq!(blob.not_scanned.len(), 1);
+    assert_eq!(blob.not_scanned[0].reason, Reason::ArchiveLoop);
+    assert_eq!(blob.not_scanned[0].inner, [ZIP_MEMBER]);
+    // A stream cannot be compared with itself: one level more.
+    let stream = scanner.scan_reader(&place, &mut &q[..], u64::MAX);
+    assert_eq!(stream.not_scanned.len(), 1);
+    assert_eq!(stream.not_scanned[0].reason, Reason::ArchiveLoop);
+    assert_eq!(stream.not_scanned[0].inner, [ZIP_MEMBER, ZIP_MEMBER]);
+}
+
+#[test]
+fn archive_limits_make_the_verdict_incomplete_not_clean() {
+    // Regression: verdicts counted only read errors and oversized files, so
+    // a bomb or a too-deep nesting was judged `clean`.
+    let (r, _) = timed("42.zip", &bomb(2, 4 << 20, true));
+    assert!(reasons(&r).contains(&Reason::CompressionRatio));
+    assert_eq!(verdict_of(&r, "42.zip"), Some(Residency::Incomplete));
+    let (r, _) = timed("deep.zip", &deep_zip(20, b"no ids here"));
+    assert_eq!(reasons(&r), [Reason::ArchiveDepth]);
+    assert_eq!(verdict_of(&r, "deep.zip"), Some(Residency::Incomplete));
+}
+
+#[test]
+fn every_zip_method_with_a_decoder_is_opened() {
+    // One member per method, each with its own IINs; Deflate64's holds a
+    // text twice, the copy reaching back past Deflate's 32 KiB window.
+    let mut entries = Vec::new();
+    let mut expected = Vec::new();
+    for (i, (method, name)) in archives::ZIP_METHODS.iter().enumerate() {
+        let (mut plain, planted) = text_with_iins(&mut Rng::new(60 + i as u64), 40_000, 3 + i);
+        let mut count = planted.len();
+        if *method == 9 {
+            assert!(plain.len() <= 49_152, "{}", plain.len());
+            plain = [plain.clone(), plain].concat();
+            count *= 2;
+        }
+        let member = format!("{name}.txt");
+        entries.push(archives::method_entry(&member, *method, &plain));
+        expected.push((member, count));
+    }
+    // PPMd (98) has no decoder here: reported, not guessed at.
+    entries.push(archives::RawEntry {
+        method: 98,
+        ..archives::RawEntry::deflated("ppmd.txt", b"850314319331")
+    });
+    let r = scan_one("methods.zip", &archives::raw_zip(&entries, &[]));
+    for (member, count) in &expected {
+        let found: Vec<_> = iins(&r)
+            .into_iter()
+            .filter(|f| f.location.inner == [member.as_str()])
+            .collect();
+        assert_eq!(
+            found.len(),
+            *count,
+            "{member}: {:?}",
+            r.coverage.not_scanned
+        );
+    }
+    assert_eq!(iins(&r).len(), expected.iter().map(|e| e.1).sum::<usize>());
+    let n = &r.coverage.not_scanned;
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(
+        (n[0].reason, n[0].inner.as_slice()),
+        (
+            Reason::UnsupportedFormat,
+            ["ppmd.txt".to_string()].as_slice()
+        )
+    );
+}
+
 #[test]
 fn entry_limit_is_reported() {
     let files: Vec<(String, Vec<u8>)> =
@@ -384,6 +522,33 @@ fn an_image_inside_an_archive_is_still_an_image() {
     assert!(users.iter().all(
         |f| f.location.inner[0] == "export/image.tar" && f.attributes["hidden_by_layer"] == "1"
     ));
+}
+
+#[test]
+fn a_compressed_image_says_what_streaming_did_not_verify() {
+    // `docker save app | gzip`: the tar is a stream, read once; its layers
+    // are scanned but not analysed as an image, and coverage says so.
+    for layout in [Layout::Oci, Layout::Legacy] {
+        let img = images::image(layout, 17, 20);
+        let r = scan_one("app.tar.gz", &archives::gzip(&img.tarball()));
+        let found = iins(&r);
+        assert_eq!(occurrences(&found), img.users_iins + img.secret_iins);
+        assert!(found
+            .iter()
+            .all(|f| !f.attributes.contains_key("hidden_by_layer")));
+        let n = &r.coverage.not_scanned;
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert_eq!(n[0].reason, Reason::ImageStreamed);
+        assert_eq!((n[0].path.as_str(), n[0].inner.len()), ("app.tar.gz", 0));
+        assert!(
+            n[0].detail.contains("digests were not verified"),
+            "{}",
+            n[0].detail
+        );
+    }
+    // An ordinary tar with an index.json (a web project) is not an image.
+    let site = archives::gzip(&archives::tar(&[("index.json", b"{}".as_slice())]));
+    assert!(scan_one("site.tgz", &site).coverage.not_scanned.is_empty());
 }
 
 #[test]

@@ -102,3 +102,46 @@ fn nested_archive_count_and_limits_as_flags() {
         "{ns:?}"
     );
 }
+
+#[test]
+fn quines_end_fast_with_an_archive_loop_and_an_incomplete_verdict() {
+    use shekara_fixtures::archives::{gzip, tar};
+    use shekara_fixtures::quine::{gzip_quine, zip_quine, ZIP_MEMBER};
+    let dir = tempfile::tempdir().unwrap();
+    let q = zip_quine();
+    fs::write(dir.path().join("quine.zip"), &q).unwrap();
+    fs::write(dir.path().join("quine.gz"), gzip_quine()).unwrap();
+    fs::write(
+        dir.path().join("quine-in.tar.gz"),
+        gzip(&tar(&[("quine.zip", &q)])),
+    )
+    .unwrap();
+    let t = std::time::Instant::now();
+    let (r, code) = scan_json(dir.path(), &[]);
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    // A loop is not an error: nothing found, nothing unreadable.
+    assert_eq!(code, 0);
+    let loops: Vec<(&str, Vec<&str>)> = r["coverage"]["not_scanned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            assert_eq!(n["reason"], "archive_loop", "{n}");
+            let inner = n["inner"].as_array().unwrap();
+            let inner = inner.iter().map(|m| m.as_str().unwrap()).collect();
+            (n["path"].as_str().unwrap(), inner)
+        })
+        .collect();
+    assert_eq!(
+        loops,
+        [
+            ("quine-in.tar.gz", vec!["quine.zip", ZIP_MEMBER]),
+            ("quine.gz", vec!["quine"]),
+            ("quine.zip", vec![ZIP_MEMBER]),
+        ]
+    );
+    assert_eq!(r["coverage"]["complete"], false);
+    for v in r["verdicts"].as_array().unwrap() {
+        assert_eq!(v["verdict"], "incomplete", "{v}");
+    }
+}

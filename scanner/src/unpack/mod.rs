@@ -268,10 +268,14 @@ impl std::fmt::Display for LimitHit {
 impl std::error::Error for LimitHit {}
 
 /// The reason and detail of an error from a guarded read: the limit it hit,
-/// else a decoding problem.
+/// a method without a decoder (the zip crate opens entries lazily, so an
+/// unsupported method shows on the first read), else a decoding problem.
 fn classify(err: &io::Error) -> (Reason, String) {
     if let Some(hit) = err.get_ref().and_then(|e| e.downcast_ref::<LimitHit>()) {
         return (hit.0, hit.1.clone());
+    }
+    if err.kind() == io::ErrorKind::Unsupported {
+        return (Reason::UnsupportedFormat, err.to_string());
     }
     (Reason::CorruptArchive, err.to_string())
 }
@@ -290,9 +294,39 @@ pub(crate) struct Unpacker<'s> {
     pub(crate) budget: std::sync::Arc<Budget>,
     /// The stream-scanning buffer (one member streams at a time).
     buf: &'s mut Vec<u8>,
-    /// BLAKE3 of each in-memory archive being unpacked, outermost first (quine guard).
-    ancestors: Vec<blake3::Hash>,
+    /// BLAKE3 and name of each in-memory archive being unpacked, outermost
+    /// first (the quine guard).
+    ancestors: Vec<(blake3::Hash, String)>,
+    /// The top-level file, when it is one: a member as large as it is
+    /// compared with it by hash (computed on the first such member only).
+    top: Option<TopFile>,
     pub(crate) out: Outcome,
+}
+
+/// The top-level file of an unpacking, for the quine guard: a zip whose
+/// member is the zip itself is caught one level down, not two.
+struct TopFile {
+    file: std::fs::File,
+    size: u64,
+    name: String,
+    /// BLAKE3 of the file, once computed (None inside: unreadable).
+    hash: Option<Option<blake3::Hash>>,
+}
+
+impl TopFile {
+    /// Whether `len` bytes hashing to `hash` are this file's bytes.
+    fn is(&mut self, len: u64, hash: &blake3::Hash) -> bool {
+        if len != self.size {
+            return false;
+        }
+        let (file, size) = (&self.file, self.size);
+        let mine = self.hash.get_or_insert_with(|| {
+            let mut h = blake3::Hasher::new();
+            let mut r = io::BufReader::with_capacity(64 << 10, compress::At::new(file, 0, size));
+            io::copy(&mut r, &mut h).ok().map(|_| h.finalize())
+        });
+        mine.as_ref() == Some(hash)
+    }
 }
 
 impl<'s> Unpacker<'s> {
@@ -302,6 +336,7 @@ impl<'s> Unpacker<'s> {
             scanner,
             buf,
             ancestors: Vec::new(),
+            top: None,
             out: Outcome {
                 complete: true,
                 ..Outcome::default()
@@ -410,11 +445,13 @@ impl<'s> Unpacker<'s> {
             return;
         }
         let hash = blake3::hash(bytes);
-        if self.ancestors.contains(&hash) {
-            let detail = "identical to an archive that contains it (a quine): not opened again";
-            return self.gap(place, Reason::ArchiveLoop, detail.into());
+        if let Some(outer) = self.enclosing_copy(bytes.len() as u64, &hash) {
+            let detail = format!(
+                "byte-identical to the enclosing archive {outer} (a quine: it contains itself); its content was scanned there, the loop is not followed"
+            );
+            return self.gap(place, Reason::ArchiveLoop, detail);
         }
-        self.ancestors.push(hash);
+        self.ancestors.push((hash, place.detector_path()));
         match format {
             Format::Zip => {
                 if !self.zip_seekable(place, Cursor::new(bytes), depth) {
@@ -429,6 +466,17 @@ impl<'s> Unpacker<'s> {
             _ => self.stream(place, format, &mut Cursor::new(bytes), depth),
         }
         self.ancestors.pop();
+    }
+
+    /// The name of an enclosing archive (the top-level file included) whose
+    /// bytes are the `len` bytes hashing to `hash`, if any.
+    fn enclosing_copy(&mut self, len: u64, hash: &blake3::Hash) -> Option<String> {
+        if let Some((_, name)) = self.ancestors.iter().find(|(h, _)| h == hash) {
+            return Some(format!("'{name}'"));
+        }
+        let top = self.top.as_mut()?;
+        top.is(len, hash)
+            .then(|| format!("'{}' (the file itself)", top.name))
     }
 
     pub(crate) fn open_stream(
@@ -544,6 +592,12 @@ pub(crate) fn scan_file(
     buf: &mut Vec<u8>,
 ) -> Outcome {
     let mut u = Unpacker::new(scanner, buf);
+    u.top = file.try_clone().ok().map(|file| TopFile {
+        file,
+        size,
+        name: place.detector_path(),
+        hash: None,
+    });
     match format {
         Format::Zip => {
             let reader = io::BufReader::with_capacity(64 << 10, file);
@@ -731,7 +785,7 @@ mod tests {
         };
         let mut buf = Vec::new();
         let mut u = Unpacker::new(&scanner, &mut buf);
-        u.ancestors.push(blake3::hash(&zip_bytes));
+        u.ancestors.push((blake3::hash(&zip_bytes), "q.zip".into()));
         let place = Place::file(0, b"q.zip".to_vec());
         u.member(&place.member("q.zip"), Src::Bytes(&zip_bytes), 1);
         assert_eq!(u.out.not_scanned.len(), 1);

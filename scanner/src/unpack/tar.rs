@@ -8,7 +8,35 @@ use crate::model::Reason;
 
 impl Unpacker<'_> {
     /// Opens a tar stream and dispatches each regular file, in archive order.
+    ///
+    /// A tar read this way is never analysed as a container image (that
+    /// needs its index first: a file, or a member in memory): when it holds
+    /// an image's marker file, coverage says what was not verified.
     pub(crate) fn tar(&mut self, place: &Place, reader: &mut dyn Read, depth: u32) {
+        let mut markers = [false; 3];
+        self.tar_entries(place, reader, depth, &mut markers);
+        // As image::Index::of decides: manifest.json, or index.json with oci-layout.
+        let [manifest, index, layout] = markers;
+        let holds = if manifest {
+            "manifest.json"
+        } else if index && layout {
+            "index.json and oci-layout"
+        } else {
+            return;
+        };
+        let detail = format!(
+            "a container image (it holds {holds}) read as a stream: its layers were scanned as archive members, but blob digests were not verified and whiteouts not resolved (no layer or hidden_by_layer attributes); scan the image tarball itself for those"
+        );
+        self.gap(place, Reason::ImageStreamed, detail);
+    }
+
+    fn tar_entries(
+        &mut self,
+        place: &Place,
+        reader: &mut dyn Read,
+        depth: u32,
+        markers: &mut [bool; 3],
+    ) {
         let mut archive = tar::Archive::new(reader);
         let entries = match archive.entries() {
             Ok(e) => e,
@@ -29,6 +57,9 @@ impl Unpacker<'_> {
                 return;
             }
             let name = entry_name(&entry.path_bytes());
+            if let Some(i) = super::IMAGE_MARKERS.iter().position(|m| *m == name) {
+                markers[i] = true;
+            }
             let size = entry.size();
             self.buffered(&place.member(name), &mut entry, Some(size), depth + 1);
             if self.budget.exhausted() {
