@@ -99,7 +99,7 @@ fn scan(opts: &ScanOpts) -> i32 {
     let progress = Progress::default();
     let show_bar = !opts.quiet && std::io::stderr().is_terminal();
     let run = |sink: &dyn shekara_scanner::Sink| match &git {
-        Some((top, source)) => scanner.scan_git(top, source, sink, &progress),
+        Some(g) => g.run(&scanner, sink, &progress),
         None => scanner.run(sink, &progress),
     };
     let result: Result<Report, String> = with_progress(show_bar, &progress, || {

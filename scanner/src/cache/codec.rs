@@ -381,11 +381,13 @@ impl<'a> Reader<'a> {
             fingerprint: self.string()?,
             raw: self.opt_str()?,
         };
-        let mut attributes = BTreeMap::new();
-        for _ in 0..self.len()? {
-            let k = self.string()?;
-            attributes.insert(k, self.string()?);
+        let n = self.len()?;
+        let mut pairs = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            pairs.push((self.string()?, self.string()?));
         }
+        // Stored in key order: built in bulk, not by searched inserts.
+        let attributes: BTreeMap<String, String> = pairs.into_iter().collect();
         let breach_notification = match self.u8()? {
             0 => None,
             flag @ (1 | 2) => Some(BreachNotification {
