@@ -27,7 +27,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Mutex;
 
-use redb::{Database, ReadOnlyTable, ReadableTableMetadata, TableDefinition, TableHandle};
+use redb::{
+    Database, ReadOnlyTable, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
+};
 use serde::{Deserialize, Serialize};
 
 mod codec;
@@ -197,6 +199,15 @@ impl Cache {
     }
 
     fn drop_other_contexts(&self) -> Result<(), String> {
+        // The usual case, one table and it is ours: no write (no fsync).
+        let names: Vec<String> = {
+            let tx = self.db.begin_read().map_err(s)?;
+            let names = tx.list_tables().map_err(s)?;
+            names.map(|t| t.name().to_string()).collect()
+        };
+        if names == [self.table.clone()] {
+            return Ok(());
+        }
         let tx = self.db.begin_write().map_err(s)?;
         let stale: Vec<String> = tx
             .list_tables()
@@ -285,20 +296,33 @@ impl Cache {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
+        // Keys are read first: a sweep that finds nothing gone writes
+        // nothing (a retain over the table would rewrite every page).
+        let gone: Vec<Vec<u8>> = {
+            let tx = self.db.begin_read().map_err(s)?;
+            let table = tx.open_table(def(&self.table)).map_err(s)?;
+            let mut gone = Vec::new();
+            for item in table.iter().map_err(s)? {
+                let (k, _) = item.map_err(s)?;
+                let k = k.value();
+                if roots.iter().any(|r| under(k, r)) && !keep.contains(k) {
+                    gone.push(k.to_vec());
+                }
+            }
+            gone
+        };
+        if gone.is_empty() {
+            return Ok(0);
+        }
         let tx = self.db.begin_write().map_err(s)?;
-        let mut dropped = 0u64;
         {
             let mut table = tx.open_table(def(&self.table)).map_err(s)?;
-            table
-                .retain(|k, _| {
-                    let gone = roots.iter().any(|r| under(k, r)) && !keep.contains(k);
-                    dropped += u64::from(gone);
-                    !gone
-                })
-                .map_err(s)?;
+            for k in &gone {
+                table.remove(k.as_slice()).map_err(s)?;
+            }
         }
         tx.commit().map_err(s)?;
-        Ok(dropped)
+        Ok(gone.len() as u64)
     }
 
     /// Entries stored for this context.

@@ -784,12 +784,14 @@ impl Scanner {
         let mut coverage = Coverage::default();
         let mut known = crate::post::KnownInline::default();
         for o in outcomes {
-            // Files, not the archive members listed with them.
-            coverage.files_cached += o
-                .files
-                .iter()
-                .filter(|f| f.cached && f.inner.is_empty())
-                .count() as u64;
+            // Files (of `files_scanned`), not the archive members listed with them.
+            if o.complete {
+                coverage.files_cached += o
+                    .files
+                    .iter()
+                    .filter(|f| f.cached && f.inner.is_empty())
+                    .count() as u64;
+            }
             known.add(findings.len(), o.findings.len(), o.inline);
             findings.extend(o.findings);
             files.extend(o.files);
