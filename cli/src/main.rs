@@ -99,9 +99,7 @@ fn scan(opts: &ScanOpts) -> i32 {
     let progress = Progress::default();
     let show_bar = !opts.quiet && std::io::stderr().is_terminal();
     let run = |sink: &dyn shekara_scanner::Sink| match (&git, &scanner) {
-        (Some((top, source)), Runner::Files(files)) => files
-            .scan_git(top, source, sink, &progress)
-            .map_err(|e| e.to_string()),
+        (Some(g), Runner::Files(files)) => g.run(files, sink, &progress).map_err(|e| e.to_string()),
         _ => scanner.run(sink, &progress),
     };
     let result: Result<Report, String> = with_progress(show_bar, &progress, || {

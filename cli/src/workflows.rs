@@ -11,22 +11,40 @@ use shekara_scanner::{Config, Input, Report, Severity};
 use crate::args::{HookCommand, MergeOpts, ScanOpts};
 use crate::fail;
 
+/// What a git scan reads: the staged blobs, through git processes started
+/// before the detectors are built, or the history.
+pub enum GitScan {
+    /// `--staged` (pre-commit): the processes run while the engine is built.
+    Staged(std::sync::Mutex<git::Staging>),
+    /// `--history`.
+    History(PathBuf, Source),
+}
+
+impl GitScan {
+    /// Runs it.
+    pub fn run(
+        &self,
+        scanner: &shekara_scanner::Scanner,
+        sink: &dyn shekara_scanner::Sink,
+        progress: &shekara_scanner::Progress,
+    ) -> Result<Report, shekara_scanner::Error> {
+        match self {
+            GitScan::Staged(staging) => {
+                let mut staging = staging.lock().unwrap_or_else(|e| e.into_inner());
+                scanner.scan_staged(&mut staging, sink, progress)
+            }
+            GitScan::History(top, source) => scanner.scan_git(top, source, sink, progress),
+        }
+    }
+}
+
 /// For `--staged` / `--history`: the repository's top level and what to
 /// read from it; the scan's one root becomes the top level, so paths are
 /// relative to it. `None` for an ordinary scan.
-pub fn git_source(
-    opts: &ScanOpts,
-    config: &mut Config,
-) -> Result<Option<(PathBuf, Source)>, String> {
-    let source = if opts.staged {
-        Source::Staged
-    } else if opts.history {
-        Source::History {
-            since: opts.since.clone(),
-        }
-    } else {
+pub fn git_source(opts: &ScanOpts, config: &mut Config) -> Result<Option<GitScan>, String> {
+    if !opts.staged && !opts.history {
         return Ok(None);
-    };
+    }
     let flag = if opts.staged { "--staged" } else { "--history" };
     let [path] = opts.paths.as_slice() else {
         return Err(format!(
@@ -36,9 +54,19 @@ pub fn git_source(
     if path == "-" {
         return Err(format!("{flag} reads a git repository, not standard input"));
     }
-    let top = git::toplevel(Path::new(path)).map_err(|e| e.to_string())?;
-    config.inputs = vec![Input::Path(top.clone())];
-    Ok(Some((top, source)))
+    let (top, scan) = if opts.staged {
+        let mut staging = git::Staging::start(Path::new(path)).map_err(|e| e.to_string())?;
+        let top = staging.toplevel().map_err(|e| e.to_string())?;
+        (top, GitScan::Staged(std::sync::Mutex::new(staging)))
+    } else {
+        let top = git::toplevel(Path::new(path)).map_err(|e| e.to_string())?;
+        let source = Source::History {
+            since: opts.since.clone(),
+        };
+        (top.clone(), GitScan::History(top, source))
+    };
+    config.inputs = vec![Input::Path(top)];
+    Ok(Some(scan))
 }
 
 /// After a blocked commit: what was found, where, and the ways out.

@@ -99,6 +99,7 @@ impl ObjectCache for DirCache {
             files: e.files,
             bytes: e.bytes,
             complete: true,
+            ..Outcome::default()
         })
     }
 

@@ -14,15 +14,27 @@
 //!
 //! Only complete results are stored: a file that could not be read, or
 //! changed while it was read, is scanned again next time.
+//!
+//! Values are a compact binary layout ([`codec`]), stamp first; lookups
+//! during a sweep go to one read snapshot taken when the cache is opened
+//! (the previous sweep's state), shared by every worker thread, so a lookup
+//! is one B-tree descent with no transaction set-up. Inline `shekara:ignore`
+//! results are cached with the findings, so an unchanged file is not read
+//! back for them either. At the end of a full sweep, [`Cache::prune`] drops
+//! the entries of files under the scanned roots that the sweep no longer saw.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Mutex;
 
-use redb::{Database, ReadableTableMetadata, TableDefinition, TableHandle};
+use redb::{
+    Database, ReadOnlyTable, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::model::Finding;
+mod codec;
+
+use crate::model::{Finding, Reason};
 
 /// Entries buffered before one write transaction commits them.
 const BATCH: usize = 4096;
@@ -55,21 +67,74 @@ impl Stamp {
     }
 }
 
+/// Inline suppressions of a file's findings: (index among its findings,
+/// the directive's reason).
+pub type Inline = Vec<(usize, String)>;
+
 /// What the cache keeps per file.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// The file's stamp when it was scanned.
     pub stamp: Stamp,
-    /// SHA-256 of its content.
+    /// SHA-256 of its content (lowercase hex).
     pub sha256: String,
+    /// Which of its findings an inline `shekara:ignore` suppresses, when
+    /// that was looked up (`None`: not known, look it up after the scan).
+    pub inline: Option<Inline>,
     /// Its findings (paths and root index are rewritten on use).
     pub findings: Vec<Finding>,
+    /// The inputs scanned, in the report's order: the file itself (empty
+    /// `inner`) and, for archives and images, their members.
+    pub members: Vec<Member>,
+    /// What of it was not scanned, for reasons that its content decides (a
+    /// corrupt archive, a bomb guard): see [`cacheable`].
+    pub not_scanned: Vec<Unscanned>,
+    /// Bytes scanned (decoded members included).
+    pub bytes: u64,
+    /// Whether the file itself was scanned completely.
+    pub complete: bool,
 }
+
+/// An input scanned: a cached file or a member inside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Member paths, outermost first.
+    pub inner: Vec<String>,
+    /// Bytes read.
+    pub size: u64,
+    /// Its SHA-256, lowercase hex.
+    pub sha256: String,
+}
+
+/// A part of a cached file that was not scanned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unscanned {
+    /// Member paths, outermost first (empty: the file itself).
+    pub inner: Vec<String>,
+    /// Why.
+    pub reason: Reason,
+    /// Details.
+    pub detail: String,
+    /// Bytes scanned before it stopped.
+    pub bytes_scanned: Option<u64>,
+}
+
+/// Whether a result with this reason may be cached: the file's content
+/// (and the scan's options, which are part of the context) decides it.
+/// Read errors, files changed mid-scan and size limits on the file itself
+/// are never cached: the next sweep tries again.
+pub fn cacheable(reason: Reason) -> bool {
+    codec::REASONS.contains(&reason)
+}
+
+type Snapshot = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 /// An open cache for one context.
 pub struct Cache {
     db: Database,
     table: String,
+    /// The state as opened: every lookup of the sweep reads this snapshot.
+    snapshot: Mutex<Option<std::sync::Arc<Snapshot>>>,
     pending: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
 }
 
@@ -109,15 +174,40 @@ impl Cache {
         let cache = Cache {
             db,
             table,
+            snapshot: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
         };
         cache
             .drop_other_contexts()
             .map_err(|e| format!("cannot prepare the cache '{}': {e}", file.display()))?;
+        let snapshot = cache
+            .db
+            .begin_read()
+            .map_err(s)
+            .and_then(|tx| tx.open_table(def(&cache.table)).map_err(s))
+            .map_err(|e| format!("cannot read the cache '{}': {e}", file.display()))?;
+        *cache.snapshot.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(std::sync::Arc::new(snapshot));
         Ok(cache)
     }
 
+    fn snapshot(&self) -> Option<std::sync::Arc<Snapshot>> {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     fn drop_other_contexts(&self) -> Result<(), String> {
+        // The usual case, one table and it is ours: no write (no fsync).
+        let names: Vec<String> = {
+            let tx = self.db.begin_read().map_err(s)?;
+            let names = tx.list_tables().map_err(s)?;
+            names.map(|t| t.name().to_string()).collect()
+        };
+        if names == [self.table.clone()] {
+            return Ok(());
+        }
         let tx = self.db.begin_write().map_err(s)?;
         let stale: Vec<String> = tx
             .list_tables()
@@ -133,18 +223,22 @@ impl Cache {
         Ok(())
     }
 
-    /// The cached entry for `key` if its stamp is `stamp`.
+    /// The cached entry for `key` if its stamp is `stamp` (as the cache
+    /// was when opened). A value that does not decode is a miss.
     pub fn get(&self, key: &[u8], stamp: &Stamp) -> Option<Entry> {
-        let tx = self.db.begin_read().ok()?;
-        let table = tx.open_table(def(&self.table)).ok()?;
+        let table = self.snapshot()?;
         let value = table.get(key).ok()??;
-        let entry: Entry = serde_json::from_slice(value.value()).ok()?;
-        (entry.stamp == *stamp).then_some(entry)
+        let bytes = value.value();
+        // The stamp sits at the head: a changed file costs no decoding.
+        if codec::stamp_of(bytes)? != *stamp {
+            return None;
+        }
+        codec::decode(bytes)
     }
 
     /// Records a result; written in batches (and by [`Cache::flush`]).
     pub fn put(&self, key: Vec<u8>, entry: &Entry) {
-        let Ok(value) = serde_json::to_vec(entry) else {
+        let Some(value) = codec::encode(entry) else {
             return;
         };
         let batch = {
@@ -184,6 +278,53 @@ impl Cache {
         Ok(())
     }
 
+    /// Drops the entries of files under `roots` (absolute paths, as keys
+    /// are) that `keep` does not hold: files deleted or renamed since they
+    /// were cached. Call after [`Cache::flush`], at the end of a sweep that
+    /// saw every file under those roots (not a shard). Returns how many
+    /// entries were dropped. Entries of other roots are left alone.
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub fn prune(
+        &self,
+        roots: &[Vec<u8>],
+        keep: &std::collections::HashSet<Vec<u8>>,
+    ) -> Result<u64, String> {
+        // The snapshot would pin the pages that pruning frees.
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        // Keys are read first: a sweep that finds nothing gone writes
+        // nothing (a retain over the table would rewrite every page).
+        let gone: Vec<Vec<u8>> = {
+            let tx = self.db.begin_read().map_err(s)?;
+            let table = tx.open_table(def(&self.table)).map_err(s)?;
+            let mut gone = Vec::new();
+            for item in table.iter().map_err(s)? {
+                let (k, _) = item.map_err(s)?;
+                let k = k.value();
+                if roots.iter().any(|r| under(k, r)) && !keep.contains(k) {
+                    gone.push(k.to_vec());
+                }
+            }
+            gone
+        };
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        let tx = self.db.begin_write().map_err(s)?;
+        {
+            let mut table = tx.open_table(def(&self.table)).map_err(s)?;
+            for k in &gone {
+                table.remove(k.as_slice()).map_err(s)?;
+            }
+        }
+        tx.commit().map_err(s)?;
+        Ok(gone.len() as u64)
+    }
+
     /// Entries stored for this context.
     pub fn len(&self) -> u64 {
         let count = || -> Result<u64, String> {
@@ -196,6 +337,14 @@ impl Cache {
     /// Whether nothing is stored for this context.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Whether `key` is the path `root` or below it.
+fn under(key: &[u8], root: &[u8]) -> bool {
+    match key.strip_prefix(root) {
+        Some(rest) => rest.is_empty() || rest[0] == b'/' || root.ends_with(b"/"),
+        None => false,
     }
 }
 
@@ -218,14 +367,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let entry = Entry {
             stamp: stamp(10),
-            sha256: "ab".into(),
+            sha256: "ab".repeat(32),
+            inline: None,
             findings: Vec::new(),
+            members: Vec::new(),
+            not_scanned: Vec::new(),
+            bytes: 10,
+            complete: true,
         };
         {
             let c = Cache::open(dir.path(), "one").unwrap();
             c.put(b"/a".to_vec(), &entry);
             c.flush().unwrap();
-            assert_eq!(c.get(b"/a", &stamp(10)).unwrap().sha256, "ab");
+            assert!(
+                c.get(b"/a", &stamp(10)).is_none(),
+                "lookups read the state as opened"
+            );
+        }
+        {
+            let c = Cache::open(dir.path(), "one").unwrap();
+            assert_eq!(c.get(b"/a", &stamp(10)).unwrap(), entry);
             assert!(
                 c.get(b"/a", &stamp(11)).is_none(),
                 "a changed stamp is a miss"
@@ -244,5 +405,42 @@ mod tests {
         drop(c);
         let c = Cache::open(dir.path(), "one").unwrap();
         assert!(c.is_empty(), "opening another context dropped this one");
+    }
+
+    #[test]
+    fn prune_drops_unseen_files_under_the_roots_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = Entry {
+            stamp: stamp(1),
+            sha256: "cd".repeat(32),
+            inline: Some(Vec::new()),
+            findings: Vec::new(),
+            members: Vec::new(),
+            not_scanned: Vec::new(),
+            bytes: 1,
+            complete: true,
+        };
+        let keys: [&[u8]; 5] = [b"/t/a", b"/t/gone", b"/t/sub/gone", b"/tree/x", b"/other/y"];
+        {
+            let c = Cache::open(dir.path(), "ctx").unwrap();
+            for k in keys {
+                c.put(k.to_vec(), &entry);
+            }
+            c.flush().unwrap();
+        }
+        let c = Cache::open(dir.path(), "ctx").unwrap();
+        let keep = [b"/t/a".to_vec()].into_iter().collect();
+        assert_eq!(c.prune(&[b"/t".to_vec()], &keep).unwrap(), 2);
+        drop(c);
+        let c = Cache::open(dir.path(), "ctx").unwrap();
+        assert_eq!(c.len(), 3);
+        assert!(c.get(b"/t/a", &stamp(1)).is_some(), "a seen file stays");
+        assert!(c.get(b"/t/gone", &stamp(1)).is_none(), "an unseen one goes");
+        assert!(
+            c.get(b"/tree/x", &stamp(1)).is_some(),
+            "a sibling root sharing a prefix is not under /t"
+        );
+        assert!(c.get(b"/other/y", &stamp(1)).is_some(), "other roots stay");
+        assert!(under(b"/t", b"/t") && under(b"/x", b"/") && !under(b"/tx", b"/t"));
     }
 }

@@ -94,6 +94,10 @@ pub struct Outcome {
     pub bytes: u64,
     /// Whether the input itself was scanned completely.
     pub complete: bool,
+    /// Inline `shekara:ignore` suppressions of `findings` (index among
+    /// them, reason) when already settled (`--cache`); `None`: looked up
+    /// after the scan.
+    pub inline: Option<crate::cache::Inline>,
 }
 
 /// The outcome of scanning one file.
@@ -242,9 +246,7 @@ impl Scanner {
             outcomes.push(self.scan_stdin(ri, sink, progress));
         }
         if let Some(cache) = &self.cache {
-            if let Err(e) = cache.flush() {
-                eprintln!("shekara: warning: {e}; the next sweep re-reads what was not stored");
-            }
+            self.finish_cache(cache, &roots, &walked);
         }
         let folders = self.folder_findings(&walked, &outcomes, sink);
         Ok(self.assemble_with(started, skipped, outcomes, folders))
@@ -288,6 +290,34 @@ impl Scanner {
             return outcome.findings;
         }
         found
+    }
+
+    /// Stores what is buffered and, after a sweep that saw every file (not
+    /// a shard), drops the entries of files no longer there.
+    fn finish_cache(&self, cache: &crate::cache::Cache, roots: &Roots, walked: &Walked) {
+        if let Err(e) = cache.flush() {
+            eprintln!("shekara: warning: {e}; the next sweep re-reads what was not stored");
+            return;
+        }
+        if self.config.shard.is_some() {
+            return;
+        }
+        let prefixes: Vec<Vec<u8>> = roots
+            .paths
+            .iter()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| cache_key(p))
+            .collect();
+        let seen = self.pool.install(|| {
+            walked
+                .files
+                .par_iter()
+                .map(|e| cache_key(&e.path))
+                .collect::<std::collections::HashSet<_>>()
+        });
+        if let Err(e) = cache.prune(&prefixes, &seen) {
+            eprintln!("shekara: warning: cannot prune the cache: {e}");
+        }
     }
 
     fn check_roots(&self) -> Result<Roots, Error> {
@@ -352,21 +382,23 @@ impl Scanner {
         if let Some(hit) = stamp.as_ref().and_then(|st| cache.get(&key, st)) {
             return cached_outcome(&place, hit);
         }
-        let outcome = with_buf(|b| self.scan_entry(e, b));
-        // Only plain files are cached: an archive's member records and
-        // coverage would not survive the round trip.
-        let plain = outcome.files.len() == 1
-            && outcome.files[0].inner.is_empty()
-            && outcome.not_scanned.is_empty();
-        if let (Some(stamp), true, true, Some(file)) =
-            (stamp, outcome.complete, plain, outcome.files.first())
-        {
-            let entry = crate::cache::Entry {
-                stamp,
-                sha256: file.sha256.clone(),
-                findings: outcome.findings.clone(),
-            };
-            cache.put(key, &entry);
+        let mut outcome = with_buf(|b| self.scan_entry(e, b));
+        // Archives and datasets are cached with their members and what of
+        // them could not be decoded; read errors and files that changed
+        // while read are not cached.
+        let top = outcome.files.iter().find(|f| f.inner.is_empty());
+        let settled = outcome
+            .not_scanned
+            .iter()
+            .all(|n| crate::cache::cacheable(n.reason));
+        if let (Some(stamp), Some(top), true) = (stamp, top, settled) {
+            let sha256 = top.sha256.clone();
+            // Settled now, while the file is in the page cache, and cached
+            // with the findings: a re-sweep does not read the file back.
+            if self.config.inline_ignores {
+                outcome.inline = Some(inline_of(&e.path, &outcome.findings));
+            }
+            cache.put(key, &entry_of(stamp, sha256, &outcome));
         }
         outcome
     }
@@ -748,6 +780,7 @@ impl Scanner {
             files,
             bytes: r.bytes,
             complete,
+            inline: None,
         }
     }
 
@@ -779,8 +812,9 @@ impl Scanner {
 
     /// Recomputes suppressions and verdicts after a caller changed the
     /// report [`Scanner::assemble`] gave it (added findings or coverage).
+    /// Inline ignores are looked up again in the files on disk.
     pub fn refinish(&self, report: &mut Report) {
-        crate::post::finish(report, &self.config);
+        crate::post::finish(report, &self.config, crate::post::KnownInline::default());
     }
 
     /// Puts a report together from what the walk skipped and the outcomes
@@ -811,8 +845,17 @@ impl Scanner {
         let mut findings = Vec::new();
         let mut files = Vec::new();
         let mut coverage = Coverage::default();
+        let mut known = crate::post::KnownInline::default();
         for o in outcomes {
-            coverage.files_cached += o.files.iter().filter(|f| f.cached).count() as u64;
+            // Files (of `files_scanned`), not the archive members listed with them.
+            if o.complete {
+                coverage.files_cached += o
+                    .files
+                    .iter()
+                    .filter(|f| f.cached && f.inner.is_empty())
+                    .count() as u64;
+            }
+            known.add(findings.len(), o.findings.len(), o.inline);
             left -= o.findings.len();
             if findings.is_empty() {
                 findings = o.findings;
@@ -830,9 +873,14 @@ impl Scanner {
         if !folders.is_empty() {
             findings.extend(folders);
             // Stable: offsets, rules and member order keep their order within a path.
-            findings.sort_by(|a, b| {
-                (a.location.root, &a.location.path).cmp(&(b.location.root, &b.location.path))
+            let mut order: Vec<usize> = (0..findings.len()).collect();
+            order.sort_by(|&a, &b| {
+                let (a, b) = (&findings[a].location, &findings[b].location);
+                (a.root, &a.path).cmp(&(b.root, &b.path))
             });
+            known.reorder(&order);
+            let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+            findings = order.iter().filter_map(|&i| slots[i].take()).collect();
         }
         not_scanned_list.sort_by(|a, b| {
             (a.root, &a.path, &a.inner, a.reason).cmp(&(b.root, &b.path, &b.inner, b.reason))
@@ -868,7 +916,7 @@ impl Scanner {
             partial: false,
         };
         // Evidence layer: suppressions, then verdicts.
-        crate::post::finish(&mut report, &self.config);
+        crate::post::finish(&mut report, &self.config, known);
         report
     }
 
@@ -911,6 +959,13 @@ fn cache_context(config: &Config, key: &FingerprintKey) -> String {
         shekara_signatures::Ruleset::builtin().digest(),
         &key.id(),
         if config.reveal { "reveal" } else { "masked" },
+        // A policy changes severities and endpoint classes of findings.
+        config
+            .policy
+            .as_ref()
+            .map_or("no policy", |p| p.digest.as_str()),
+        // Archive limits and the size limit decide what of an archive is read.
+        &format!("{:?} {:?}", config.limits, config.max_file_size),
     ] {
         h.update(part.as_bytes());
         h.update(&[0]);
@@ -922,6 +977,37 @@ fn cache_context(config: &Config, key: &FingerprintKey) -> String {
 fn cache_key(path: &std::path::Path) -> Vec<u8> {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     walk::path_bytes(&abs)
+}
+
+/// What the cache keeps of a file's outcome.
+fn entry_of(stamp: crate::cache::Stamp, sha256: String, o: &Outcome) -> crate::cache::Entry {
+    crate::cache::Entry {
+        stamp,
+        sha256,
+        inline: o.inline.clone(),
+        findings: o.findings.clone(),
+        members: o
+            .files
+            .iter()
+            .map(|f| crate::cache::Member {
+                inner: f.inner.clone(),
+                size: f.size,
+                sha256: f.sha256.clone(),
+            })
+            .collect(),
+        not_scanned: o
+            .not_scanned
+            .iter()
+            .map(|n| crate::cache::Unscanned {
+                inner: n.inner.clone(),
+                reason: n.reason,
+                detail: n.detail.clone(),
+                bytes_scanned: n.bytes_scanned,
+            })
+            .collect(),
+        bytes: o.bytes,
+        complete: o.complete,
+    }
 }
 
 /// A cached result as the outcome of this file (at its place in this scan).
@@ -937,22 +1023,50 @@ fn cached_outcome(place: &Place, hit: crate::cache::Entry) -> Outcome {
             f
         })
         .collect();
+    let file = |inner: Vec<String>, size: u64, sha256: String| ScannedFile {
+        path: path.clone(),
+        path_base64: path_base64.clone(),
+        root: place.root,
+        inner,
+        size,
+        sha256,
+        etag: None,
+        cached: true,
+    };
+    let files = hit
+        .members
+        .into_iter()
+        .map(|m| file(m.inner, m.size, m.sha256))
+        .collect();
+    let not_scanned = hit
+        .not_scanned
+        .into_iter()
+        .map(|n| NotScanned {
+            path: path.clone(),
+            path_base64: path_base64.clone(),
+            root: place.root,
+            inner: n.inner,
+            reason: n.reason,
+            detail: n.detail,
+            bytes_scanned: n.bytes_scanned,
+        })
+        .collect();
     Outcome {
         findings,
-        not_scanned: Vec::new(),
-        files: vec![ScannedFile {
-            path,
-            path_base64,
-            root: place.root,
-            inner: place.inner.clone(),
-            size: hit.stamp.size,
-            sha256: hit.sha256,
-            etag: None,
-            cached: true,
-        }],
-        bytes: hit.stamp.size,
-        complete: true,
+        not_scanned,
+        files,
+        bytes: hit.bytes,
+        complete: hit.complete,
+        inline: hit.inline,
     }
+}
+
+/// The inline suppressions of a file's findings, read back from the file.
+fn inline_of(path: &std::path::Path, findings: &[Finding]) -> crate::cache::Inline {
+    crate::suppress::inline(findings, |_| Some(path.to_path_buf()))
+        .into_iter()
+        .map(|s| (s.finding, s.reason.unwrap_or_default()))
+        .collect()
 }
 
 struct Roots {

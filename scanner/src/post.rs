@@ -9,11 +9,65 @@ use crate::model::{Finding, Report};
 use crate::policy::Policy;
 use crate::{suppress, verdict, Config, Input};
 
+/// Inline suppressions settled before the report was put together (cached
+/// with the findings by `--cache`), by index into the report's findings.
+#[derive(Debug, Default)]
+pub(crate) struct KnownInline {
+    /// Per finding: whether its inline suppression is already settled.
+    settled: Vec<bool>,
+    /// The settled findings that are suppressed, and why.
+    found: Vec<(usize, String)>,
+}
+
+impl KnownInline {
+    /// Records the next `len` findings, starting at `base`: settled by
+    /// `inline` (indices among them) when it is known.
+    pub(crate) fn add(&mut self, base: usize, len: usize, inline: Option<crate::cache::Inline>) {
+        self.settled.resize(base, false);
+        let known = inline.is_some();
+        self.settled.resize(base + len, known);
+        for (i, why) in inline.into_iter().flatten() {
+            if i < len {
+                self.found.push((base + i, why));
+            }
+        }
+    }
+
+    /// The findings were reordered: new position `n` holds old `order[n]`.
+    pub(crate) fn reorder(&mut self, order: &[usize]) {
+        let mut new_of = vec![0; order.len()];
+        for (n, &old) in order.iter().enumerate() {
+            new_of[old] = n;
+        }
+        self.settled = order
+            .iter()
+            .map(|&old| self.settled.get(old).copied().unwrap_or(false))
+            .collect();
+        for (i, _) in &mut self.found {
+            *i = new_of.get(*i).copied().unwrap_or(*i);
+        }
+    }
+
+    fn is_settled(&self, i: usize) -> bool {
+        self.settled.get(i).copied().unwrap_or(false)
+    }
+}
+
 /// Fills in `report.suppressions` and `report.verdicts`.
-pub(crate) fn finish(report: &mut Report, config: &Config) {
+pub(crate) fn finish(report: &mut Report, config: &Config, known: KnownInline) {
     let mut s = Vec::new();
     if config.inline_ignores {
-        s.extend(suppress::inline(&report.findings, |f| file_of(config, f)));
+        s.extend(suppress::inline_unless(
+            &report.findings,
+            |i| known.is_settled(i),
+            |f| file_of(config, f),
+        ));
+        s.extend(known.found.iter().map(|(i, why)| suppress::Suppression {
+            finding: *i,
+            by: "inline".into(),
+            reason: Some(why.clone()),
+            expires: None,
+        }));
     }
     if let Some(b) = &config.baseline {
         s.extend(suppress::baseline(&report.findings, b, &suppress::today()));

@@ -209,12 +209,22 @@ pub fn inline(
     findings: &[Finding],
     file_of: impl Fn(&Finding) -> Option<std::path::PathBuf>,
 ) -> Vec<Suppression> {
+    inline_unless(findings, |_| false, file_of)
+}
+
+/// [`inline`] for the findings whose index `settled` rejects (those whose
+/// answer is already known, from the cache): their files are not read.
+pub fn inline_unless(
+    findings: &[Finding],
+    settled: impl Fn(usize) -> bool,
+    file_of: impl Fn(&Finding) -> Option<std::path::PathBuf>,
+) -> Vec<Suppression> {
     let mut out = Vec::new();
     let mut open: Option<File> = None;
     let mut last: Option<(usize, &str, Option<&str>)> = None;
     let mut block = Block::default();
     for (i, f) in findings.iter().enumerate() {
-        if !f.location.inner.is_empty() {
+        if !f.location.inner.is_empty() || settled(i) {
             continue;
         }
         // Findings come grouped by file: the file is looked up and opened once.

@@ -143,6 +143,148 @@ fn cache_skips_unchanged_files_rereads_changed_ones_and_is_invalidated_by_the_ke
     assert_eq!(summary_of(&fourth), summary_of(&no_cache));
 }
 
+/// Everything a report says about a scan, without times.
+fn body_of(r: &Report) -> serde_json::Value {
+    let mut v = serde_json::to_value((
+        &r.findings,
+        &r.coverage.not_scanned,
+        &r.suppressions,
+        &r.summary,
+        r.coverage.files_scanned,
+        r.coverage.bytes_scanned,
+        r.coverage.complete,
+    ))
+    .unwrap();
+    strip_times(&mut v);
+    let files: Vec<_> = r
+        .files
+        .iter()
+        .map(|f| (&f.path, &f.inner, f.size, &f.sha256))
+        .collect();
+    serde_json::json!([v, serde_json::to_value(files).unwrap()])
+}
+
+fn strip_times(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.remove("detected");
+            m.remove("deadline");
+            m.values_mut().for_each(strip_times);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_times),
+        _ => {}
+    }
+}
+
+/// Regression (issue #6 leftovers): archives and files with coverage records
+/// were re-read on every sweep, and inline ignores were read back from every
+/// file with findings; now both come from the cache, and a cached report
+/// says what a fresh one says.
+#[test]
+fn cached_archives_corrupt_files_and_inline_ignores_equal_a_fresh_scan() {
+    use shekara_fixtures::archives;
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(7);
+    let (a, b, c) = (
+        valid_iin(&mut rng),
+        valid_iin(&mut rng),
+        valid_iin(&mut rng),
+    );
+    let csv = format!("id,iin\n1,{a}\n2,{b}\n");
+    fs::write(data.path().join("plain.csv"), &csv).unwrap();
+    fs::write(
+        data.path().join("people.zip"),
+        archives::zip(
+            &[("x/people.csv", csv.as_bytes()), ("y.txt", b"nothing")],
+            true,
+        ),
+    )
+    .unwrap();
+    fs::write(
+        data.path().join("people.csv.gz"),
+        archives::gzip(csv.as_bytes()),
+    )
+    .unwrap();
+    // A gzip header on bytes that do not inflate: a content-decided coverage record.
+    let mut corrupt = archives::gzip(csv.as_bytes());
+    corrupt.truncate(corrupt.len() / 2);
+    fs::write(data.path().join("broken.gz"), corrupt).unwrap();
+    fs::write(
+        data.path().join("fixture.py"),
+        format!("A = \"{a}\"  # shekara:ignore\nB = \"{c}\"\n"),
+    )
+    .unwrap();
+    fs::write(data.path().join("gone.csv"), &csv).unwrap();
+    let with_cache = || {
+        let mut c = config(data.path(), "k");
+        c.cache = Some(cache.path().to_path_buf());
+        c
+    };
+
+    let first = run(with_cache());
+    opened_below(data.path());
+    assert!(
+        first
+            .coverage
+            .not_scanned
+            .iter()
+            .any(|n| n.path == "broken.gz"),
+        "the fixture has a coverage record"
+    );
+    assert_eq!(first.suppressions.len(), 1, "the inline ignore holds");
+    assert!(
+        first.files.iter().any(|f| !f.inner.is_empty()),
+        "archive members listed"
+    );
+
+    fs::remove_file(data.path().join("gone.csv")).unwrap();
+    let mut fresh = config(data.path(), "k");
+    fresh.hash_files = true;
+    let fresh = run(fresh);
+    opened_below(data.path());
+    let second = run(with_cache());
+    assert_eq!(
+        opened_below(data.path()),
+        Vec::<String>::new(),
+        "archives and corrupt files are not re-read either"
+    );
+    assert_eq!(
+        second.coverage.files_cached, 4,
+        "of files_scanned: broken.gz is cached but not scanned completely"
+    );
+    assert!(second.files.iter().all(|f| f.cached));
+    assert_eq!(body_of(&second), body_of(&fresh), "cached = fresh");
+    assert_eq!(second.suppressions[0].by, "inline");
+
+    // The deleted file's entry went at the end of that sweep; a shard sweep
+    // prunes nothing (it does not see every file).
+    assert_eq!(entries(cache.path()), 5);
+    fs::remove_file(data.path().join("plain.csv")).unwrap();
+    let mut shard = with_cache();
+    shard.shard = Some("1/2".parse::<Shard>().unwrap());
+    run(shard);
+    assert_eq!(entries(cache.path()), 5, "a shard does not prune");
+    run(with_cache());
+    assert_eq!(entries(cache.path()), 4, "a full sweep does");
+    opened_below(data.path());
+}
+
+/// Entries in the cache's one results table.
+fn entries(dir: &Path) -> u64 {
+    use redb::{ReadableTableMetadata, TableHandle};
+    let db = redb::Database::open(dir.join("shekara-cache.redb")).unwrap();
+    let tx = db.begin_read().unwrap();
+    let names: Vec<String> = tx
+        .list_tables()
+        .unwrap()
+        .map(|t| t.name().to_string())
+        .collect();
+    assert_eq!(names.len(), 1, "one context");
+    let def: redb::TableDefinition<'_, &[u8], &[u8]> = redb::TableDefinition::new(&names[0]);
+    tx.open_table(def).unwrap().len().unwrap()
+}
+
 #[test]
 fn merge_of_four_shards_equals_the_full_scan() {
     let data = tempfile::tempdir().unwrap();

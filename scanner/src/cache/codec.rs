@@ -1,0 +1,568 @@
+//! The cache's value encoding: compact, hand-written, versioned.
+//!
+//! A re-sweep of an unchanged tree decodes every cached finding, so the
+//! encoding is what that sweep costs. JSON (the first version) spent most of
+//! a re-sweep parsing field names and hex; this is a flat byte layout:
+//! little-endian fixed-width integers, LEB128 lengths, enums as one byte,
+//! the SHA-256 as 32 raw bytes, and nothing a finding's place in the scan
+//! rewrites anyway (path, root). The stamp comes first at a fixed offset, so
+//! a changed file is told from an unchanged one without decoding the rest.
+//!
+//! Decoding never panics on bad bytes (a damaged cache file): every read is
+//! bounds-checked and a value that does not decode is a cache miss.
+
+use std::collections::BTreeMap;
+
+use shekara_detectors::{Confidence, Kind, Severity};
+
+use super::{Entry, Inline, Member, Stamp, Unscanned};
+use crate::model::{BreachNotification, Evidence, Finding, Location, Reason};
+
+/// Layout version: the first byte of every value.
+const VERSION: u8 = 2;
+
+/// The reasons a cached result may carry, by their byte.
+pub(super) const REASONS: [Reason; 8] = [
+    Reason::ArchiveDepth,
+    Reason::ArchiveLimit,
+    Reason::CompressionRatio,
+    Reason::CorruptArchive,
+    Reason::DigestMismatch,
+    Reason::UnsupportedFormat,
+    Reason::ArchiveLoop,
+    Reason::Corrupt,
+];
+/// Bytes of the version and stamp at the start of a value.
+pub(super) const HEAD: usize = 1 + 7 * 8;
+
+const KINDS: [Kind; 9] = [
+    Kind::Iin,
+    Kind::Bin,
+    Kind::BiometricTemplate,
+    Kind::FaceEmbedding,
+    Kind::FaceImageStore,
+    Kind::BiometricModel,
+    Kind::BiometricCode,
+    Kind::ForeignEndpoint,
+    Kind::DomesticEndpoint,
+];
+const CONFIDENCES: [Confidence; 3] = [Confidence::Low, Confidence::Medium, Confidence::High];
+
+/// Encodes an entry; `None` when a value cannot be represented (an unknown
+/// enum variant, a digest that is not SHA-256 hex): such a file is simply
+/// not cached.
+pub(super) fn encode(e: &Entry) -> Option<Vec<u8>> {
+    let mut w = Vec::with_capacity(HEAD + 32 + 16 + e.findings.len() * 160);
+    w.push(VERSION);
+    stamp(&mut w, &e.stamp);
+    w.extend_from_slice(&sha_bytes(&e.sha256)?);
+    match &e.inline {
+        None => w.push(0),
+        Some(list) => {
+            w.push(1);
+            uvar(&mut w, list.len() as u64);
+            for (i, why) in list {
+                uvar(&mut w, *i as u64);
+                string(&mut w, why);
+            }
+        }
+    }
+    uvar(&mut w, e.findings.len() as u64);
+    for f in &e.findings {
+        finding(&mut w, f)?;
+    }
+    uvar(&mut w, e.members.len() as u64);
+    for m in &e.members {
+        strings(&mut w, &m.inner);
+        uvar(&mut w, m.size);
+        w.extend_from_slice(&sha_bytes(&m.sha256)?);
+    }
+    uvar(&mut w, e.not_scanned.len() as u64);
+    for n in &e.not_scanned {
+        strings(&mut w, &n.inner);
+        w.push(u8::try_from(REASONS.iter().position(|r| *r == n.reason)?).ok()?);
+        string(&mut w, &n.detail);
+        opt_u64(&mut w, n.bytes_scanned);
+    }
+    uvar(&mut w, e.bytes);
+    w.push(u8::from(e.complete));
+    Some(w)
+}
+
+/// The stamp at the head of a value, when its layout is this version's.
+pub(super) fn stamp_of(v: &[u8]) -> Option<Stamp> {
+    if *v.first()? != VERSION {
+        return None;
+    }
+    let mut r = Reader { b: v, at: 1 };
+    r.stamp()
+}
+
+/// Decodes a whole entry.
+pub(super) fn decode(v: &[u8]) -> Option<Entry> {
+    let stamp = stamp_of(v)?;
+    let mut r = Reader { b: v, at: HEAD };
+    let sha256 = hex(r.take(32)?);
+    let inline = match r.u8()? {
+        0 => None,
+        1 => {
+            let n = r.len()?;
+            let mut list: Inline = Vec::with_capacity(n.min(1 << 16));
+            for _ in 0..n {
+                list.push((r.len()?, r.string()?));
+            }
+            Some(list)
+        }
+        _ => return None,
+    };
+    let n = r.len()?;
+    let mut findings = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        findings.push(r.finding()?);
+    }
+    let n = r.len()?;
+    let mut members = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        members.push(Member {
+            inner: r.strings()?,
+            size: r.uvar()?,
+            sha256: hex(r.take(32)?),
+        });
+    }
+    let n = r.len()?;
+    let mut not_scanned = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        not_scanned.push(Unscanned {
+            inner: r.strings()?,
+            reason: *REASONS.get(usize::from(r.u8()?))?,
+            detail: r.string()?,
+            bytes_scanned: r.opt_u64()?,
+        });
+    }
+    let bytes = r.uvar()?;
+    let complete = match r.u8()? {
+        0 => false,
+        1 => true,
+        _ => return None,
+    };
+    (r.at == v.len()).then_some(Entry {
+        stamp,
+        sha256,
+        inline,
+        findings,
+        members,
+        not_scanned,
+        bytes,
+        complete,
+    })
+}
+
+fn stamp(w: &mut Vec<u8>, s: &Stamp) {
+    for x in [s.dev, s.ino, s.size] {
+        w.extend_from_slice(&x.to_le_bytes());
+    }
+    for x in [s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1] {
+        w.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+fn finding(w: &mut Vec<u8>, f: &Finding) -> Option<()> {
+    w.push(u8::try_from(KINDS.iter().position(|k| *k == f.kind)?).ok()?);
+    string(w, &f.rule);
+    w.push(u8::try_from(Severity::ALL.iter().position(|s| *s == f.severity)?).ok()?);
+    w.push(u8::try_from(CONFIDENCES.iter().position(|c| *c == f.confidence)?).ok()?);
+    let l = &f.location;
+    strings(w, &l.inner);
+    opt_u64(w, l.line);
+    opt_u64(w, l.column);
+    uvar(w, l.byte_offset);
+    opt_str(w, l.commit.as_deref());
+    opt_str(w, l.author_date.as_deref());
+    uvar(w, f.count);
+    string(w, &f.evidence.masked);
+    string(w, &f.evidence.fingerprint);
+    opt_str(w, f.evidence.raw.as_deref());
+    uvar(w, f.attributes.len() as u64);
+    for (k, v) in &f.attributes {
+        string(w, k);
+        string(w, v);
+    }
+    match &f.breach_notification {
+        None => w.push(0),
+        Some(b) => {
+            w.push(if b.business_days { 2 } else { 1 });
+            for s in [
+                &b.class,
+                &b.window,
+                &b.basis,
+                &b.basis_title,
+                &b.detected,
+                &b.deadline,
+            ] {
+                string(w, s);
+            }
+        }
+    }
+    Some(())
+}
+
+fn uvar(w: &mut Vec<u8>, mut x: u64) {
+    while x >= 0x80 {
+        w.push((x as u8) | 0x80);
+        x >>= 7;
+    }
+    w.push(x as u8);
+}
+
+fn string(w: &mut Vec<u8>, s: &str) {
+    uvar(w, s.len() as u64);
+    w.extend_from_slice(s.as_bytes());
+}
+
+fn strings(w: &mut Vec<u8>, list: &[String]) {
+    uvar(w, list.len() as u64);
+    for s in list {
+        string(w, s);
+    }
+}
+
+fn opt_u64(w: &mut Vec<u8>, x: Option<u64>) {
+    match x {
+        None => w.push(0),
+        Some(x) => {
+            w.push(1);
+            uvar(w, x);
+        }
+    }
+}
+
+fn opt_str(w: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        None => w.push(0),
+        Some(s) => {
+            w.push(1);
+            string(w, s);
+        }
+    }
+}
+
+fn sha_bytes(hex: &str) -> Option<[u8; 32]> {
+    let h = hex.as_bytes();
+    if h.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(h.chunks_exact(2)) {
+        *o = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// A bounds-checked cursor.
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.at.checked_add(n)?;
+        let s = self.b.get(self.at..end)?;
+        self.at = end;
+        Some(s)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn uvar(&mut self) -> Option<u64> {
+        let mut x = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            x |= u64::from(b & 0x7f).checked_shl(shift)?;
+            if b & 0x80 == 0 {
+                return Some(x);
+            }
+        }
+        None
+    }
+
+    fn len(&mut self) -> Option<usize> {
+        usize::try_from(self.uvar()?).ok()
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let n = self.len()?;
+        String::from_utf8(self.take(n)?.to_vec()).ok()
+    }
+
+    fn strings(&mut self) -> Option<Vec<String>> {
+        let n = self.len()?;
+        let mut list = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            list.push(self.string()?);
+        }
+        Some(list)
+    }
+
+    fn opt_u64(&mut self) -> Option<Option<u64>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.uvar()?)),
+            _ => None,
+        }
+    }
+
+    fn opt_str(&mut self) -> Option<Option<String>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.string()?)),
+            _ => None,
+        }
+    }
+
+    fn stamp(&mut self) -> Option<Stamp> {
+        Some(Stamp {
+            dev: self.u64()?,
+            ino: self.u64()?,
+            size: self.u64()?,
+            mtime: (self.i64()?, self.i64()?),
+            ctime: (self.i64()?, self.i64()?),
+        })
+    }
+
+    fn finding(&mut self) -> Option<Finding> {
+        let kind = *KINDS.get(usize::from(self.u8()?))?;
+        let rule = self.string()?;
+        let severity = *Severity::ALL.get(usize::from(self.u8()?))?;
+        let confidence = *CONFIDENCES.get(usize::from(self.u8()?))?;
+        let inner = self.strings()?;
+        let location = Location {
+            path: String::new(),
+            path_base64: None,
+            root: 0,
+            inner,
+            line: self.opt_u64()?,
+            column: self.opt_u64()?,
+            byte_offset: self.uvar()?,
+            commit: self.opt_str()?,
+            author_date: self.opt_str()?,
+        };
+        let count = self.uvar()?;
+        let evidence = Evidence {
+            masked: self.string()?,
+            fingerprint: self.string()?,
+            raw: self.opt_str()?,
+        };
+        let n = self.len()?;
+        let mut pairs = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            pairs.push((self.string()?, self.string()?));
+        }
+        // Stored in key order: built in bulk, not by searched inserts.
+        let attributes: BTreeMap<String, String> = pairs.into_iter().collect();
+        let breach_notification = match self.u8()? {
+            0 => None,
+            flag @ (1 | 2) => Some(Box::new(BreachNotification {
+                business_days: flag == 2,
+                class: self.string()?,
+                window: self.string()?,
+                basis: self.string()?,
+                basis_title: self.string()?,
+                detected: self.string()?,
+                deadline: self.string()?,
+            })),
+            _ => return None,
+        };
+        Some(Finding {
+            kind,
+            rule,
+            severity,
+            confidence,
+            location,
+            count,
+            evidence,
+            attributes,
+            breach_notification,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Entry {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("provider".to_string(), "aws".to_string());
+        attributes.insert("country".to_string(), "US".to_string());
+        let findings = KINDS
+            .iter()
+            .enumerate()
+            .map(|(i, &kind)| Finding {
+                kind,
+                rule: format!("rule.{i}"),
+                severity: Severity::ALL[i % 5],
+                confidence: CONFIDENCES[i % 3],
+                location: Location {
+                    path: String::new(),
+                    path_base64: None,
+                    root: 0,
+                    inner: if i % 2 == 0 {
+                        vec!["a.zip".into(), "ж.csv".into()]
+                    } else {
+                        Vec::new()
+                    },
+                    line: (i % 3 != 0).then_some(i as u64 * 1000),
+                    column: (i % 4 != 0).then_some(7),
+                    byte_offset: (i as u64) << 40,
+                    commit: (i == 3).then(|| "c0ffee".to_string()),
+                    author_date: (i == 3).then(|| "2026-01-01T00:00:00Z".to_string()),
+                },
+                count: 1 + i as u64 * 300,
+                evidence: Evidence {
+                    masked: "8503******31".into(),
+                    fingerprint: "bk3:abc".into(),
+                    raw: (i == 1).then(|| "850314319331".to_string()),
+                },
+                attributes: if i % 2 == 1 {
+                    attributes.clone()
+                } else {
+                    BTreeMap::new()
+                },
+                breach_notification: (i % 3 == 2).then(|| {
+                    Box::new(BreachNotification {
+                        class: "biometric".into(),
+                        window: "PT3H".into(),
+                        business_days: i == 5,
+                        basis: "zpd".into(),
+                        basis_title: "Law on personal data, art. 20".into(),
+                        detected: "2026-11-23T19:00:00Z".into(),
+                        deadline: "2026-11-23T22:00:00Z".into(),
+                    })
+                }),
+            })
+            .collect();
+        Entry {
+            stamp: Stamp {
+                dev: u64::MAX,
+                ino: 42,
+                size: 1 << 33,
+                mtime: (-5, 999_999_999),
+                ctime: (i64::MAX, 0),
+            },
+            sha256: "0123456789abcdef".repeat(4),
+            inline: Some(vec![(0, "iin.kz".into()), (300, String::new())]),
+            findings,
+            members: vec![Member {
+                inner: vec!["a.zip".into(), "b.csv".into()],
+                size: 77,
+                sha256: "fe".repeat(32),
+            }],
+            not_scanned: REASONS
+                .iter()
+                .enumerate()
+                .map(|(i, &reason)| Unscanned {
+                    inner: vec![format!("m{i}")],
+                    reason,
+                    detail: "bad".into(),
+                    bytes_scanned: (i % 2 == 0).then_some(i as u64),
+                })
+                .collect(),
+            bytes: 12345,
+            complete: false,
+        }
+    }
+
+    #[test]
+    fn round_trips_every_field() {
+        let e = sample();
+        let bytes = encode(&e).unwrap();
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(stamp_of(&bytes), Some(e.stamp));
+        let json = serde_json::to_vec(&e.findings).unwrap();
+        assert!(
+            bytes.len() * 2 < json.len(),
+            "binary {} bytes vs JSON {}",
+            bytes.len(),
+            json.len()
+        );
+    }
+
+    #[test]
+    fn unknown_inline_state_round_trips() {
+        let mut e = sample();
+        e.inline = None;
+        assert_eq!(decode(&encode(&e).unwrap()).unwrap().inline, None);
+    }
+
+    #[test]
+    fn truncated_or_damaged_values_are_misses_not_panics() {
+        let bytes = encode(&sample()).unwrap();
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_none(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode(&longer).is_none(), "trailing bytes");
+        let mut old = bytes.clone();
+        old[0] = 1;
+        assert!(
+            stamp_of(&old).is_none() && decode(&old).is_none(),
+            "old layout"
+        );
+        // Flipping any byte must not panic (it may still decode).
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0xff;
+            let _ = decode(&b);
+        }
+    }
+
+    #[test]
+    fn a_digest_that_is_not_sha256_hex_is_not_cached() {
+        let mut e = sample();
+        e.sha256 = "AB".repeat(32);
+        assert!(encode(&e).is_none());
+        e.sha256 = "ab".into();
+        assert!(encode(&e).is_none());
+    }
+
+    #[test]
+    fn errors_of_the_moment_are_not_cached() {
+        let mut e = sample();
+        e.not_scanned[0].reason = Reason::ReadError;
+        assert!(encode(&e).is_none());
+        assert!(!super::super::cacheable(Reason::ChangedDuringScan));
+        assert!(!super::super::cacheable(Reason::TooLarge));
+        assert!(super::super::cacheable(Reason::CorruptArchive));
+    }
+}
