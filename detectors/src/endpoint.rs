@@ -33,7 +33,8 @@
 //! the maximal run of host bytes around it and requires a pattern to match
 //! that whole host, so `s3.amazonaws.com.example.org` is not an endpoint.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 use shekara_signatures::{Confidence, Endpoint, Kind, Ruleset, Severity};
@@ -396,9 +397,37 @@ pub struct Endpoints {
     prefixes: Vec<(String, usize)>,
     /// Registrable domain (`amazonaws.com`) → the entries, in table order,
     /// with a host pattern under it: a host is only tried against those.
-    suffixes: std::collections::HashMap<String, Vec<usize>>,
+    suffixes: SuffixMap,
     foreign: Severity,
     domestic: Severity,
+}
+
+/// Registrable domain → entries. Looked up once per URL host in the input,
+/// so it hashes with a few multiplications rather than SipHash: its keys are
+/// the table's, and a collision only costs a comparison.
+type SuffixMap = HashMap<String, Vec<usize>, BuildHasherDefault<SuffixHasher>>;
+
+/// FxHash's multiply-rotate step, eight bytes at a time.
+#[derive(Default)]
+struct SuffixHasher(u64);
+
+impl Hasher for SuffixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
 }
 
 fn is_host_byte(b: u8) -> bool {
@@ -436,13 +465,16 @@ fn run_before(bytes: &[u8], to: usize, max: usize, pred: fn(u8) -> bool) -> usiz
 /// The registrable part of a host: its last two labels, or three when the
 /// second-to-last is a generic one (`amazonaws.com.cn`).
 fn registrable(host: &str) -> &str {
-    let mut dots = host.rmatch_indices('.').map(|(i, _)| i);
-    let (Some(last), Some(second)) = (dots.next(), dots.next()) else {
+    let b = host.as_bytes();
+    let Some(last) = memchr::memrchr(b'.', b) else {
+        return host;
+    };
+    let Some(second) = memchr::memrchr(b'.', &b[..last]) else {
         return host;
     };
     let label = &host[second + 1..last];
     let cut = if GENERIC_SECOND_LEVEL.contains(&label) {
-        dots.next()
+        memchr::memrchr(b'.', &b[..second])
     } else {
         Some(second)
     };
@@ -498,16 +530,20 @@ fn is_email(bytes: &[u8], start: usize) -> bool {
     !bytes[at - back..at].windows(3).any(|w| w == b"://")
 }
 
-/// Lower-cases a host and strips one trailing dot; returns the host and its length in the input.
-fn normalize_host(raw: &[u8]) -> (String, usize) {
+/// Lower-cases a host and strips one trailing dot, into `buf`; returns the
+/// host and its length in the input. Hosts come from [`is_host_byte`] runs
+/// (ASCII, at most [`MAX_HOST`] bytes): most are not in the table, and the
+/// stack buffer keeps them off the heap. `None` when `raw` does not fit.
+fn normalize_host<'b>(raw: &[u8], buf: &'b mut [u8; MAX_HOST]) -> Option<(&'b str, usize)> {
     let len = match raw.last() {
         Some(b'.') => raw.len() - 1,
         _ => raw.len(),
     };
-    (
-        String::from_utf8_lossy(&raw[..len]).to_ascii_lowercase(),
-        len,
-    )
+    let out = buf.get_mut(..len)?;
+    for (o, b) in out.iter_mut().zip(&raw[..len]) {
+        *o = b.to_ascii_lowercase();
+    }
+    Some((std::str::from_utf8(out).ok()?, len))
 }
 
 /// The host part of a URI authority: after the last `@`, before a `:` port.
@@ -546,7 +582,7 @@ impl Endpoints {
             prefixes.extend(e.spec.prefixes.iter().map(|p| (p.clone(), i)));
         }
         let sev = |id: &str, fallback| rules.rule(id).map_or(fallback, |r| r.severity);
-        let mut suffixes: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        let mut suffixes = SuffixMap::default();
         for (i, e) in entries.iter().enumerate() {
             for h in &e.hosts {
                 let list = suffixes
@@ -631,9 +667,10 @@ impl Endpoints {
         if end - start > MAX_HOST || truncated || is_email(bytes, start) {
             return None;
         }
-        let (host, len) = normalize_host(&bytes[start..end]);
-        let place = self.classify_host(&host)?;
-        let hit = Hit::new(place, host.clone(), host, Confidence::High);
+        let mut buf = [0u8; MAX_HOST];
+        let (host, len) = normalize_host(&bytes[start..end], &mut buf)?;
+        let place = self.classify_host(host)?;
+        let hit = Hit::new(place, host.to_string(), host.to_string(), Confidence::High);
         Some((start..start + len, hit))
     }
 
@@ -669,9 +706,10 @@ impl Endpoints {
         if end == start || end - start > MAX_HOST {
             return None;
         }
-        let (host, host_len) = normalize_host(&bytes[start..end]);
-        let place = self.classify_host(&host)?;
-        let hit = Hit::new(place, host.clone(), host, Confidence::High);
+        let mut buf = [0u8; MAX_HOST];
+        let (host, host_len) = normalize_host(&bytes[start..end], &mut buf)?;
+        let place = self.classify_host(host)?;
+        let hit = Hit::new(place, host.to_string(), host.to_string(), Confidence::High);
         Some((start..start + host_len, hit))
     }
 

@@ -98,7 +98,21 @@ fn looks_numeric(v: &[u8]) -> bool {
 }
 
 /// The first occurrence of `value` at or after `from`, within the next 64 KiB.
+///
+/// `value` starts with a digit, so when it stands right after `from` and a
+/// few blanks or quotes (the usual case: `from` is the field's start) no
+/// earlier occurrence is possible and no substring search is needed.
 fn find(bytes: &[u8], from: usize, value: &[u8]) -> Option<usize> {
+    let lead = bytes.get(from..)?.iter().take(8);
+    let skip = lead
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'"'))
+        .count();
+    let at = from + skip;
+    if value.first().is_some_and(u8::is_ascii_digit)
+        && bytes.get(at..at + value.len()) == Some(value)
+    {
+        return Some(at);
+    }
     let end = from.saturating_add(64 << 10).min(bytes.len());
     let hay = bytes.get(from..end)?;
     memmem::find(hay, value).map(|p| from + p)
@@ -121,6 +135,22 @@ fn guess_delimiter(bytes: &[u8]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_fast_path_agrees_with_substring_search() {
+        let data = b"a, \"850314319331\",x 850314319331;\t\t921130474626 9211304746260";
+        for from in 0..data.len() {
+            for v in [
+                &b"850314319331"[..],
+                b"921130474626",
+                b"9211304746260",
+                b"12",
+            ] {
+                let slow = memmem::find(&data[from..], v).map(|p| from + p);
+                assert_eq!(find(data, from, v), slow, "from {from}");
+            }
+        }
+    }
 
     #[test]
     fn header_and_cells() {

@@ -7,6 +7,8 @@
 //! still gives the keys it could see, and the whole input is scanned by the
 //! engine as text either way.
 
+use std::collections::HashMap;
+
 use super::{At, Column, Columns, Format};
 use crate::driver::{Outcome, Place, Scanner};
 
@@ -30,6 +32,7 @@ struct Frame {
 /// The keys of a JSON input, with every string and number value observed.
 pub fn columns(bytes: &[u8], format: Format) -> Columns {
     let mut cols = Columns::new(format);
+    let mut keys = KeyCache::default();
     let mut stack: Vec<Frame> = Vec::new();
     // The key of the next value, once `"key":` was seen.
     let mut pending: Option<usize> = None;
@@ -40,7 +43,7 @@ pub fn columns(bytes: &[u8], format: Format) -> Columns {
                 let end = string_end(bytes, i + 1);
                 let content = &bytes[i + 1..end.saturating_sub(1).max(i + 1)];
                 if next_is_colon(bytes, end) {
-                    pending = Some(key_index(&mut cols, content));
+                    pending = Some(keys.index(&mut cols, content));
                 } else {
                     if let Some(k) = current(&stack, pending) {
                         cols.cols[k].observe(content, At::Byte(i as u64 + 1));
@@ -88,24 +91,49 @@ fn current(stack: &[Frame], pending: Option<usize>) -> Option<usize> {
     pending.or_else(|| stack.last().filter(|f| !f.object).and_then(|f| f.key))
 }
 
-fn key_index(cols: &mut Columns, name: &[u8]) -> usize {
-    let name = String::from_utf8_lossy(name);
-    if let Some(i) = cols.cols.iter().position(|c| c.name == name) {
-        return i;
+/// The column index of each key seen so far, by its raw bytes and by its
+/// (lossily decoded) name. Inputs repeat a handful of keys on every line, or
+/// hold thousands of distinct ones: a linear search of the column names cost
+/// more than the rest of the lexer together. The columns of a JSON input are
+/// only ever added here, so `names` knows every one of them.
+#[derive(Default)]
+struct KeyCache<'a> {
+    raw: HashMap<&'a [u8], usize, super::FastHash>,
+    names: HashMap<String, usize, super::FastHash>,
+}
+
+impl<'a> KeyCache<'a> {
+    fn index(&mut self, cols: &mut Columns, raw: &'a [u8]) -> usize {
+        if let Some(&i) = self.raw.get(raw) {
+            return i;
+        }
+        let name = String::from_utf8_lossy(raw);
+        let i = match self.names.get(name.as_ref()) {
+            Some(&i) => i,
+            None => {
+                cols.cols.push(Column::new(&name, None));
+                let i = cols.cols.len() - 1;
+                self.names.insert(name.into_owned(), i);
+                i
+            }
+        };
+        self.raw.insert(raw, i);
+        i
     }
-    cols.cols.push(Column::new(&name, None));
-    cols.cols.len() - 1
 }
 
 /// The position just past the closing quote of a string whose content starts at `from`.
 fn string_end(bytes: &[u8], from: usize) -> usize {
     let mut i = from;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            b'\n' => return i, // unterminated: stop at the line end
-            _ => i += 1,
+    while let Some(p) = bytes
+        .get(i..)
+        .and_then(|rest| memchr::memchr3(b'"', b'\\', b'\n', rest))
+    {
+        let at = i + p;
+        match bytes[at] {
+            b'\\' => i = at + 2,
+            b'"' => return at + 1,
+            _ => return at, // unterminated: stop at the line end
         }
     }
     bytes.len()
@@ -129,6 +157,7 @@ fn number_end(bytes: &[u8], from: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Just;
 
     fn col<'c>(cols: &'c Columns, name: &str) -> &'c Column {
         cols.cols.iter().find(|c| c.name == name).unwrap()
@@ -146,6 +175,45 @@ mod tests {
         assert_eq!(counted.len(), 4);
         let first = memchr::memmem::find(data, b"850314319331").unwrap() as u64;
         assert!(counted.contains(&first));
+    }
+
+    /// The byte-at-a-time definition `string_end` must agree with.
+    fn string_end_naive(bytes: &[u8], from: usize) -> usize {
+        let mut i = from;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'"' => return i + 1,
+                b'\n' => return i,
+                _ => i += 1,
+            }
+        }
+        bytes.len()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn string_end_agrees_with_bytewise(
+            bytes in proptest::collection::vec(proptest::prop_oneof![
+                Just(b'"'), Just(b'\\'), Just(b'\n'), Just(b'a'), proptest::num::u8::ANY
+            ], 0..64),
+            from in 0usize..70,
+        ) {
+            let from = from.min(bytes.len());
+            proptest::prop_assert_eq!(string_end(&bytes, from), string_end_naive(&bytes, from));
+        }
+    }
+
+    #[test]
+    fn keys_are_looked_up_by_bytes_as_by_name() {
+        // Two raw keys that decode to the same lossy name share one column,
+        // with or without the byte-keyed cache in front.
+        let data = b"{\"a\xff\": 1, \"a\xfe\": 2, \"k\": 3}\n{\"k\": 4, \"a\xff\": 5}";
+        let cols = columns(data, Format::Jsonl);
+        let names: Vec<&str> = cols.cols.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a\u{fffd}", "k"]);
+        assert_eq!(cols.cols[0].nonempty, 3);
+        assert_eq!(cols.cols[1].nonempty, 2);
     }
 
     #[test]
