@@ -441,8 +441,14 @@ impl Sweep {
         if self.options.cache.is_some() {
             report.scan.options.insert("cache".into(), true.into());
         }
-        for store in &stores {
-            let finding = self.store_finding(store, &report.findings);
+        for store in &mut stores {
+            let mut finding = self.store_finding(store, &report.findings);
+            // The policy may declare the store's host in-country (an
+            // on-premises store on a private address, say), as for any endpoint.
+            if let Some(policy) = &self.scanner.config().policy {
+                policy.apply(std::slice::from_mut(&mut finding));
+                store.in_country = finding.kind == Kind::DomesticEndpoint;
+            }
             let at = report
                 .findings
                 .iter()

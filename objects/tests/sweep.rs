@@ -208,6 +208,84 @@ fn throttling_503_slowdown_is_retried_with_backoff() {
     );
 }
 
+/// A bucket holding IINs, with one object denied and one cut mid-stream,
+/// on a store the policy declares in-country: the verdict is `incomplete`,
+/// never `in_country`. The same bucket without that policy is a
+/// `violation`: a store of unknown location holding IINs counts as abroad.
+#[test]
+fn denied_and_cut_objects_make_the_verdict_incomplete_and_an_unknown_store_a_violation() {
+    use shekara_scanner::policy::Policy;
+    use shekara_scanner::verdict::Residency;
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, counts) = csv_with_iins(&mut Rng::new(11), 20, 1.0);
+    write(dir.path(), "kzlake/hr/staff.csv", &csv);
+    write(dir.path(), "kzlake/hr/secret.csv", b"iin\n850314319331\n");
+    let (big, _) = csv_with_iins(&mut Rng::new(12), 400, 1.0);
+    write(dir.path(), "kzlake/hr/broken.csv", &big);
+    let store = start(dir.path());
+    store
+        .proxy_state
+        .deny
+        .lock()
+        .unwrap()
+        .push("hr/secret.csv".into());
+    store
+        .proxy_state
+        .cut
+        .lock()
+        .unwrap()
+        .push("hr/broken.csv".into());
+    let run = |policy: Option<Policy>| {
+        let mut c = config("s3://kzlake/hr");
+        c.policy = policy;
+        Sweep::new(c, options(&store))
+            .unwrap()
+            .run_until(&NoSink, &Progress::default(), std::future::pending())
+            .unwrap()
+    };
+    let root_verdict = |r: &Report| {
+        r.verdicts
+            .iter()
+            .find(|v| v.artefact.kind == "root")
+            .map(|v| v.verdict)
+            .unwrap()
+    };
+
+    let local = Policy::parse("[in_country]\nhosts = [\"127.0.0.1\"]\n", "test").unwrap();
+    let r = run(Some(local));
+    assert_eq!(
+        iins_at(&r, "s3://kzlake/hr/staff.csv"),
+        counts.valid as u64,
+        "{:?} {:?}",
+        reasons(&r),
+        r.findings
+            .iter()
+            .map(|f| (&f.location.path, f.count))
+            .collect::<Vec<_>>()
+    );
+    assert!(r.stores[0].in_country);
+    let store_finding = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "store.location")
+        .unwrap();
+    assert_eq!(store_finding.kind, Kind::DomesticEndpoint);
+    let got = reasons(&r);
+    assert!(
+        got.contains(&("s3://kzlake/hr/secret.csv".into(), Reason::AccessDenied)),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("s3://kzlake/hr/broken.csv".into(), Reason::ReadError)),
+        "{got:?}"
+    );
+    assert_eq!(root_verdict(&r), Residency::Incomplete, "{:?}", r.verdicts);
+
+    let r = run(None);
+    assert!(!r.stores[0].in_country);
+    assert_eq!(root_verdict(&r), Residency::Violation, "{:?}", r.verdicts);
+}
+
 #[test]
 fn denied_and_cut_objects_go_to_coverage_and_make_the_scan_incomplete() {
     let dir = tempfile::tempdir().unwrap();
