@@ -45,6 +45,13 @@ pub struct ManifestFile {
     pub size: u64,
     /// `sha256:<hex>`, or `None` when the file could not be read for hashing.
     pub sha256: Option<String>,
+    /// Objects from an object store: the ETag of the version scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// The digest (and findings) came from `--cache`: the file was unchanged
+    /// since the sweep that hashed it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 /// Walk options as a scan used them (`exclude`, `gitignore`, `follow`).
@@ -139,6 +146,8 @@ pub fn hash_tree(roots: &[PathBuf], opts: &WalkOptions) -> Vec<ManifestFile> {
                 inner: Vec::new(),
                 size,
                 sha256,
+                etag: None,
+                cached: false,
             }
         })
         .collect()
@@ -167,6 +176,8 @@ pub fn scanned_files(report: &Report) -> Vec<ManifestFile> {
             inner: f.inner.clone(),
             size: f.size,
             sha256: Some(format!("sha256:{}", f.sha256)),
+            etag: f.etag.clone(),
+            cached: f.cached,
         })
         .collect()
 }
@@ -220,6 +231,19 @@ pub fn build(report: &Report, files: &[ManifestFile], policy: &Policy, host: &st
         "verdicts": report.verdicts,
         "summary": report.summary,
     });
+    if let Some(o) = m.as_object_mut() {
+        // Object-store sweeps: where each store is, and whether Ctrl-C cut
+        // the sweep short. Absent for file scans.
+        if !report.stores.is_empty() {
+            o.insert(
+                "stores".into(),
+                serde_json::to_value(&report.stores).unwrap_or(Value::Null),
+            );
+        }
+        if report.partial {
+            o.insert("partial".into(), true.into());
+        }
+    }
     let digest = root_digest(&m);
     if let Some(o) = m.as_object_mut() {
         o.insert("root_digest".into(), digest.into());

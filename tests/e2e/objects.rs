@@ -148,10 +148,18 @@ fn ctrl_c_writes_a_partial_report() {
         .push("z-stalls.txt".into());
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("report.json");
+    let evidence = out_dir.path().join("evidence.json");
     let mut cmd = sweep_std(
         &store,
         "s3://lake",
-        &["--jobs", "1", "-o", out.to_str().unwrap()],
+        &[
+            "--jobs",
+            "1",
+            "-o",
+            out.to_str().unwrap(),
+            "--evidence",
+            evidence.to_str().unwrap(),
+        ],
     );
     let mut child = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -183,4 +191,17 @@ fn ctrl_c_writes_a_partial_report() {
         "a.txt was scanned before the stop"
     );
     assert_eq!(status.code(), Some(1));
+    // The evidence of the stopped sweep says so, and names the object version.
+    let ev: Value = serde_json::from_slice(&std::fs::read(&evidence).unwrap()).unwrap();
+    assert_eq!(ev["partial"], true);
+    assert_eq!(ev["coverage"]["complete"], false);
+    assert_eq!(ev["stores"][0]["bucket"], "lake");
+    let a = ev["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "s3://lake/a.txt")
+        .expect("a.txt in the evidence");
+    assert!(a["etag"].as_str().is_some_and(|e| !e.is_empty()), "{a}");
+    assert!(a["sha256"].as_str().unwrap().starts_with("sha256:"));
 }
