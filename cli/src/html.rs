@@ -211,8 +211,8 @@ fn deadlines(h: &mut String, r: &Report) {
             rows.push((
                 location(f),
                 f.kind.as_str().to_string(),
-                window.cloned().unwrap_or_default(),
-                deadline.cloned().unwrap_or_default(),
+                window.unwrap_or_default().to_string(),
+                deadline.unwrap_or_default().to_string(),
             ));
         }
     }
@@ -347,18 +347,13 @@ fn findings(h: &mut String, r: &Report) {
             (Some(p), Some(c)) => format!(
                 "{} {} → {}",
                 p,
-                a.get("region")
-                    .filter(|r| *r != "unknown")
-                    .map_or("", String::as_str),
+                a.get("region").filter(|r| *r != "unknown").unwrap_or(""),
                 c
             ),
             _ => a
                 .iter()
                 .filter(|(k, _)| {
-                    matches!(
-                        k.as_str(),
-                        "format" | "dim" | "rows" | "context" | "entity_type"
-                    )
+                    matches!(*k, "format" | "dim" | "rows" | "context" | "entity_type")
                 })
                 .map(|(k, v)| format!("{k}: {v}"))
                 .collect::<Vec<_>>()

@@ -43,8 +43,7 @@ fn json_in_batches(report: &Report, out: &mut dyn Write, batch: usize) -> io::Re
                     if i > 0 {
                         buf.push(b',');
                     }
-                    // Serializing plain data into a Vec cannot fail.
-                    let _ = serde_json::to_writer(&mut buf, f);
+                    shekara_scanner::json::write_finding(&mut buf, f);
                 }
                 buf
             })

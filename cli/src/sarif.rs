@@ -286,9 +286,9 @@ fn result(
                     "In-country"
                 },
                 f.evidence.masked,
-                a.get("provider").map_or("unknown provider", String::as_str),
-                a.get("service").map_or("", String::as_str),
-                a.get("country").map_or("unknown", String::as_str),
+                a.get("provider").unwrap_or("unknown provider"),
+                a.get("service").unwrap_or(""),
+                a.get("country").unwrap_or("unknown"),
             )
         }
         k => format!("{} {}", kind_name(k), f.evidence.masked),

@@ -203,7 +203,7 @@ impl DeclaredEgress {
             attributes.remove("host");
         }
         for (k, v) in &d.extra {
-            attributes.insert(k.to_string(), v.clone());
+            attributes.insert(*k, v.clone());
         }
         RawFinding {
             rule: d.rule.to_string(),

@@ -295,7 +295,7 @@ impl Place {
     }
 
     /// The finding attributes for this place, with `host` set to `host`.
-    pub fn attributes(&self, host: &str) -> BTreeMap<String, String> {
+    pub fn attributes(&self, host: &str) -> crate::Attributes {
         let mut a = crate::attrs([
             ("provider", self.provider.as_str()),
             ("service", &self.service),
@@ -310,7 +310,7 @@ impl Place {
         ];
         for (k, v) in extra {
             if let Some(v) = v {
-                a.insert(k.to_string(), v.clone());
+                a.insert(k, crate::attributes::intern(v));
             }
         }
         a

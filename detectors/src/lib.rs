@@ -25,11 +25,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 pub use shekara_signatures::{Confidence, Kind, Ruleset, Severity};
 
+pub mod attributes;
 pub mod biometric;
 pub mod context;
 pub mod digits;
@@ -39,6 +39,7 @@ mod engine;
 pub mod iin;
 pub mod national_id;
 
+pub use attributes::{Attributes, Text};
 pub use engine::{builtin_detectors, Engine, Scratch, OVERLAP};
 
 /// A window of bytes to scan, with the part of it this window answers for.
@@ -99,7 +100,7 @@ pub struct RawFinding {
     /// How bad it is.
     pub severity: Severity,
     /// Kind-specific details: `provider`, `host`, `region`, `country`, `reason`, …
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: Attributes,
 }
 
 /// A detector: what it needs from the prefilter and how it confirms candidates.
@@ -161,10 +162,10 @@ pub trait Detector: Send + Sync {
     fn on_whole_file(&self, _hay: &Haystack<'_>, _out: &mut Vec<RawFinding>) {}
 }
 
-/// Builds an attribute map from pairs.
-pub fn attrs<const N: usize>(pairs: [(&str, &str); N]) -> BTreeMap<String, String> {
+/// Builds attributes from pairs (names and known values borrowed, see [`attributes::intern`]).
+pub fn attrs<const N: usize>(pairs: [(&'static str, &str); N]) -> Attributes {
     pairs
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (k, attributes::intern(v)))
         .collect()
 }

@@ -80,14 +80,14 @@ impl Detector for NationalId {
                 5 => "non_resident",
                 _ => "joint_ie",
             };
-            attributes.insert("entity_type".into(), t.into());
+            attributes.insert("entity_type", t);
         }
         let confidence = if let Some(why) = suspicious_place(hay.bytes, &at) {
-            attributes.insert("context".into(), why.into());
+            attributes.insert("context", why);
             severity = Severity::ALL[(severity as usize).saturating_sub(1)];
             Confidence::Low
         } else if has_context {
-            attributes.insert("context".into(), "identifier keyword nearby".into());
+            attributes.insert("context", "identifier keyword nearby");
             Confidence::High
         } else {
             Confidence::Medium

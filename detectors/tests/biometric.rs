@@ -26,7 +26,7 @@ fn one(bytes: &[u8], path: &str, kind: Kind) -> RawFinding {
 }
 
 fn attr<'a>(f: &'a RawFinding, key: &str) -> &'a str {
-    f.attributes.get(key).map_or("", String::as_str)
+    f.attributes.get(key).unwrap_or("")
 }
 
 /// Surrounds a record with filler so it sits at an odd offset in a file.

@@ -55,7 +55,7 @@ fn check_example(
         ));
     };
     let mut problems = Vec::new();
-    let endpoint_kind = match f.attributes.get("country").map(String::as_str) {
+    let endpoint_kind = match f.attributes.get("country") {
         Some("KZ") => Kind::DomesticEndpoint,
         _ => Kind::ForeignEndpoint,
     };
@@ -78,11 +78,11 @@ fn is_endpoint_kind(k: Kind) -> bool {
 }
 
 fn attribute_problems(
-    got: &BTreeMap<String, String>,
+    got: &shekara_detectors::Attributes,
     want: &BTreeMap<String, String>,
 ) -> Vec<String> {
     want.iter()
-        .filter(|(k, v)| got.get(*k) != Some(v))
+        .filter(|(k, v)| got.get(k) != Some(v.as_str()))
         .map(|(k, v)| format!("attribute {k} = {:?} (want {v:?})", got.get(k)))
         .collect()
 }

@@ -488,7 +488,7 @@ impl Sweep {
             .bucket_region
             .clone()
             .unwrap_or_else(|| store.region.clone());
-        let mut attributes = std::collections::BTreeMap::new();
+        let mut attributes = shekara_detectors::Attributes::new();
         for (k, v) in [
             ("provider", store.provider.clone()),
             ("category", "object_storage".into()),

@@ -87,7 +87,7 @@ struct Spec<'a> {
     count: u64,
 }
 
-fn finding(cx: &Context<'_>, s: Spec<'_>, attributes: BTreeMap<String, String>) -> Finding {
+fn finding(cx: &Context<'_>, s: Spec<'_>, attributes: shekara_detectors::Attributes) -> Finding {
     Finding {
         kind: s.kind,
         rule: s.rule.to_string(),
@@ -124,11 +124,11 @@ fn model_files(files: &[Entry], rules: &Ruleset, cx: &Context<'_>) -> Vec<Findin
                 return None;
             }
             let m = model_by_name(rules, &rel)?;
-            let mut a = BTreeMap::new();
-            a.insert("family".to_string(), m.family);
-            a.insert("task".to_string(), m.task);
-            a.insert("matched".to_string(), m.matched);
-            a.insert("size".to_string(), e.size.to_string());
+            let mut a = shekara_detectors::Attributes::new();
+            a.insert("family", m.family);
+            a.insert("task", m.task);
+            a.insert("matched", m.matched);
+            a.insert("size", e.size.to_string());
             let sev = severity(rules, m.rule);
             Some(finding(
                 cx,
@@ -225,12 +225,12 @@ fn face_stores(
             } else {
                 Confidence::Medium
             };
-            let mut a = BTreeMap::new();
-            a.insert("count".to_string(), count.to_string());
-            a.insert("reasons".to_string(), f.reasons.join("; "));
+            let mut a = shekara_detectors::Attributes::new();
+            a.insert("count", count.to_string());
+            a.insert("reasons", f.reasons.join("; "));
             if !f.datasets.is_empty() {
                 let d: Vec<&str> = f.datasets.iter().map(String::as_str).collect();
-                a.insert("dataset".to_string(), d.join(","));
+                a.insert("dataset", d.join(","));
             }
             let path = if dir.is_empty() { "." } else { dir.as_str() };
             finding(
@@ -518,7 +518,7 @@ mod tests {
         let found = run(dir.path());
         let got: Vec<(&str, &str)> = found
             .iter()
-            .map(|f| (f.location.path.as_str(), f.attributes["family"].as_str()))
+            .map(|f| (f.location.path.as_str(), f.attributes["family"].as_ref()))
             .collect();
         assert_eq!(
             got,

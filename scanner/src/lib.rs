@@ -25,6 +25,7 @@ pub mod dataset;
 pub mod evidence;
 pub mod facestore;
 pub mod git;
+pub mod json;
 pub mod merge;
 pub mod mmap;
 pub mod model;

@@ -231,7 +231,7 @@ fn merge_store_findings(findings: &mut Vec<crate::model::Finding>) {
             let f = &findings[i];
             (
                 f.severity,
-                f.attributes.get("holds").cloned().unwrap_or_default(),
+                f.attributes.get("holds").unwrap_or_default().to_string(),
             )
         };
         let k = &mut findings[keep];
@@ -245,7 +245,7 @@ fn merge_store_findings(findings: &mut Vec<crate::model::Finding>) {
         kinds.retain(|k| !k.is_empty());
         kinds.sort();
         kinds.dedup();
-        k.attributes.insert("holds".into(), kinds.join(","));
+        k.attributes.insert("holds", kinds.join(","));
         drop.push(i);
     }
     let mut i = 0;

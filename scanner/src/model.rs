@@ -75,7 +75,7 @@ pub struct Finding {
     /// Masked value and fingerprint.
     pub evidence: Evidence,
     /// Kind-specific details.
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: shekara_detectors::Attributes,
     /// For biometric findings: the breach-notification window and deadline
     /// (see [`crate::breach`]).
     /// Boxed: most findings have none, and a finding without it is 150

@@ -338,11 +338,11 @@ impl Policy {
                 if let Some(why) = self.in_country(f) {
                     f.kind = Kind::DomesticEndpoint;
                     f.severity = kind_severity(Kind::DomesticEndpoint, f.severity);
-                    f.attributes.insert("policy".into(), why);
+                    f.attributes.insert("policy", why);
                 }
             }
             Kind::DomesticEndpoint => {
-                let provider = f.attributes.get("provider").cloned().unwrap_or_default();
+                let provider = f.attributes.get("provider").unwrap_or_default().to_string();
                 let forced = self
                     .settings
                     .foreign
@@ -353,7 +353,7 @@ impl Policy {
                     f.kind = Kind::ForeignEndpoint;
                     f.severity = kind_severity(Kind::ForeignEndpoint, f.severity);
                     f.attributes.insert(
-                        "policy".into(),
+                        "policy",
                         format!("foreign: provider '{provider}' is in foreign.providers"),
                     );
                 }
@@ -450,9 +450,9 @@ mod tests {
     use shekara_detectors::Confidence;
 
     fn endpoint(kind: Kind, host: &str, provider: &str) -> Finding {
-        let mut attributes = BTreeMap::new();
-        attributes.insert("host".to_string(), host.to_string());
-        attributes.insert("provider".to_string(), provider.to_string());
+        let mut attributes = shekara_detectors::Attributes::new();
+        attributes.insert("host", host.to_string());
+        attributes.insert("provider", provider.to_string());
         Finding {
             kind,
             rule: "endpoint.x".into(),

@@ -295,16 +295,28 @@ fn kinds(report: &Report, idx: &[usize]) -> String {
 }
 
 fn providers(report: &Report, idx: &[usize]) -> String {
-    let mut m: BTreeSet<String> = BTreeSet::new();
+    // Borrowed pairs: one `format!` per provider, not per finding.
+    // Provider and country names are mostly borrowed from the rule data
+    // (see `shekara_detectors::attributes`): a pair seen before is found by
+    // address among the few distinct ones, before any string comparison.
+    let same = |a: &str, b: &str| std::ptr::eq(a, b);
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut m: BTreeSet<(&str, &str)> = BTreeSet::new();
     for &i in idx {
         if let Some(f) = report.findings.get(i) {
             let a = &f.attributes;
-            let p = a.get("provider").map_or(f.rule.as_str(), String::as_str);
-            let c = a.get("country").map_or("unknown", String::as_str);
-            m.insert(format!("{p} ({c})"));
+            let p = a.get("provider").unwrap_or(f.rule.as_str());
+            let c = a.get("country").unwrap_or("unknown");
+            if seen.iter().any(|&(sp, sc)| same(sp, p) && same(sc, c)) {
+                continue;
+            }
+            if seen.len() < 64 {
+                seen.push((p, c));
+            }
+            m.insert((p, c));
         }
     }
-    let list: Vec<String> = m.into_iter().collect();
+    let list: Vec<String> = m.into_iter().map(|(p, c)| format!("{p} ({c})")).collect();
     if list.len() > 8 {
         format!("{}, … ({} providers)", list[..8].join(", "), list.len())
     } else {

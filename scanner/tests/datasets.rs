@@ -29,7 +29,7 @@ fn scan_file(name: &str, bytes: &[u8]) -> Report {
 }
 
 fn attr<'f>(f: &'f Finding, k: &str) -> Option<&'f str> {
-    f.attributes.get(k).map(String::as_str)
+    f.attributes.get(k)
 }
 
 /// Aggregated findings of `column`: (kind, count, note).

@@ -446,7 +446,7 @@ fn check_image(r: &Report, img: &Image, root_path: &str) {
         endpoint
             .iter()
             .any(|f| f.kind == shekara_scanner::Kind::ForeignEndpoint
-                && ENDPOINT.contains(&f.attributes["host"])),
+                && ENDPOINT.contains(f.attributes["host"].as_ref())),
         "{:?}",
         r.findings
             .iter()

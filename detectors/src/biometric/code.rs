@@ -98,13 +98,12 @@ impl Detector for BiometricCode {
         let joined = names.join(",");
         let mut a = attrs([("libraries", joined.as_str())]);
         a.insert(
-            "evidence".into(),
+            "evidence",
             if imported_and_called {
                 "import+call"
             } else {
                 "import_or_call"
-            }
-            .into(),
+            },
         );
         out.push(RawFinding {
             rule: RULE_CODE.into(),

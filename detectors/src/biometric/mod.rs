@@ -19,8 +19,6 @@
 //! than a full view is judged on what the view shows. Whatever the window
 //! size, a finding is therefore computed from the same bytes.
 
-use std::collections::BTreeMap;
-
 use crate::{Confidence, Haystack, Kind, RawFinding, Ruleset, Severity, OVERLAP};
 
 mod anchored;
@@ -56,14 +54,13 @@ pub struct Parsed {
     /// How sure.
     pub confidence: Confidence,
     /// `format` and whatever else was parsed.
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: crate::Attributes,
 }
 
 impl Parsed {
     /// A parse result with a `format` attribute.
     pub fn new(rule: &'static str, len: usize, confidence: Confidence, format: &str) -> Parsed {
-        let mut attributes = BTreeMap::new();
-        attributes.insert("format".to_string(), format.to_string());
+        let attributes = crate::attrs([("format", format)]);
         Parsed {
             rule,
             len,
@@ -73,8 +70,8 @@ impl Parsed {
     }
 
     /// Adds an attribute.
-    pub fn with(mut self, key: &str, value: impl ToString) -> Parsed {
-        self.attributes.insert(key.to_string(), value.to_string());
+    pub fn with(mut self, key: &'static str, value: impl ToString) -> Parsed {
+        self.attributes.insert(key, value.to_string());
         self
     }
 }

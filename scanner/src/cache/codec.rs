@@ -11,8 +11,6 @@
 //! Decoding never panics on bad bytes (a damaged cache file): every read is
 //! bounds-checked and a value that does not decode is a cache miss.
 
-use std::collections::BTreeMap;
-
 use shekara_detectors::{Confidence, Kind, Severity};
 
 use super::{Entry, Inline, Member, Stamp, Unscanned};
@@ -323,6 +321,14 @@ impl<'a> Reader<'a> {
         String::from_utf8(self.take(n)?.to_vec()).ok()
     }
 
+    /// A string that, when it is one of the known attribute names and
+    /// values, is borrowed rather than allocated.
+    fn text(&mut self) -> Option<shekara_detectors::Text> {
+        let n = self.len()?;
+        let s = std::str::from_utf8(self.take(n)?).ok()?;
+        Some(shekara_detectors::attributes::intern(s))
+    }
+
     fn strings(&mut self) -> Option<Vec<String>> {
         let n = self.len()?;
         let mut list = Vec::with_capacity(n.min(64));
@@ -382,12 +388,11 @@ impl<'a> Reader<'a> {
             raw: self.opt_str()?,
         };
         let n = self.len()?;
-        let mut pairs = Vec::with_capacity(n.min(64));
+        let mut attributes = shekara_detectors::Attributes::with_capacity(n.min(64));
         for _ in 0..n {
-            pairs.push((self.string()?, self.string()?));
+            // Stored in name order, so each insert appends.
+            attributes.insert(self.text()?, self.text()?);
         }
-        // Stored in key order: built in bulk, not by searched inserts.
-        let attributes: BTreeMap<String, String> = pairs.into_iter().collect();
         let breach_notification = match self.u8()? {
             0 => None,
             flag @ (1 | 2) => Some(Box::new(BreachNotification {
@@ -420,9 +425,9 @@ mod tests {
     use super::*;
 
     fn sample() -> Entry {
-        let mut attributes = BTreeMap::new();
-        attributes.insert("provider".to_string(), "aws".to_string());
-        attributes.insert("country".to_string(), "US".to_string());
+        let mut attributes = shekara_detectors::Attributes::new();
+        attributes.insert("provider", "aws");
+        attributes.insert("country", "US");
         let findings = KINDS
             .iter()
             .enumerate()
@@ -455,7 +460,7 @@ mod tests {
                 attributes: if i % 2 == 1 {
                     attributes.clone()
                 } else {
-                    BTreeMap::new()
+                    shekara_detectors::Attributes::new()
                 },
                 breach_notification: (i % 3 == 2).then(|| {
                     Box::new(BreachNotification {

@@ -21,7 +21,7 @@ pub mod csv;
 pub mod json;
 pub mod parquet;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
@@ -483,37 +483,37 @@ impl Columns {
         c: &Column,
         g: &Group,
     ) -> Finding {
-        let mut attributes = BTreeMap::new();
-        attributes.insert("aggregated".into(), "column".into());
-        attributes.insert("column".into(), c.name.clone());
+        let mut attributes = shekara_detectors::Attributes::new();
+        attributes.insert("aggregated", "column");
+        attributes.insert("column", c.name.clone());
         if let Some(i) = c.index {
-            attributes.insert("column_index".into(), i.to_string());
+            attributes.insert("column_index", i.to_string());
         }
-        attributes.insert("dataset".into(), self.format.as_str().into());
+        attributes.insert("dataset", self.format.as_str());
         let distinct = g.distinct.len().to_string();
         let distinct = if g.capped {
             format!("≥{distinct}")
         } else {
             distinct
         };
-        attributes.insert("distinct".into(), distinct);
-        attributes.insert("validation".into(), g.reason.into());
+        attributes.insert("distinct", distinct);
+        attributes.insert("validation", g.reason);
         if g.padded {
-            attributes.insert("note".into(), "leading zero lost".into());
+            attributes.insert("note", "leading zero lost");
         }
         let context = if c.hinted {
             "column name says it holds IDs"
         } else {
             "most values of the column are valid IDs"
         };
-        attributes.insert("context".into(), context.into());
+        attributes.insert("context", context);
         let (line, column, byte_offset) = match g.first_at {
             At::Byte(off) => {
                 let (l, col) = line_col(bytes, off);
                 (Some(l), Some(col), off)
             }
             At::Row { row, chunk_offset } => {
-                attributes.insert("row".into(), row.to_string());
+                attributes.insert("row", row.to_string());
                 (None, None, chunk_offset)
             }
         };

@@ -225,10 +225,10 @@ fn text_columns(
 }
 
 fn locate_cell(f: &mut Finding, column: &str, row: Option<u64>, chunk: u64) {
-    f.attributes.insert("column".into(), column.into());
-    f.attributes.insert("dataset".into(), "parquet".into());
+    f.attributes.insert("column", column.to_string());
+    f.attributes.insert("dataset", "parquet");
     if let Some(row) = row {
-        f.attributes.insert("row".into(), row.to_string());
+        f.attributes.insert("row", row.to_string());
     }
     f.location.line = None;
     f.location.column = None;
@@ -268,8 +268,8 @@ fn footer(
         f.location.byte_offset = start;
         f.location.line = None;
         f.location.column = None;
-        f.attributes.insert("dataset".into(), "parquet".into());
-        f.attributes.insert("part".into(), "metadata".into());
+        f.attributes.insert("dataset", "parquet");
+        f.attributes.insert("part", "metadata");
     }
     found
 }

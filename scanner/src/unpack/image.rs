@@ -461,18 +461,17 @@ impl Unpacker<'_> {
         let at = place.inner.len() + 1;
         for (m, info) in infos.iter().enumerate() {
             for f in &mut self.out.findings[info.findings.clone()] {
-                f.attributes.insert("layer".into(), m.to_string());
+                f.attributes.insert("layer", m.to_string());
                 let Some(path) = f.location.inner.get(at) else {
                     continue;
                 };
                 for (n, later) in infos.iter().enumerate().skip(m + 1) {
                     if later.hides(path) {
-                        f.attributes.insert("hidden_by_layer".into(), n.to_string());
+                        f.attributes.insert("hidden_by_layer", n.to_string());
                         break;
                     }
                     if later.files.contains(path) {
-                        f.attributes
-                            .insert("overwritten_by_layer".into(), n.to_string());
+                        f.attributes.insert("overwritten_by_layer", n.to_string());
                         break;
                     }
                 }

@@ -1,0 +1,335 @@
+//! A finding's attributes: a small map from names to values, sorted by name.
+//!
+//! Reports hold hundreds of thousands of findings, and most of their
+//! attribute names and many values are the same few dozen strings (`provider`,
+//! `country`, `Amazon Web Services`, `valid IIN`). A `BTreeMap<String,
+//! String>` spent a node and two heap strings per attribute on them — about
+//! 1 KB per endpoint finding, most of a report's memory. Here the pairs sit
+//! in one sorted `Vec`, and names and values known in advance (the rule
+//! data's strings and the detectors' fixed words) are borrowed, not copied:
+//! see [`intern`]. Serialized as a JSON object in name order, as the map was.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
+
+/// An attribute name or value: borrowed when known in advance, else owned.
+pub type Text = Cow<'static, str>;
+
+/// Attribute names and values, sorted by name, names unique.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Attributes(Vec<(Text, Text)>);
+
+impl std::fmt::Debug for Attributes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Attributes {
+    /// No attributes.
+    pub fn new() -> Attributes {
+        Attributes(Vec::new())
+    }
+
+    /// No attributes, with room for `n`.
+    pub fn with_capacity(n: usize) -> Attributes {
+        Attributes(Vec::with_capacity(n))
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key))
+    }
+
+    /// Sets `key` to `value`; returns the value it replaces.
+    pub fn insert(&mut self, key: impl Into<Text>, value: impl Into<Text>) -> Option<Text> {
+        let key = key.into();
+        let value = value.into();
+        // Built in name order (the usual case): append.
+        if self.0.last().is_none_or(|(k, _)| k.as_ref() < key.as_ref()) {
+            self.0.push((key, value));
+            return None;
+        }
+        match self.position(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.position(key).ok().map(|i| self.0[i].1.as_ref())
+    }
+
+    /// Whether `key` is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_ok()
+    }
+
+    /// Removes `key`; returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<Text> {
+        self.position(key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    /// Number of attributes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Names and values, in name order.
+    pub fn iter(&self) -> Iter<'_> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
+    }
+
+    /// Names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+}
+
+/// Iterator over [`Attributes`].
+pub type Iter<'a> =
+    std::iter::Map<std::slice::Iter<'a, (Text, Text)>, fn(&'a (Text, Text)) -> (&'a str, &'a str)>;
+
+impl<'a> IntoIterator for &'a Attributes {
+    type Item = (&'a str, &'a str);
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl std::ops::Index<&str> for Attributes {
+    type Output = Text;
+    /// # Panics
+    /// When `key` is not set (as a map's index does).
+    fn index(&self, key: &str) -> &Text {
+        match self.position(key) {
+            Ok(i) => &self.0[i].1,
+            Err(_) => panic!("no attribute {key:?}"),
+        }
+    }
+}
+
+impl<K: Into<Text>, V: Into<Text>> FromIterator<(K, V)> for Attributes {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Attributes {
+        let mut a = Attributes::new();
+        for (k, v) in iter {
+            a.insert(k, v);
+        }
+        a
+    }
+}
+
+impl<K: Into<Text>, V: Into<Text>> Extend<(K, V)> for Attributes {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl serde::Serialize for Attributes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Attributes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Attributes, D::Error> {
+        let m = BTreeMap::<String, String>::deserialize(d)?;
+        // Sorted and unique already: pushed, not inserted.
+        Ok(Attributes(
+            m.into_iter()
+                .map(|(k, v)| (intern_owned(k), intern_owned(v)))
+                .collect(),
+        ))
+    }
+}
+
+/// Names and values every report repeats: the attribute names and fixed
+/// values the detectors and the scanner write.
+const KNOWN: &[&str] = &[
+    // names
+    "aggregated",
+    "category",
+    "column",
+    "column_index",
+    "context",
+    "country",
+    "dataset",
+    "distinct",
+    "entity_type",
+    "family",
+    "format",
+    "hidden_by_layer",
+    "holds",
+    "host",
+    "layer",
+    "libraries",
+    "note",
+    "operator_country",
+    "part",
+    "policy",
+    "provider",
+    "region",
+    "remote",
+    "row",
+    "service",
+    "validation",
+    // values
+    "unknown",
+    "valid IIN",
+    "valid BIN",
+    "resident",
+    "non_resident",
+    "joint_ie",
+    "evidence",
+    "import+call",
+    "import_or_call",
+    "aggregated",
+    "task",
+    "matched",
+    "size",
+    "count",
+    "reasons",
+    "overwritten_by_layer",
+    "identifier keyword nearby",
+    "column",
+    "csv",
+    "tsv",
+    "json",
+    "jsonl",
+    "parquet",
+    "metadata",
+    "leading zero lost",
+    "column name says it holds IDs",
+    "most values of the column are valid IDs",
+    "KZ",
+];
+
+/// Hashing for the table: eight bytes per multiply-rotate step (FxHash's),
+/// finished with a multiply. Looked up once per attribute value, so
+/// SipHash cost more than the allocation it saves. The table's keys are
+/// fixed and come from the rule data, not from the input.
+#[derive(Default)]
+struct TableHasher(u64);
+
+impl std::hash::Hasher for TableHasher {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+        let mut w = [0u8; 8];
+        let rest = chunks.remainder();
+        w[..rest.len()].copy_from_slice(rest);
+        self.write_u64(u64::from_le_bytes(w));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+type Table = HashSet<&'static str, std::hash::BuildHasherDefault<TableHasher>>;
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let rules = crate::Ruleset::builtin();
+        let mut t: Table = KNOWN.iter().copied().collect();
+        for e in &rules.endpoints {
+            t.extend([
+                e.id.as_str(),
+                e.provider.as_str(),
+                e.service.as_str(),
+                e.category.as_str(),
+            ]);
+            for s in [&e.country, &e.region, &e.operator_country, &e.note]
+                .into_iter()
+                .flatten()
+            {
+                t.insert(s.as_str());
+            }
+        }
+        for r in &rules.region_tables {
+            for (region, country) in &r.regions {
+                t.insert(region.as_str());
+                t.insert(country.as_str());
+            }
+        }
+        t
+    })
+}
+
+/// `s` borrowed from the table of known strings when it is one, else copied.
+pub fn intern(s: &str) -> Text {
+    match table().get(s) {
+        Some(&known) => Cow::Borrowed(known),
+        None => Cow::Owned(s.to_string()),
+    }
+}
+
+/// [`intern`] for a string already owned (kept when not known).
+pub fn intern_owned(s: String) -> Text {
+    match table().get(s.as_str()) {
+        Some(&known) => Cow::Borrowed(known),
+        None => Cow::Owned(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn behaves_as_a_sorted_map() {
+        let mut a = Attributes::new();
+        let mut m = BTreeMap::new();
+        for (k, v) in [("b", "1"), ("a", "2"), ("c", "3"), ("a", "4"), ("", "5")] {
+            assert_eq!(
+                a.insert(k.to_string(), v),
+                m.insert(k.to_string(), v.to_string()).map(Cow::Owned)
+            );
+        }
+        let ours: Vec<_> = a.iter().collect();
+        let theirs: Vec<_> = m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(ours, theirs);
+        assert_eq!(a.get("a"), Some("4"));
+        assert_eq!(a["c"], "3");
+        assert_eq!(a.remove("b").as_deref(), Some("1"));
+        assert!(!a.contains_key("b"));
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            r#"{"":"5","a":"4","c":"3"}"#
+        );
+        let back: Attributes = serde_json::from_str(r#"{"c":"3","a":"4","":"5"}"#).unwrap();
+        assert_eq!(back, a);
+    }
+
+    #[test]
+    fn known_strings_are_borrowed() {
+        assert!(matches!(intern("provider"), Cow::Borrowed(_)));
+        assert!(matches!(intern("valid IIN"), Cow::Borrowed(_)));
+        assert!(matches!(
+            intern_owned("eu-central-1".into()),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(intern("my-bucket.example"), Cow::Owned(_)));
+    }
+}

@@ -1,0 +1,267 @@
+//! A findings writer that produces exactly what `serde_json` writes for a
+//! [`Finding`], without serde's per-field machinery.
+//!
+//! Reports hold hundreds of thousands of findings; for a re-sweep answered
+//! from the cache, serializing them was the largest single cost. Field names
+//! are written as constant bytes, numbers with `itoa`, and a string is copied
+//! as it is unless it holds a byte JSON must escape. The tests compare the
+//! output with `serde_json`'s byte for byte, over findings with every
+//! optional field set and strings full of escapes; the rare nested part (the
+//! breach-notification block) is written by `serde_json` itself.
+
+use crate::model::{Evidence, Finding, Location};
+
+/// Appends `f` as `serde_json::to_writer` would.
+pub fn write_finding(out: &mut Vec<u8>, f: &Finding) {
+    out.reserve(512);
+    out.extend_from_slice(b"{\"kind\":");
+    string(out, f.kind.as_str());
+    out.extend_from_slice(b",\"rule\":");
+    string(out, &f.rule);
+    out.extend_from_slice(b",\"severity\":");
+    string(out, f.severity.as_str());
+    out.extend_from_slice(b",\"confidence\":");
+    string(out, f.confidence.as_str());
+    out.extend_from_slice(b",\"location\":");
+    location(out, &f.location);
+    out.extend_from_slice(b",\"count\":");
+    number(out, f.count);
+    out.extend_from_slice(b",\"evidence\":");
+    evidence(out, &f.evidence);
+    out.extend_from_slice(b",\"attributes\":{");
+    for (i, (k, v)) in f.attributes.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, k);
+        out.push(b':');
+        string(out, v);
+    }
+    out.push(b'}');
+    if let Some(b) = &f.breach_notification {
+        out.extend_from_slice(b",\"breach_notification\":");
+        // Plain data into a Vec: cannot fail.
+        let _ = serde_json::to_writer(&mut *out, b);
+    }
+    out.push(b'}');
+}
+
+fn location(out: &mut Vec<u8>, l: &Location) {
+    out.extend_from_slice(b"{\"path\":");
+    string(out, &l.path);
+    if let Some(b) = &l.path_base64 {
+        out.extend_from_slice(b",\"path_base64\":");
+        string(out, b);
+    }
+    out.extend_from_slice(b",\"root\":");
+    number(out, l.root as u64);
+    out.extend_from_slice(b",\"inner\":[");
+    for (i, m) in l.inner.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, m);
+    }
+    out.push(b']');
+    if let Some(n) = l.line {
+        out.extend_from_slice(b",\"line\":");
+        number(out, n);
+    }
+    if let Some(n) = l.column {
+        out.extend_from_slice(b",\"column\":");
+        number(out, n);
+    }
+    out.extend_from_slice(b",\"byte_offset\":");
+    number(out, l.byte_offset);
+    if let Some(c) = &l.commit {
+        out.extend_from_slice(b",\"commit\":");
+        string(out, c);
+    }
+    if let Some(d) = &l.author_date {
+        out.extend_from_slice(b",\"author_date\":");
+        string(out, d);
+    }
+    out.push(b'}');
+}
+
+fn evidence(out: &mut Vec<u8>, e: &Evidence) {
+    out.extend_from_slice(b"{\"masked\":");
+    string(out, &e.masked);
+    out.extend_from_slice(b",\"fingerprint\":");
+    string(out, &e.fingerprint);
+    if let Some(r) = &e.raw {
+        out.extend_from_slice(b",\"raw\":");
+        string(out, r);
+    }
+    out.push(b'}');
+}
+
+fn number(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// A JSON string: copied as it is when no byte needs escaping (control
+/// characters, `"` and `\`, as `serde_json` escapes them), else written by
+/// `serde_json`.
+fn string(out: &mut Vec<u8>, s: &str) {
+    if !needs_escape(s.as_bytes()) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// Whether `b` holds a byte below 0x20, `"` or `\`: eight bytes at a time.
+fn needs_escape(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte of `w` is below `n` (n ≤ 0x80): the classic "has less" test.
+    let bad = |w: u64| {
+        let below = w.wrapping_sub(ONES * 0x20) & !w;
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let slash = w ^ (ONES * u64::from(b'\\'));
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+        (below | zero(quote) | zero(slash)) & HIGH != 0
+    };
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        if bad(u64::from_le_bytes(w)) {
+            return true;
+        }
+    }
+    // The tail, padded with a byte that needs nothing.
+    let rest = chunks.remainder();
+    let mut w = [b'a'; 8];
+    w[..rest.len()].copy_from_slice(rest);
+    bad(u64::from_le_bytes(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::BreachNotification;
+    use shekara_detectors::{Confidence, Kind, Severity};
+
+    fn ours(f: &Finding) -> Vec<u8> {
+        let mut v = Vec::new();
+        write_finding(&mut v, f);
+        v
+    }
+
+    fn base() -> Finding {
+        Finding {
+            kind: Kind::Iin,
+            rule: "kz.iin".into(),
+            severity: Severity::High,
+            confidence: Confidence::Medium,
+            location: Location {
+                path: "data/a.csv".into(),
+                path_base64: None,
+                root: 0,
+                inner: Vec::new(),
+                line: None,
+                column: None,
+                byte_offset: 0,
+                commit: None,
+                author_date: None,
+            },
+            count: 1,
+            evidence: Evidence {
+                masked: "8503******31".into(),
+                fingerprint: "bk3:00".into(),
+                raw: None,
+            },
+            attributes: shekara_detectors::Attributes::new(),
+            breach_notification: None,
+        }
+    }
+
+    #[test]
+    fn every_field_as_serde_writes_it() {
+        let tricky = [
+            "",
+            "plain",
+            "quote \" and \\ backslash",
+            "tab\tnew\nline\r\u{8}\u{c}\u{0}\u{1f}\u{7f}",
+            "юникод ▸ 中文 \u{202e}bidi",
+            "</script>",
+        ];
+        let kinds = [
+            Kind::Iin,
+            Kind::Bin,
+            Kind::ForeignEndpoint,
+            Kind::DomesticEndpoint,
+        ];
+        for (i, s) in tricky.iter().enumerate() {
+            let mut f = base();
+            f.kind = kinds[i % kinds.len()];
+            f.rule = format!("rule{s}");
+            f.severity = Severity::ALL[i % Severity::ALL.len()];
+            f.confidence = [Confidence::Low, Confidence::Medium, Confidence::High][i % 3];
+            f.location.path = (*s).to_string();
+            f.location.path_base64 = (i % 2 == 0).then(|| format!("b64{s}"));
+            f.location.root = i * 1000;
+            f.location.inner = tricky[..i].iter().map(|m| m.to_string()).collect();
+            f.location.line = (i % 3 != 0).then_some(u64::MAX - i as u64);
+            f.location.column = (i % 2 == 1).then_some(i as u64);
+            f.location.byte_offset = 10u64.pow(i as u32);
+            f.location.commit = (i % 2 == 0).then(|| s.repeat(2));
+            f.location.author_date = (i > 2).then(|| "2026-01-01T00:00:00Z".into());
+            f.count = i as u64 * 7;
+            f.evidence.masked = format!("m{s}");
+            f.evidence.raw = (i % 2 == 1).then(|| s.to_string());
+            for (j, v) in tricky.iter().enumerate().take(i + 1) {
+                f.attributes.insert(format!("k{j}{v}"), format!("{v}{j}"));
+            }
+            f.breach_notification = (i % 2 == 0).then(|| {
+                Box::new(BreachNotification {
+                    class: "biometric".into(),
+                    window: "PT3H".into(),
+                    business_days: i == 4,
+                    basis: format!("basis{s}"),
+                    basis_title: "t".into(),
+                    detected: "2026-01-01T00:00:00Z".into(),
+                    deadline: "2026-01-01T03:00:00Z".into(),
+                })
+            });
+            let reference = serde_json::to_vec(&f).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&ours(&f)),
+                String::from_utf8_lossy(&reference),
+                "finding {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn escape_test_agrees_with_bytewise() {
+        let naive = |b: &[u8]| b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+        // Every byte value at every position of strings of length 0..=17.
+        for len in 0..=17usize {
+            for pos in 0..len.max(1) {
+                for byte in 0..=255u8 {
+                    let mut v = vec![b'x'; len];
+                    if len > 0 {
+                        v[pos] = byte;
+                    }
+                    assert_eq!(
+                        needs_escape(&v),
+                        naive(&v),
+                        "len {len} pos {pos} byte {byte}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_bare_finding_as_serde_writes_it() {
+        let f = base();
+        assert_eq!(ours(&f), serde_json::to_vec(&f).unwrap());
+    }
+}
