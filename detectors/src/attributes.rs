@@ -10,7 +10,8 @@
 //! see [`intern`]. Serialized as a JSON object in name order, as the map was.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
 /// An attribute name or value: borrowed when known in advance, else owned.
@@ -246,15 +247,20 @@ impl std::hash::Hasher for TableHasher {
     }
 }
 
-type Table = HashSet<&'static str, std::hash::BuildHasherDefault<TableHasher>>;
+/// The known strings, in a fixed order, with their index.
+struct Known {
+    list: Vec<&'static str>,
+    index: HashMap<&'static str, u32, std::hash::BuildHasherDefault<TableHasher>>,
+    digest: u64,
+}
 
-fn table() -> &'static Table {
-    static TABLE: OnceLock<Table> = OnceLock::new();
-    TABLE.get_or_init(|| {
+fn known() -> &'static Known {
+    static KNOWN_TABLE: OnceLock<Known> = OnceLock::new();
+    KNOWN_TABLE.get_or_init(|| {
         let rules = crate::Ruleset::builtin();
-        let mut t: Table = KNOWN.iter().copied().collect();
+        let mut all: Vec<&'static str> = KNOWN.to_vec();
         for e in &rules.endpoints {
-            t.extend([
+            all.extend([
                 e.id.as_str(),
                 e.provider.as_str(),
                 e.service.as_str(),
@@ -264,33 +270,63 @@ fn table() -> &'static Table {
                 .into_iter()
                 .flatten()
             {
-                t.insert(s.as_str());
+                all.push(s.as_str());
             }
         }
         for r in &rules.region_tables {
             for (region, country) in &r.regions {
-                t.insert(region.as_str());
-                t.insert(country.as_str());
+                all.extend([region.as_str(), country.as_str()]);
             }
         }
-        t
+        let mut k = Known {
+            list: Vec::new(),
+            index: HashMap::default(),
+            digest: 0,
+        };
+        let mut h = TableHasher::default();
+        for s in all {
+            if let std::collections::hash_map::Entry::Vacant(v) = k.index.entry(s) {
+                v.insert(k.list.len() as u32);
+                k.list.push(s);
+                s.hash(&mut h);
+            }
+        }
+        k.digest = h.finish();
+        k
     })
 }
 
 /// `s` borrowed from the table of known strings when it is one, else copied.
 pub fn intern(s: &str) -> Text {
-    match table().get(s) {
-        Some(&known) => Cow::Borrowed(known),
+    match known_index(s) {
+        Some(i) => Cow::Borrowed(known().list[i as usize]),
         None => Cow::Owned(s.to_string()),
     }
 }
 
 /// [`intern`] for a string already owned (kept when not known).
 pub fn intern_owned(s: String) -> Text {
-    match table().get(s.as_str()) {
-        Some(&known) => Cow::Borrowed(known),
+    match known_index(&s) {
+        Some(i) => Cow::Borrowed(known().list[i as usize]),
         None => Cow::Owned(s),
     }
+}
+
+/// The position of `s` among the known strings: the cache stores this
+/// small number instead of the string.
+pub fn known_index(s: &str) -> Option<u32> {
+    known().index.get(s).copied()
+}
+
+/// The known string at `i` (see [`known_index`]).
+pub fn known_at(i: u32) -> Option<&'static str> {
+    known().list.get(i as usize).copied()
+}
+
+/// A digest of the known strings and their order: stored with cached
+/// values, so that indices written by another build are never misread.
+pub fn known_digest() -> u64 {
+    known().digest
 }
 
 #[cfg(test)]
@@ -320,6 +356,15 @@ mod tests {
         );
         let back: Attributes = serde_json::from_str(r#"{"c":"3","a":"4","":"5"}"#).unwrap();
         assert_eq!(back, a);
+    }
+
+    #[test]
+    fn known_strings_round_trip_by_index() {
+        let i = known_index("provider").unwrap();
+        assert_eq!(known_at(i), Some("provider"));
+        assert_eq!(known_index("not a known string"), None);
+        assert_eq!(known_at(u32::MAX), None);
+        assert_eq!(known_digest(), known_digest());
     }
 
     #[test]

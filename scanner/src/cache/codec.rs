@@ -8,6 +8,10 @@
 //! rewrites anyway (path, root). The stamp comes first at a fixed offset, so
 //! a changed file is told from an unchanged one without decoding the rest.
 //!
+//! Attribute names and the values the rule data knows are stored as their
+//! index among the known strings (`shekara_detectors::attributes`), with a
+//! digest of that table in each value.
+//!
 //! Decoding never panics on bad bytes (a damaged cache file): every read is
 //! bounds-checked and a value that does not decode is a cache miss.
 
@@ -17,7 +21,7 @@ use super::{Entry, Inline, Member, Stamp, Unscanned};
 use crate::model::{BreachNotification, Evidence, Finding, Location, Reason};
 
 /// Layout version: the first byte of every value.
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 
 /// The reasons a cached result may carry, by their byte.
 pub(super) const REASONS: [Reason; 8] = [
@@ -53,6 +57,7 @@ pub(super) fn encode(e: &Entry) -> Option<Vec<u8>> {
     let mut w = Vec::with_capacity(HEAD + 32 + 16 + e.findings.len() * 160);
     w.push(VERSION);
     stamp(&mut w, &e.stamp);
+    w.extend_from_slice(&shekara_detectors::attributes::known_digest().to_le_bytes());
     w.extend_from_slice(&sha_bytes(&e.sha256)?);
     match &e.inline {
         None => w.push(0),
@@ -100,6 +105,11 @@ pub(super) fn stamp_of(v: &[u8]) -> Option<Stamp> {
 pub(super) fn decode(v: &[u8]) -> Option<Entry> {
     let stamp = stamp_of(v)?;
     let mut r = Reader { b: v, at: HEAD };
+    // Attribute strings are stored by their index among the known strings
+    // of the build that wrote them: another build's value is a miss.
+    if r.u64()? != shekara_detectors::attributes::known_digest() {
+        return None;
+    }
     let sha256 = hex(r.take(32)?);
     let inline = match r.u8()? {
         0 => None,
@@ -182,8 +192,8 @@ fn finding(w: &mut Vec<u8>, f: &Finding) -> Option<()> {
     opt_str(w, f.evidence.raw.as_deref());
     uvar(w, f.attributes.len() as u64);
     for (k, v) in &f.attributes {
-        string(w, k);
-        string(w, v);
+        text(w, k);
+        text(w, v);
     }
     match &f.breach_notification {
         None => w.push(0),
@@ -215,6 +225,19 @@ fn uvar(w: &mut Vec<u8>, mut x: u64) {
 fn string(w: &mut Vec<u8>, s: &str) {
     uvar(w, s.len() as u64);
     w.extend_from_slice(s.as_bytes());
+}
+
+/// An attribute string: `2 × index + 1` when it is a known string (see
+/// `shekara_detectors::attributes::known_index`), else `2 × length` and
+/// the bytes.
+fn text(w: &mut Vec<u8>, s: &str) {
+    match shekara_detectors::attributes::known_index(s) {
+        Some(i) => uvar(w, 2 * u64::from(i) + 1),
+        None => {
+            uvar(w, 2 * s.len() as u64);
+            w.extend_from_slice(s.as_bytes());
+        }
+    }
 }
 
 fn strings(w: &mut Vec<u8>, list: &[String]) {
@@ -321,12 +344,17 @@ impl<'a> Reader<'a> {
         String::from_utf8(self.take(n)?.to_vec()).ok()
     }
 
-    /// A string that, when it is one of the known attribute names and
-    /// values, is borrowed rather than allocated.
+    /// An attribute string (see the writer's `text`): a known one is
+    /// borrowed, with no allocation and no UTF-8 check.
     fn text(&mut self) -> Option<shekara_detectors::Text> {
-        let n = self.len()?;
+        let x = self.uvar()?;
+        if x & 1 == 1 {
+            let i = u32::try_from(x >> 1).ok()?;
+            return shekara_detectors::attributes::known_at(i).map(std::borrow::Cow::Borrowed);
+        }
+        let n = usize::try_from(x >> 1).ok()?;
         let s = std::str::from_utf8(self.take(n)?).ok()?;
-        Some(shekara_detectors::attributes::intern(s))
+        Some(std::borrow::Cow::Owned(s.to_string()))
     }
 
     fn strings(&mut self) -> Option<Vec<String>> {
@@ -527,6 +555,32 @@ mod tests {
         let mut e = sample();
         e.inline = None;
         assert_eq!(decode(&encode(&e).unwrap()).unwrap().inline, None);
+    }
+
+    #[test]
+    fn known_strings_are_stored_by_index_and_another_table_is_a_miss() {
+        let e = sample();
+        let v = encode(&e).unwrap();
+        // "provider" (a name) and "US" (a country of the rule data) are
+        // indices, "aws" (unknown) is spelt out.
+        assert!(!v.windows(8).any(|w| w == b"provider"));
+        assert!(v.windows(3).any(|w| w == b"aws"));
+        let back = decode(&v).unwrap();
+        let f = back
+            .findings
+            .iter()
+            .find(|f| !f.attributes.is_empty())
+            .unwrap();
+        assert!(matches!(
+            f.attributes["country"],
+            std::borrow::Cow::Borrowed("US")
+        ));
+        let mut other = v.clone();
+        other[HEAD] ^= 1;
+        assert!(
+            decode(&other).is_none(),
+            "a value of another known-string table"
+        );
     }
 
     #[test]
