@@ -6,8 +6,11 @@
 //! the first line. Records may have any number of fields; quoted fields may
 //! span lines.
 
+use std::borrow::Cow;
+
 use memchr::memmem;
 
+use super::bits::{eq_masks, prefix_xor, with_block, BLOCK};
 use super::{At, Column, Columns, Format};
 use crate::driver::{Outcome, Place, Scanner};
 
@@ -19,103 +22,278 @@ pub fn scan_csv(scanner: &Scanner, place: &Place, bytes: &[u8], format: Format) 
 }
 
 /// The columns of a CSV input, with every cell observed.
+///
+/// Records are split as the `csv` crate does by default (RFC 4180 quoting
+/// with `""` escapes, a quote only opens a field at its first byte, `\r`,
+/// `\n` and `\r\n` end records, blank lines are skipped, records may have
+/// any number of fields). The cells are slices of `bytes`, so the offset of
+/// a counted cell is exact.
+///
+/// The splitter walks 64-byte blocks with bitmasks of the quote, the
+/// delimiter and the line ends, and knows which separators are inside quotes
+/// from the running parity of the quotes. That is right as long as every
+/// quote opens a field, closes it or is one of a `""` pair; a stray quote
+/// (`ab"c`, `"a"b"c`) is noticed at its cell, and the input is then split
+/// again from the start by a byte-at-a-time state machine with the `csv`
+/// crate's exact rules.
+///
+/// Always `Some`: every input splits into records.
 pub fn columns(bytes: &[u8], format: Format) -> Option<Columns> {
     let delimiter = if format == Format::Tsv {
         b'\t'
     } else {
         guess_delimiter(bytes)
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(bytes);
-    let mut cols = Columns::new(format);
-    let mut record = csv::ByteRecord::new();
-    let mut first = true;
-    while reader.read_byte_record(&mut record).ok()? {
-        let start = record.position().map_or(0, |p| p.byte());
-        if first {
-            first = false;
-            if header_of(&record, &mut cols) {
+    let mut cols = Builder::new(format);
+    if split_fast(bytes, delimiter, &mut cols).is_err() {
+        cols = Builder::new(format);
+        split_exact(bytes, delimiter, &mut cols);
+    }
+    Some(cols.cols)
+}
+
+/// A quote the fast splitter's parity rule gets wrong.
+struct StrayQuote;
+
+/// Splits by bitmasks (see [`columns`]); `Err` at the first stray quote.
+fn split_fast(bytes: &[u8], delimiter: u8, out: &mut Builder) -> Result<(), StrayQuote> {
+    // All ones when a quoted field is open at the start of the block.
+    let mut inside = 0u64;
+    // The last quote before the current block.
+    let mut last_quote: Option<usize> = None;
+    let mut start = 0usize;
+    let mut field = 0usize;
+    let mut base = 0usize;
+    while base < bytes.len() {
+        let needles = [b'"', delimiter, b'\n', b'\r'];
+        let [quote, delim, lf, cr] = with_block(bytes, base, |b| eq_masks(b, needles));
+        let quoted = prefix_xor(quote) ^ inside;
+        inside = 0u64.wrapping_sub(quoted >> 63);
+        let mut seps = (delim | lf | cr) & !quoted;
+        while seps != 0 {
+            let bit = seps.trailing_zeros() as usize;
+            seps &= seps - 1;
+            let pos = base + bit;
+            let term = delim & (1 << bit) == 0;
+            if term && field == 0 && pos == start {
+                // A blank line, or the `\n` of a `\r\n`.
+                start = pos + 1;
                 continue;
             }
+            let before = quote & ((1u64 << bit) - 1);
+            let has_quote = if before != 0 {
+                base + 63 - before.leading_zeros() as usize >= start
+            } else {
+                last_quote.is_some_and(|q| q >= start)
+            };
+            if !out.raw(bytes, start, pos, field, has_quote) {
+                return Err(StrayQuote);
+            }
+            if term {
+                out.end_record();
+                field = 0;
+            } else {
+                field += 1;
+            }
+            start = pos + 1;
         }
-        observe_record(&record, start, bytes, delimiter, &mut cols);
+        if quote != 0 {
+            last_quote = Some(base + 63 - quote.leading_zeros() as usize);
+        }
+        base += BLOCK;
     }
-    Some(cols)
+    if start < bytes.len() || field > 0 {
+        let has_quote = last_quote.is_some_and(|q| q >= start);
+        if !out.raw(bytes, start, bytes.len(), field, has_quote) {
+            return Err(StrayQuote);
+        }
+        out.end_record();
+    }
+    Ok(())
 }
 
-/// Names the columns from the first record; false when it is data, not a header.
-fn header_of(record: &csv::ByteRecord, cols: &mut Columns) -> bool {
-    let is_data = record.iter().any(|f| {
-        let f = f.trim_ascii();
-        f.len() == 12 && shekara_detectors::iin::classify(f).is_ok()
-    });
-    if is_data {
-        return false;
-    }
-    for (i, f) in record.iter().enumerate() {
-        let name = String::from_utf8_lossy(f.trim_ascii());
-        cols.cols.push(Column::new(&name, Some(i)));
-    }
-    true
+/// The states of [`split_exact`], as `csv-core`'s.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    StartRecord,
+    StartField,
+    InField,
+    InQuoted,
+    /// A quote inside a quoted field: it closes the field, or a second
+    /// quote follows and both stand for one.
+    QuoteInQuoted,
 }
 
-/// Observes each cell of a record that starts at byte `start`.
-fn observe_record(
-    record: &csv::ByteRecord,
-    start: u64,
-    bytes: &[u8],
-    delimiter: u8,
-    cols: &mut Columns,
-) {
-    // A lower bound of the current field's start in the raw bytes: a raw
-    // field is never shorter than its decoded value.
-    let mut cursor = start as usize;
-    for (i, field) in record.iter().enumerate() {
-        while cols.cols.len() <= i {
-            let n = cols.cols.len();
-            cols.cols.push(Column::new(&format!("#{}", n + 1), Some(n)));
+/// Splits a byte at a time with `csv-core`'s rules (quote `"`, `""`
+/// escapes, `\r`/`\n`/`\r\n` terminators, no comments).
+fn split_exact(bytes: &[u8], delimiter: u8, out: &mut Builder) {
+    let mut state = State::StartRecord;
+    let mut start = 0;
+    let mut field = 0;
+    for (i, &c) in bytes.iter().enumerate() {
+        let term = c == b'\n' || c == b'\r';
+        if state == State::StartRecord {
+            if term {
+                continue;
+            }
+            (start, field, state) = (i, 0, State::StartField);
         }
-        let value = field.trim_ascii();
-        let at = if looks_numeric(value) {
-            find(bytes, cursor, value).map_or(At::Byte(cursor as u64), |p| {
-                cursor = p + value.len();
-                At::Byte(p as u64)
-            })
-        } else {
-            cursor += field.len();
-            At::Byte(cursor as u64)
+        state = match state {
+            State::StartField if c == b'"' => State::InQuoted,
+            State::InQuoted if c == b'"' => State::QuoteInQuoted,
+            State::InQuoted => State::InQuoted,
+            State::QuoteInQuoted if c == b'"' => State::InQuoted,
+            _ if c == delimiter => {
+                out.raw(bytes, start, i, field, true);
+                (start, field) = (i + 1, field + 1);
+                State::StartField
+            }
+            _ if term => {
+                out.raw(bytes, start, i, field, true);
+                out.end_record();
+                State::StartRecord
+            }
+            _ => State::InField,
         };
-        cols.cols[i].observe(value, at);
-        cursor += usize::from(bytes.get(cursor) == Some(&delimiter));
+    }
+    if state != State::StartRecord {
+        out.raw(bytes, start, bytes.len(), field, true);
+        out.end_record();
+    }
+}
+
+/// The value of a raw field as `csv-core` decodes it, where it starts in
+/// `raw`, and whether the fast splitter's parity rule holds for it (its
+/// quotes are the opening one, `""` pairs and the closing one).
+fn decode(raw: &[u8]) -> (Cow<'_, [u8]>, usize, bool) {
+    if raw.first() != Some(&b'"') {
+        return (Cow::Borrowed(raw), 0, memchr::memchr(b'"', raw).is_none());
+    }
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 1;
+    while let Some(p) = memchr::memchr(b'"', &raw[i..]) {
+        let j = i + p;
+        if raw.get(j + 1) == Some(&b'"') {
+            out.get_or_insert_with(Vec::new)
+                .extend_from_slice(&raw[i..=j]);
+            i = j + 2;
+            continue;
+        }
+        // The closing quote; what follows it is copied as it is.
+        let rest = &raw[j + 1..];
+        let regular = memchr::memchr(b'"', rest).is_none();
+        if out.is_none() && rest.trim_ascii().is_empty() {
+            return (Cow::Borrowed(&raw[1..j]), 1, regular);
+        }
+        let mut v = out.unwrap_or_default();
+        v.extend_from_slice(&raw[i..j]);
+        v.extend_from_slice(rest);
+        return (Cow::Owned(v), 1, regular);
+    }
+    // Unterminated: the field runs to the end of the input.
+    match out {
+        None => (Cow::Borrowed(&raw[1..]), 1, true),
+        Some(mut v) => {
+            v.extend_from_slice(&raw[i..]);
+            (Cow::Owned(v), 1, true)
+        }
+    }
+}
+
+/// Takes the cells of the records in order and observes them; the first
+/// record is held until it ends, to tell a header from data.
+struct Builder {
+    cols: Columns,
+    /// The first record's cells (trimmed, with offsets) until it ends.
+    first: Option<Vec<(Vec<u8>, usize)>>,
+}
+
+impl Builder {
+    fn new(format: Format) -> Builder {
+        Builder {
+            cols: Columns::new(format),
+            first: Some(Vec::new()),
+        }
+    }
+
+    /// Takes the field `bytes[start..end]`, number `field` of its record;
+    /// `has_quote` says whether it holds a `"`. False when the field has a
+    /// stray quote (see [`decode`]).
+    #[inline]
+    fn raw(
+        &mut self,
+        bytes: &[u8],
+        start: usize,
+        end: usize,
+        field: usize,
+        has_quote: bool,
+    ) -> bool {
+        let raw = &bytes[start..end];
+        if !has_quote {
+            let v = raw.trim_ascii_start();
+            let lead = raw.len() - v.len();
+            self.cell(field, v.trim_ascii_end(), start + lead);
+            return true;
+        }
+        let (value, off, regular) = decode(raw);
+        let v = value.trim_ascii_start();
+        let lead = value.len() - v.len();
+        let v = v.trim_ascii_end();
+        let at = match value {
+            Cow::Borrowed(_) => start + off + lead,
+            // Decoded from pieces (`""` escapes, bytes after the closing
+            // quote): an ID-like value is located by search, else the
+            // content's start stands for it.
+            Cow::Owned(_) => match memmem::find(raw, v) {
+                Some(p) if looks_numeric(v) => start + p,
+                _ => start + off,
+            },
+        };
+        self.cell(field, v, at);
+        regular
+    }
+
+    /// Observes the trimmed cell `v` of column `field`, found at byte `at`.
+    #[inline]
+    fn cell(&mut self, field: usize, v: &[u8], at: usize) {
+        if let Some(first) = &mut self.first {
+            first.push((v.to_vec(), at));
+            return;
+        }
+        let cols = &mut self.cols.cols;
+        while cols.len() <= field {
+            let n = cols.len();
+            cols.push(Column::new(&format!("#{}", n + 1), Some(n)));
+        }
+        if !v.is_empty() {
+            cols[field].observe_trimmed(v, At::Byte(at as u64));
+        }
+    }
+
+    /// Ends a record; the first one becomes the header unless one of its
+    /// cells is a valid 12-digit IIN/BIN.
+    fn end_record(&mut self) {
+        let Some(first) = self.first.take() else {
+            return;
+        };
+        let is_data = first
+            .iter()
+            .any(|(v, _)| v.len() == 12 && shekara_detectors::iin::classify(v).is_ok());
+        if !is_data {
+            for (i, (v, _)) in first.iter().enumerate() {
+                let name = String::from_utf8_lossy(v);
+                self.cols.cols.push(Column::new(&name, Some(i)));
+            }
+            return;
+        }
+        for (i, (v, at)) in first.iter().enumerate() {
+            self.cell(i, v, *at);
+        }
     }
 }
 
 fn looks_numeric(v: &[u8]) -> bool {
     (9..=14).contains(&v.len()) && v.first().is_some_and(u8::is_ascii_digit)
-}
-
-/// The first occurrence of `value` at or after `from`, within the next 64 KiB.
-///
-/// `value` starts with a digit, so when it stands right after `from` and a
-/// few blanks or quotes (the usual case: `from` is the field's start) no
-/// earlier occurrence is possible and no substring search is needed.
-fn find(bytes: &[u8], from: usize, value: &[u8]) -> Option<usize> {
-    let lead = bytes.get(from..)?.iter().take(8);
-    let skip = lead
-        .take_while(|b| matches!(b, b' ' | b'\t' | b'"'))
-        .count();
-    let at = from + skip;
-    if value.first().is_some_and(u8::is_ascii_digit)
-        && bytes.get(at..at + value.len()) == Some(value)
-    {
-        return Some(at);
-    }
-    let end = from.saturating_add(64 << 10).min(bytes.len());
-    let hay = bytes.get(from..end)?;
-    memmem::find(hay, value).map(|p| from + p)
 }
 
 /// The most frequent of `,` `;` `|` `\t` in the first line (`,` on a tie or none).
@@ -134,23 +312,9 @@ fn guess_delimiter(bytes: &[u8]) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::digest;
     use super::*;
-
-    #[test]
-    fn find_fast_path_agrees_with_substring_search() {
-        let data = b"a, \"850314319331\",x 850314319331;\t\t921130474626 9211304746260";
-        for from in 0..data.len() {
-            for v in [
-                &b"850314319331"[..],
-                b"921130474626",
-                b"9211304746260",
-                b"12",
-            ] {
-                let slow = memmem::find(&data[from..], v).map(|p| from + p);
-                assert_eq!(find(data, from, v), slow, "from {from}");
-            }
-        }
-    }
+    use proptest::prelude::*;
 
     #[test]
     fn header_and_cells() {
@@ -178,5 +342,211 @@ mod tests {
         assert_eq!(guess_delimiter(b"a;b;c,d\n1,2"), b';');
         assert_eq!(guess_delimiter(b"a\tb\n"), b'\t');
         assert_eq!(guess_delimiter(b"abc"), b',');
+    }
+
+    #[test]
+    fn quoted_fields_span_lines_and_blocks() {
+        // A quoted cell with delimiters, CRLFs and `""` longer than a block,
+        // then IDs whose offsets must be exact.
+        let long = "x,\r\n\"\"".repeat(40);
+        let data = format!("iin,note\r\n850314319331,\"{long}\"\r\n\r\n \"921130474626\" ,\"\"\n");
+        let cols = columns(data.as_bytes(), Format::Csv).unwrap();
+        assert_eq!(cols.cols.len(), 2);
+        assert_eq!(cols.cols[0].nonempty, 2);
+        assert_eq!(cols.cols[1].nonempty, 1);
+        let mut offs: Vec<u64> = cols.counted_offsets().into_iter().collect();
+        offs.sort_unstable();
+        let first = data.find("850314319331").unwrap() as u64;
+        assert_eq!(offs, vec![first]);
+        assert_eq!(
+            digest(&cols),
+            digest(&columns_csv_crate(data.as_bytes(), Format::Csv))
+        );
+    }
+
+    #[test]
+    fn a_stray_quote_falls_back_to_the_exact_splitter() {
+        // `ab"c` keeps its quote literally: the delimiters after it still split.
+        let data = b"h1,h2,h3\nab\"c,850314319331,x\n921130474626,\"q\"z\"w,y\n";
+        let mut fast = Builder::new(Format::Csv);
+        assert!(split_fast(data, b',', &mut fast).is_err());
+        let cols = columns(data, Format::Csv).unwrap();
+        assert_eq!(cols.cols.len(), 3);
+        assert_eq!(cols.cols[1].nonempty, 2);
+        assert_eq!(digest(&cols), digest(&columns_csv_crate(data, Format::Csv)));
+    }
+
+    /// One cell of a generated CSV, as written.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("850314319331".to_string()),
+            Just("921130474626".to_string()),
+            Just("050340765602".to_string()),
+            Just("50101300018".to_string()),
+            Just("850314319331.0".to_string()),
+            Just(" 921130474626 ".to_string()),
+            Just("\"850314319331\"".to_string()),
+            Just("\" 121151312072\t\"".to_string()),
+            Just("\"a,b\"".to_string()),
+            Just("\"line\nbreak\r\nx\"".to_string()),
+            Just("\"say \"\"hi\"\"\"".to_string()),
+            Just("\"\"".to_string()),
+            Just("iin".to_string()),
+            "[0-9]{9,14}",
+            "[a-z ]{0,70}",
+            "\"[a-z,;\n]{0,70}\"",
+        ]
+    }
+
+    /// Generated CSV: a header or not, ragged records, `\n` or `\r\n`,
+    /// blank lines, and a delimiter among `,` `;` `\t`.
+    fn csv_text() -> impl Strategy<Value = (String, Format)> {
+        let record = proptest::collection::vec(cell(), 1..7);
+        (
+            proptest::collection::vec(record, 0..30),
+            proptest::bool::ANY,
+            prop_oneof![Just(","), Just(";"), Just("\t")],
+            prop_oneof![Just("\n"), Just("\r\n"), Just("\r")],
+            proptest::bool::ANY,
+        )
+            .prop_map(|(records, header, delim, eol, final_eol)| {
+                let mut out = String::new();
+                if header {
+                    out.push_str(&["id", "iin", "name", "x"].join(delim));
+                    out.push_str(eol);
+                }
+                for (i, r) in records.iter().enumerate() {
+                    out.push_str(&r.join(delim));
+                    if final_eol || i + 1 < records.len() {
+                        out.push_str(eol);
+                    }
+                    if i % 7 == 3 {
+                        out.push_str(eol);
+                    }
+                }
+                let format = if delim == "\t" {
+                    Format::Tsv
+                } else {
+                    Format::Csv
+                };
+                (out, format)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn same_columns_as_the_csv_crate((text, format) in csv_text()) {
+            let new = columns(text.as_bytes(), format).unwrap();
+            let old = columns_csv_crate(text.as_bytes(), format);
+            prop_assert_eq!(digest(&new), digest(&old));
+        }
+
+        /// Both splitters agree with each other on every input, and with the
+        /// `csv` crate on everything but the offsets of cells it could not
+        /// locate (decoded values that are not a substring of the input).
+        #[test]
+        fn malformed_input_never_panics(
+            bytes in proptest::collection::vec(prop_oneof![
+                Just(b'"'), Just(b','), Just(b'\n'), Just(b'\r'), Just(b' '), Just(b'8'),
+                Just(b'5'), Just(b'a'), any::<u8>()
+            ], 0..400),
+        ) {
+            let new = columns(&bytes, Format::Csv).unwrap();
+            let mut exact = Builder::new(Format::Csv);
+            split_exact(&bytes, guess_delimiter(&bytes), &mut exact);
+            prop_assert_eq!(digest(&new), digest(&exact.cols));
+            let old = columns_csv_crate(&bytes, Format::Csv);
+            let counts = |c: &Columns| c.cols.iter()
+                .map(|c| (c.name.clone(), c.nonempty, c.valid12, c.padded_valid))
+                .collect::<Vec<_>>();
+            prop_assert_eq!(counts(&new), counts(&old));
+        }
+
+        #[test]
+        fn exact_splitter_agrees_on_generated_csv((text, format) in csv_text()) {
+            let delim = if format == Format::Tsv { b'\t' } else { guess_delimiter(text.as_bytes()) };
+            let mut exact = Builder::new(format);
+            split_exact(text.as_bytes(), delim, &mut exact);
+            prop_assert_eq!(digest(&exact.cols), digest(&columns(text.as_bytes(), format).unwrap()));
+        }
+    }
+
+    /// The reader as it was: the `csv` crate, cells located by search. The
+    /// oracle of the proptests.
+    fn columns_csv_crate(bytes: &[u8], format: Format) -> Columns {
+        let delimiter = if format == Format::Tsv {
+            b'\t'
+        } else {
+            guess_delimiter(bytes)
+        };
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(bytes);
+        let mut cols = Columns::new(format);
+        let mut record = ::csv::ByteRecord::new();
+        let mut first = true;
+        while reader.read_byte_record(&mut record).unwrap() {
+            let start = record.position().map_or(0, |p| p.byte());
+            if first {
+                first = false;
+                if old_header_of(&record, &mut cols) {
+                    continue;
+                }
+            }
+            old_observe_record(&record, start, bytes, delimiter, &mut cols);
+        }
+        cols
+    }
+
+    fn old_header_of(record: &::csv::ByteRecord, cols: &mut Columns) -> bool {
+        let is_data = record.iter().any(|f| {
+            let f = f.trim_ascii();
+            f.len() == 12 && shekara_detectors::iin::classify(f).is_ok()
+        });
+        if is_data {
+            return false;
+        }
+        for (i, f) in record.iter().enumerate() {
+            let name = String::from_utf8_lossy(f.trim_ascii());
+            cols.cols.push(Column::new(&name, Some(i)));
+        }
+        true
+    }
+
+    fn old_observe_record(
+        record: &::csv::ByteRecord,
+        start: u64,
+        bytes: &[u8],
+        delimiter: u8,
+        cols: &mut Columns,
+    ) {
+        let mut cursor = start as usize;
+        for (i, field) in record.iter().enumerate() {
+            while cols.cols.len() <= i {
+                let n = cols.cols.len();
+                cols.cols.push(Column::new(&format!("#{}", n + 1), Some(n)));
+            }
+            let value = field.trim_ascii();
+            let at = if looks_numeric(value) {
+                old_find(bytes, cursor, value).map_or(At::Byte(cursor as u64), |p| {
+                    cursor = p + value.len();
+                    At::Byte(p as u64)
+                })
+            } else {
+                cursor += field.len();
+                At::Byte(cursor as u64)
+            };
+            cols.cols[i].observe(value, at);
+            cursor += usize::from(bytes.get(cursor) == Some(&delimiter));
+        }
+    }
+
+    fn old_find(bytes: &[u8], from: usize, value: &[u8]) -> Option<usize> {
+        let end = from.saturating_add(64 << 10).min(bytes.len());
+        let hay = bytes.get(from..end)?;
+        memmem::find(hay, value).map(|p| from + p)
     }
 }
