@@ -267,7 +267,12 @@ mod tests {
             slow.on_whole_file(&hay, &mut b);
             assert_eq!(a, b, "pad {pad}");
             assert_eq!(a.len(), 1);
-            assert_eq!(a[0].span.start, pad as u64, "{:?}", String::from_utf8_lossy(&a[0].value));
+            assert_eq!(
+                a[0].span.start,
+                pad as u64,
+                "{:?}",
+                String::from_utf8_lossy(&a[0].value)
+            );
             assert_eq!(a[0].attributes["libraries"], "insightface,opencv-face");
         }
         let mut none = Vec::new();
