@@ -217,40 +217,10 @@ const KNOWN: &[&str] = &[
     "KZ",
 ];
 
-/// Hashing for the table: eight bytes per multiply-rotate step (FxHash's),
-/// finished with a multiply. Looked up once per attribute value, so
-/// SipHash cost more than the allocation it saves. The table's keys are
-/// fixed and come from the rule data, not from the input.
-#[derive(Default)]
-struct TableHasher(u64);
-
-impl std::hash::Hasher for TableHasher {
-    fn finish(&self) -> u64 {
-        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-        let mut w = [0u8; 8];
-        let rest = chunks.remainder();
-        w[..rest.len()].copy_from_slice(rest);
-        self.write_u64(u64::from_le_bytes(w));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
 /// The known strings, in a fixed order, with their index.
 struct Known {
     list: Vec<&'static str>,
-    index: HashMap<&'static str, u32, std::hash::BuildHasherDefault<TableHasher>>,
+    index: HashMap<&'static str, u32, crate::hash::FastHash>,
     digest: u64,
 }
 
@@ -283,7 +253,7 @@ fn known() -> &'static Known {
             index: HashMap::default(),
             digest: 0,
         };
-        let mut h = TableHasher::default();
+        let mut h = crate::hash::FastHasher::default();
         for s in all {
             if let std::collections::hash_map::Entry::Vacant(v) = k.index.entry(s) {
                 v.insert(k.list.len() as u32);

@@ -36,6 +36,7 @@ pub mod digits;
 pub mod egress;
 pub mod endpoint;
 mod engine;
+pub mod hash;
 pub mod iin;
 pub mod national_id;
 
