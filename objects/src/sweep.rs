@@ -510,17 +510,7 @@ impl Sweep {
             rule: "store.location".into(),
             severity,
             confidence: shekara_detectors::Confidence::High,
-            location: Location {
-                path: store.url.clone(),
-                path_base64: None,
-                root: store.root,
-                inner: Vec::new(),
-                line: None,
-                column: None,
-                byte_offset: 0,
-                commit: None,
-                author_date: None,
-            },
+            location: Location::at(store.url.clone(), store.root),
             count: 1,
             evidence: Evidence {
                 masked: store.host.clone(),

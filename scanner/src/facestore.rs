@@ -93,17 +93,7 @@ fn finding(cx: &Context<'_>, s: Spec<'_>, attributes: shekara_detectors::Attribu
         rule: s.rule.to_string(),
         severity: s.severity,
         confidence: s.confidence,
-        location: Location {
-            path: s.path.to_string(),
-            path_base64: None,
-            root: s.root,
-            inner: Vec::new(),
-            line: None,
-            column: None,
-            byte_offset: 0,
-            commit: None,
-            author_date: None,
-        },
+        location: Location::at(s.path.to_string(), s.root),
         count: s.count,
         evidence: Evidence {
             masked: crate::text::escape_lossy(s.path.as_bytes()),

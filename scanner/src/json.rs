@@ -159,17 +159,7 @@ mod tests {
             rule: "kz.iin".into(),
             severity: Severity::High,
             confidence: Confidence::Medium,
-            location: Location {
-                path: "data/a.csv".into(),
-                path_base64: None,
-                root: 0,
-                inner: Vec::new(),
-                line: None,
-                column: None,
-                byte_offset: 0,
-                commit: None,
-                author_date: None,
-            },
+            location: Location::at("data/a.csv".into(), 0),
             count: 1,
             evidence: Evidence {
                 masked: "8503******31".into(),

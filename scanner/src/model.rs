@@ -42,6 +42,24 @@ pub struct Location {
     pub author_date: Option<String>,
 }
 
+impl Location {
+    /// A place that is a whole file or folder (`path` under root `root`):
+    /// no member, line or column, offset 0.
+    pub fn at(path: String, root: usize) -> Location {
+        Location {
+            path,
+            path_base64: None,
+            root,
+            inner: Vec::new(),
+            line: None,
+            column: None,
+            byte_offset: 0,
+            commit: None,
+            author_date: None,
+        }
+    }
+}
+
 /// What a report may show of the matched value.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Evidence {

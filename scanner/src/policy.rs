@@ -458,17 +458,7 @@ mod tests {
             rule: "endpoint.x".into(),
             severity: Severity::Medium,
             confidence: Confidence::High,
-            location: Location {
-                path: "a".into(),
-                path_base64: None,
-                root: 0,
-                inner: vec![],
-                line: None,
-                column: None,
-                byte_offset: 0,
-                commit: None,
-                author_date: None,
-            },
+            location: Location::at("a".into(), 0),
             count: 1,
             evidence: Evidence {
                 masked: host.into(),

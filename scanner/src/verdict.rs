@@ -409,15 +409,8 @@ mod tests {
             severity: Severity::High,
             confidence: Confidence::High,
             location: Location {
-                path: path.into(),
-                path_base64: None,
-                root: 0,
                 inner: inner.iter().map(|s| s.to_string()).collect(),
-                line: None,
-                column: None,
-                byte_offset: 0,
-                commit: None,
-                author_date: None,
+                ..Location::at(path.into(), 0)
             },
             count: 1,
             evidence: Evidence {
