@@ -34,21 +34,26 @@ fn json_in_batches(report: &Report, out: &mut dyn Write, batch: usize) -> io::Re
     out.write_all(b",")?;
     field(out, "scan", &report.scan)?;
     out.write_all(b",\"findings\":[")?;
+    // One buffer per chunk of a batch, kept from batch to batch: a report
+    // of a million findings would otherwise allocate (and the kernel fault
+    // in) its whole serialized size again, a megabyte at a time.
+    let mut bufs: Vec<Vec<u8>> = Vec::new();
     for (b, batch) in report.findings.chunks(batch.max(1)).enumerate() {
-        let chunks: Vec<Vec<u8>> = batch
-            .par_chunks(2048)
-            .map(|chunk| {
-                let mut buf = Vec::with_capacity(chunk.len() * 512);
+        let chunks = batch.chunks(CHUNK);
+        bufs.resize_with(bufs.len().max(chunks.len()), Vec::new);
+        bufs.par_iter_mut()
+            .zip(batch.par_chunks(CHUNK))
+            .for_each(|(buf, chunk)| {
+                buf.clear();
+                buf.reserve(chunk.len() * 512);
                 for (i, f) in chunk.iter().enumerate() {
                     if i > 0 {
                         buf.push(b',');
                     }
-                    shekara_scanner::json::write_finding(&mut buf, f);
+                    shekara_scanner::json::write_finding(buf, f);
                 }
-                buf
-            })
-            .collect();
-        for (i, c) in chunks.iter().enumerate() {
+            });
+        for (i, c) in bufs.iter().take(chunks.len()).enumerate() {
             if b > 0 || i > 0 {
                 out.write_all(b",")?;
             }
@@ -78,6 +83,9 @@ fn json_in_batches(report: &Report, out: &mut dyn Write, batch: usize) -> io::Re
 
 /// Findings serialized at once by [`json`] (about 15 MB of JSON).
 pub const JSON_BATCH: usize = 32 * 1024;
+
+/// Findings one worker serializes into one buffer.
+const CHUNK: usize = 2048;
 
 /// Serializing one field value without naming its type.
 mod erased {
