@@ -376,9 +376,8 @@ impl Scanner {
         };
         let place = Place::file(e.root, e.rel.clone());
         let key = cache_key(&e.path);
-        let stamp = std::fs::metadata(&e.path)
-            .ok()
-            .map(|m| crate::cache::Stamp::of(&m));
+        // The walk's `stat` (one per file, not two).
+        let stamp = e.stamp;
         if let Some(hit) = stamp.as_ref().and_then(|st| cache.get(&key, st)) {
             return cached_outcome(&place, hit);
         }

@@ -407,6 +407,7 @@ mod tests {
                         path: p,
                         rel: rel.into_bytes(),
                         size,
+                        stamp: None,
                     });
                 }
             }
@@ -470,7 +471,7 @@ mod tests {
         assert_eq!(found[0].location.path, "lfw");
         assert_eq!(found[0].count, 12);
         assert_eq!(found[0].confidence, Confidence::High);
-        assert_eq!(found[0].attributes["dataset"], "LFW");
+        assert_eq!(&found[0].attributes["dataset"], "LFW");
     }
 
     #[test]
@@ -508,7 +509,7 @@ mod tests {
         let found = run(dir.path());
         let got: Vec<(&str, &str)> = found
             .iter()
-            .map(|f| (f.location.path.as_str(), f.attributes["family"].as_ref()))
+            .map(|f| (f.location.path.as_str(), &f.attributes["family"]))
             .collect();
         assert_eq!(
             got,

@@ -19,6 +19,10 @@ pub struct Entry {
     pub rel: Vec<u8>,
     /// Size when enumerated.
     pub size: u64,
+    /// Its identity and state when enumerated (the walk's own `stat`), for
+    /// `--cache`: taken before the file is read, so a file that changes
+    /// after it is a miss next time, never a stale hit.
+    pub stamp: Option<crate::cache::Stamp>,
 }
 
 /// A path the walk decided not to scan.
@@ -205,12 +209,13 @@ fn classify(
     if !ft.is_file() {
         return skip(Reason::SpecialFile, special_kind(&ft));
     }
-    let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+    let meta = e.metadata().ok();
     Some(Ok(Entry {
         root: ri,
         path: e.path().to_path_buf(),
         rel,
-        size,
+        size: meta.as_ref().map_or(0, |m| m.len()),
+        stamp: meta.as_ref().map(crate::cache::Stamp::of),
     }))
 }
 
