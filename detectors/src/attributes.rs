@@ -17,9 +17,85 @@ use std::sync::OnceLock;
 /// An attribute name or value: borrowed when known in advance, else owned.
 pub type Text = Cow<'static, str>;
 
+/// A stored name or value: the index of a known string, or an owned string
+/// that is not one. 16 bytes where a [`Text`] takes 24, and always in this
+/// canonical form (a known string is never `Owned`), so that equality and
+/// hashing can compare slots.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Value(Slot);
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Slot {
+    Known(u32),
+    Owned(Box<str>),
+}
+
+impl Value {
+    /// The known string at `i` (see [`known_index`]), if there is one.
+    pub fn known(i: u32) -> Option<Value> {
+        known_at(i).map(|_| Value(Slot::Known(i)))
+    }
+
+    /// Its index among the known strings, when it is one.
+    pub fn known_index(&self) -> Option<u32> {
+        match self.0 {
+            Slot::Known(i) => Some(i),
+            Slot::Owned(_) => None,
+        }
+    }
+
+    /// The string.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Slot::Known(i) => known().list[*i as usize],
+            Slot::Owned(s) => s,
+        }
+    }
+
+    fn into_text(self) -> Text {
+        match self.0 {
+            Slot::Known(i) => Cow::Borrowed(known().list[i as usize]),
+            Slot::Owned(s) => Cow::Owned(s.into_string()),
+        }
+    }
+}
+
+impl From<Text> for Value {
+    fn from(t: Text) -> Value {
+        match known_index(&t) {
+            Some(i) => Value(Slot::Known(i)),
+            None => Value(Slot::Owned(t.into_owned().into_boxed_str())),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        match known_index(s) {
+            Some(i) => Value(Slot::Known(i)),
+            None => Value(Slot::Owned(s.into())),
+        }
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        match known_index(&s) {
+            Some(i) => Value(Slot::Known(i)),
+            None => Value(Slot::Owned(s.into_boxed_str())),
+        }
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
 /// Attribute names and values, sorted by name, names unique.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Attributes(Vec<(Text, Text)>);
+pub struct Attributes(Vec<(Value, Value)>);
 
 impl std::fmt::Debug for Attributes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,19 +115,24 @@ impl Attributes {
     }
 
     fn position(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key))
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
     /// Sets `key` to `value`; returns the value it replaces.
     pub fn insert(&mut self, key: impl Into<Text>, value: impl Into<Text>) -> Option<Text> {
-        let key = key.into();
-        let value = value.into();
+        self.insert_value(Value::from(key.into()), Value::from(value.into()))
+            .map(Value::into_text)
+    }
+
+    /// [`Attributes::insert`] for a name and value already stored as
+    /// [`Value`]s (the cache's decoder).
+    pub fn insert_value(&mut self, key: Value, value: Value) -> Option<Value> {
         // Built in name order (the usual case): append.
-        if self.0.last().is_none_or(|(k, _)| k.as_ref() < key.as_ref()) {
+        if self.0.last().is_none_or(|(k, _)| k.as_str() < key.as_str()) {
             self.0.push((key, value));
             return None;
         }
-        match self.position(&key) {
+        match self.position(key.as_str()) {
             Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
             Err(i) => {
                 self.0.insert(i, (key, value));
@@ -62,7 +143,7 @@ impl Attributes {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.position(key).ok().map(|i| self.0[i].1.as_ref())
+        self.position(key).ok().map(|i| self.0[i].1.as_str())
     }
 
     /// Whether `key` is set.
@@ -72,7 +153,9 @@ impl Attributes {
 
     /// Removes `key`; returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Text> {
-        self.position(key).ok().map(|i| self.0.remove(i).1)
+        self.position(key)
+            .ok()
+            .map(|i| self.0.remove(i).1.into_text())
     }
 
     /// Number of attributes.
@@ -87,18 +170,25 @@ impl Attributes {
 
     /// Names and values, in name order.
     pub fn iter(&self) -> Iter<'_> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Names and values as stored, in name order (the cache's encoder).
+    pub fn values(&self) -> impl Iterator<Item = (&Value, &Value)> {
+        self.0.iter().map(|(k, v)| (k, v))
     }
 
     /// Names, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_ref())
+        self.0.iter().map(|(k, _)| k.as_str())
     }
 }
 
 /// Iterator over [`Attributes`].
-pub type Iter<'a> =
-    std::iter::Map<std::slice::Iter<'a, (Text, Text)>, fn(&'a (Text, Text)) -> (&'a str, &'a str)>;
+pub type Iter<'a> = std::iter::Map<
+    std::slice::Iter<'a, (Value, Value)>,
+    fn(&'a (Value, Value)) -> (&'a str, &'a str),
+>;
 
 impl<'a> IntoIterator for &'a Attributes {
     type Item = (&'a str, &'a str);
@@ -109,12 +199,12 @@ impl<'a> IntoIterator for &'a Attributes {
 }
 
 impl std::ops::Index<&str> for Attributes {
-    type Output = Text;
+    type Output = str;
     /// # Panics
     /// When `key` is not set (as a map's index does).
-    fn index(&self, key: &str) -> &Text {
+    fn index(&self, key: &str) -> &str {
         match self.position(key) {
-            Ok(i) => &self.0[i].1,
+            Ok(i) => self.0[i].1.as_str(),
             Err(_) => panic!("no attribute {key:?}"),
         }
     }
@@ -150,7 +240,7 @@ impl<'de> serde::Deserialize<'de> for Attributes {
         // Sorted and unique already: pushed, not inserted.
         Ok(Attributes(
             m.into_iter()
-                .map(|(k, v)| (intern_owned(k), intern_owned(v)))
+                .map(|(k, v)| (Value::from(k), Value::from(v)))
                 .collect(),
         ))
     }
@@ -317,7 +407,7 @@ mod tests {
         let theirs: Vec<_> = m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(ours, theirs);
         assert_eq!(a.get("a"), Some("4"));
-        assert_eq!(a["c"], "3");
+        assert_eq!(&a["c"], "3");
         assert_eq!(a.remove("b").as_deref(), Some("1"));
         assert!(!a.contains_key("b"));
         assert_eq!(
@@ -326,6 +416,24 @@ mod tests {
         );
         let back: Attributes = serde_json::from_str(r#"{"c":"3","a":"4","":"5"}"#).unwrap();
         assert_eq!(back, a);
+    }
+
+    #[test]
+    fn a_stored_value_is_two_words() {
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::size_of::<(Value, Value)>(), 32);
+    }
+
+    #[test]
+    fn values_are_canonical() {
+        let borrowed = Value::from(Cow::Borrowed("provider"));
+        let owned = Value::from("provider".to_string());
+        assert_eq!(borrowed, owned);
+        assert_eq!(borrowed.known_index(), known_index("provider"));
+        let host = Value::from("my-bucket.example");
+        assert_eq!(host.known_index(), None);
+        assert_eq!(host.as_str(), "my-bucket.example");
+        assert_eq!(Value::known(u32::MAX), None);
     }
 
     #[test]

@@ -1045,7 +1045,7 @@ mod tests {
         let f = egress(cfg, ".dvc/config");
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].kind, Kind::DomesticEndpoint);
-        assert_eq!(f[0].attributes["remote"], "yc");
+        assert_eq!(&f[0].attributes["remote"], "yc");
         assert_eq!(f[0].value, b"s3://bkt/dvc");
     }
 
@@ -1076,14 +1076,14 @@ mod tests {
             "env.sh",
         );
         assert_eq!(f[0].confidence, Confidence::Low);
-        assert_eq!(f[0].attributes["country"], "unknown");
+        assert_eq!(&f[0].attributes["country"], "unknown");
     }
 
     #[test]
     fn finetune_provider_follows_base_url() {
         let src = "client = OpenAI(base_url=\"https://api.together.xyz/v1\")\nclient.fine_tuning.jobs.create(training_file=f)";
         let f = egress(src, "t.py");
-        assert_eq!(f[0].attributes["provider"], "Together AI");
+        assert_eq!(&f[0].attributes["provider"], "Together AI");
     }
 
     #[test]

@@ -983,7 +983,7 @@ mod tests {
     fn china_region_maps_to_cn() {
         let f = scan("https://b.s3.cn-north-1.amazonaws.com.cn/k");
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].attributes["country"], "CN");
+        assert_eq!(&f[0].attributes["country"], "CN");
         assert_eq!(f[0].value, b"b.s3.cn-north-1.amazonaws.com.cn");
     }
 
@@ -991,7 +991,7 @@ mod tests {
     fn uppercase_host_is_lower_cased_and_trailing_dot_dropped() {
         let f = scan("see https://DATA.S3.EU-WEST-1.amazonaws.com.");
         assert_eq!(f[0].value, b"data.s3.eu-west-1.amazonaws.com");
-        assert_eq!(f[0].attributes["country"], "IE");
+        assert_eq!(&f[0].attributes["country"], "IE");
         assert_eq!(f[0].span, 12..43);
     }
 
@@ -1001,7 +1001,7 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].value, b"abfss://c@acct.dfs.core.windows.net");
         assert_eq!(f[0].confidence, Confidence::High);
-        assert_eq!(f[0].attributes["host"], "acct.dfs.core.windows.net");
+        assert_eq!(&f[0].attributes["host"], "acct.dfs.core.windows.net");
     }
 
     #[test]
@@ -1018,7 +1018,7 @@ mod tests {
             ["arn:aws:s3:::bucket"]
         );
         let f = scan("arn:aws:s3:eu-north-1:123456789012:accesspoint/ap");
-        assert_eq!(f[0].attributes["country"], "SE");
+        assert_eq!(&f[0].attributes["country"], "SE");
     }
 
     #[test]

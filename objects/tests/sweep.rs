@@ -179,7 +179,7 @@ fn sweeps_a_prefix_with_exact_counts_keys_digests_and_store_location() {
     assert_eq!(loc.location.path, "s3://lake/raw");
     assert_eq!(loc.kind, Kind::ForeignEndpoint);
     assert_eq!(loc.severity, shekara_scanner::Severity::High);
-    assert_eq!(loc.attributes["holds"], "iin");
+    assert_eq!(&loc.attributes["holds"], "iin");
     assert_eq!(
         r.findings[0].rule, "store.location",
         "the store comes first"

@@ -425,8 +425,8 @@ fn check_image(r: &Report, img: &Image, root_path: &str) {
     for f in &users {
         assert_eq!(f.location.path, root_path);
         assert_eq!(f.location.inner[0], img.layers[0]);
-        assert_eq!(f.attributes["layer"], "0");
-        assert_eq!(f.attributes["hidden_by_layer"], "1");
+        assert_eq!(&f.attributes["layer"], "0");
+        assert_eq!(&f.attributes["hidden_by_layer"], "1");
     }
     let secret: Vec<_> = found
         .iter()
@@ -435,7 +435,7 @@ fn check_image(r: &Report, img: &Image, root_path: &str) {
     assert_eq!(secret.len(), img.secret_iins);
     assert!(secret
         .iter()
-        .all(|f| f.attributes["hidden_by_layer"] == "2"));
+        .all(|f| &f.attributes["hidden_by_layer"] == "2"));
     assert_eq!(occurrences(&found), img.users_iins + img.secret_iins);
     let endpoint: Vec<_> = r
         .findings
@@ -446,7 +446,7 @@ fn check_image(r: &Report, img: &Image, root_path: &str) {
         endpoint
             .iter()
             .any(|f| f.kind == shekara_scanner::Kind::ForeignEndpoint
-                && ENDPOINT.contains(f.attributes["host"].as_ref())),
+                && ENDPOINT.contains(&f.attributes["host"])),
         "{:?}",
         r.findings
             .iter()
@@ -519,9 +519,10 @@ fn an_image_inside_an_archive_is_still_an_image() {
         .filter(|f| f.location.inner.get(2).map(String::as_str) == Some("data/users.csv"))
         .collect();
     assert_eq!(occurrences(&users), 20);
-    assert!(users.iter().all(
-        |f| f.location.inner[0] == "export/image.tar" && f.attributes["hidden_by_layer"] == "1"
-    ));
+    assert!(users
+        .iter()
+        .all(|f| f.location.inner[0] == "export/image.tar"
+            && &f.attributes["hidden_by_layer"] == "1"));
 }
 
 #[test]

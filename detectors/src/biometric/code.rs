@@ -272,7 +272,7 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(&a[0].value)
             );
-            assert_eq!(a[0].attributes["libraries"], "insightface,opencv-face");
+            assert_eq!(&a[0].attributes["libraries"], "insightface,opencv-face");
         }
         let mut none = Vec::new();
         d.on_whole_file(

@@ -15,6 +15,7 @@
 //! Decoding never panics on bad bytes (a damaged cache file): every read is
 //! bounds-checked and a value that does not decode is a cache miss.
 
+use shekara_detectors::attributes::Value;
 use shekara_detectors::{Confidence, Kind, Severity};
 
 use super::{Entry, Inline, Member, Stamp, Unscanned};
@@ -191,7 +192,7 @@ fn finding(w: &mut Vec<u8>, f: &Finding) -> Option<()> {
     string(w, &f.evidence.fingerprint);
     opt_str(w, f.evidence.raw.as_deref());
     uvar(w, f.attributes.len() as u64);
-    for (k, v) in &f.attributes {
+    for (k, v) in f.attributes.values() {
         text(w, k);
         text(w, v);
     }
@@ -230,10 +231,11 @@ fn string(w: &mut Vec<u8>, s: &str) {
 /// An attribute string: `2 × index + 1` when it is a known string (see
 /// `shekara_detectors::attributes::known_index`), else `2 × length` and
 /// the bytes.
-fn text(w: &mut Vec<u8>, s: &str) {
-    match shekara_detectors::attributes::known_index(s) {
+fn text(w: &mut Vec<u8>, v: &Value) {
+    match v.known_index() {
         Some(i) => uvar(w, 2 * u64::from(i) + 1),
         None => {
+            let s = v.as_str();
             uvar(w, 2 * s.len() as u64);
             w.extend_from_slice(s.as_bytes());
         }
@@ -344,17 +346,16 @@ impl<'a> Reader<'a> {
         String::from_utf8(self.take(n)?.to_vec()).ok()
     }
 
-    /// An attribute string (see the writer's `text`): a known one is
-    /// borrowed, with no allocation and no UTF-8 check.
-    fn text(&mut self) -> Option<shekara_detectors::Text> {
+    /// An attribute string (see the writer's `text`): a known one is its
+    /// index, with no allocation, no UTF-8 check and no lookup.
+    fn text(&mut self) -> Option<Value> {
         let x = self.uvar()?;
         if x & 1 == 1 {
-            let i = u32::try_from(x >> 1).ok()?;
-            return shekara_detectors::attributes::known_at(i).map(std::borrow::Cow::Borrowed);
+            return Value::known(u32::try_from(x >> 1).ok()?);
         }
         let n = usize::try_from(x >> 1).ok()?;
         let s = std::str::from_utf8(self.take(n)?).ok()?;
-        Some(std::borrow::Cow::Owned(s.to_string()))
+        Some(Value::from(s))
     }
 
     fn strings(&mut self) -> Option<Vec<String>> {
@@ -419,7 +420,7 @@ impl<'a> Reader<'a> {
         let mut attributes = shekara_detectors::Attributes::with_capacity(n.min(64));
         for _ in 0..n {
             // Stored in name order, so each insert appends.
-            attributes.insert(self.text()?, self.text()?);
+            attributes.insert_value(self.text()?, self.text()?);
         }
         let breach_notification = match self.u8()? {
             0 => None,
@@ -571,10 +572,13 @@ mod tests {
             .iter()
             .find(|f| !f.attributes.is_empty())
             .unwrap();
-        assert!(matches!(
-            f.attributes["country"],
-            std::borrow::Cow::Borrowed("US")
-        ));
+        let (_, country) = f
+            .attributes
+            .values()
+            .find(|(k, _)| k.as_str() == "country")
+            .unwrap();
+        assert_eq!(country.as_str(), "US");
+        assert!(country.known_index().is_some(), "decoded as its index");
         let mut other = v.clone();
         other[HEAD] ^= 1;
         assert!(
