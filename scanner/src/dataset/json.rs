@@ -95,7 +95,7 @@ impl<'a> Lexer<'a> {
         let mut str_carry = 0u64;
         // Whether the previous block ends with a scalar-start byte.
         let mut num_carry = 0u64;
-        // The opening quote of the string being read.
+        // The opening quote of the last string opened before this block.
         let mut open = 0usize;
         // Scalar-start bytes below this are inside a number already read.
         let mut skip = from;
@@ -107,7 +107,10 @@ impl<'a> Lexer<'a> {
             let instr = prefix_xor(uq) ^ str_carry;
             let starts = d & !((d << 1) | num_carry);
             let nl_tokens = if self.jsonl { nl } else { 0 };
-            let mut events = uq | ((br | starts | nl_tokens) & !instr);
+            // Closing quotes and the tokens outside strings; an opening
+            // quote is found from its closing one.
+            let opens = uq & instr;
+            let mut events = (uq & !instr) | ((br | starts | nl_tokens) & !instr);
             let bad = (bs & !instr) | (nl & instr & !esc);
             if bad != 0 {
                 // Tokens before the first bad byte are read here.
@@ -117,9 +120,12 @@ impl<'a> Lexer<'a> {
                 let bit = events.trailing_zeros();
                 events &= events - 1;
                 let at = base + bit as usize;
+                if uq >> bit & 1 == 1 {
+                    open = last_below(opens, bit, base).unwrap_or(open);
+                    self.string(open, at + 1);
+                    continue;
+                }
                 match bytes[at] {
-                    b'"' if instr >> bit & 1 == 1 => open = at,
-                    b'"' => self.string(open, at + 1),
                     b'{' | b'[' => self.open(bytes[at] == b'{'),
                     b'}' | b']' => self.close(),
                     b'\n' => self.line_end(),
@@ -130,11 +136,12 @@ impl<'a> Lexer<'a> {
             if bad != 0 {
                 let bit = bad.trailing_zeros();
                 return Err(if instr >> bit & 1 == 1 {
-                    open
+                    last_below(opens, bit, base).unwrap_or(open)
                 } else {
                     base + bit as usize
                 });
             }
+            open = last_below(opens, 64, base).unwrap_or(open);
             str_carry = ((instr as i64) >> 63) as u64;
             num_carry = d >> 63;
             base += BLOCK;
@@ -182,7 +189,7 @@ impl<'a> Lexer<'a> {
 
     /// The string whose opening quote is at `quote`, ending just before
     /// `end` (past its closing quote, or where an unterminated one stops).
-    #[inline]
+    #[inline(always)]
     fn string(&mut self, quote: usize, end: usize) {
         let bytes = self.bytes;
         let content = &bytes[quote + 1..end.saturating_sub(1).max(quote + 1)];
@@ -235,6 +242,14 @@ impl<'a> Lexer<'a> {
     fn current(&self) -> Option<usize> {
         current(&self.stack, self.pending)
     }
+}
+
+/// The position of the highest bit of `mask` below bit `bit` (0–64) of the
+/// block at `base`.
+#[inline(always)]
+fn last_below(mask: u64, bit: u32, base: usize) -> Option<usize> {
+    let below = mask & 1u64.checked_shl(bit).map_or(u64::MAX, |b| b - 1);
+    (below != 0).then(|| base + 63 - below.leading_zeros() as usize)
 }
 
 /// Index of the string-stop masks (`"` `\\` `\n`) in [`Cursor`].
@@ -336,18 +351,94 @@ struct KeyCache<'a> {
     next: Vec<usize>,
     /// The previous key's column, plus one (0 at the start).
     last: usize,
+    /// A direct-mapped cache in front of `raw`: column + 1 (0: empty) by
+    /// [`short_hash`], checked against `first`.
+    recent: Vec<usize>,
+}
+
+/// Slots of [`KeyCache::recent`] (a power of two).
+const RECENT: usize = 1024;
+
+/// A cheap hash of a key's length and its first and last eight bytes.
+#[inline]
+fn short_hash(raw: &[u8]) -> usize {
+    let n = raw.len();
+    let (a, b) = if n >= 8 {
+        (load8(raw, 0), load8(raw, n - 8))
+    } else if n >= 4 {
+        (u64::from(load4(raw, 0)), u64::from(load4(raw, n - 4)))
+    } else {
+        let w = raw.iter().fold(0u64, |w, &c| w << 8 | u64::from(c));
+        (w, 0)
+    };
+    let h = (a ^ b.rotate_left(29) ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 54) as usize & (RECENT - 1)
+}
+
+/// Whether two keys are the same bytes: word compares for the usual short
+/// keys instead of a `memcmp` call.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 4 {
+        return a == b;
+    }
+    if n < 8 {
+        return load4(a, 0) == load4(b, 0) && load4(a, n - 4) == load4(b, n - 4);
+    }
+    if n <= 16 {
+        return load8(a, 0) == load8(b, 0) && load8(a, n - 8) == load8(b, n - 8);
+    }
+    a == b
+}
+
+#[inline(always)]
+fn load8(s: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+#[inline(always)]
+fn load4(s: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&s[at..at + 4]);
+    u32::from_le_bytes(w)
 }
 
 impl<'a> KeyCache<'a> {
-    #[inline]
+    /// The column of the key `raw`, added when new.
+    #[inline(always)]
     fn index(&mut self, cols: &mut Columns, raw: &'a [u8]) -> usize {
         if let Some(&p) = self.next.get(self.last) {
-            if self.first.get(p) == Some(&raw) {
+            if self.first.get(p).is_some_and(|f| same(f, raw)) {
                 self.last = p + 1;
                 return p;
             }
         }
-        let i = self.lookup(cols, raw);
+        self.index_unpredicted(cols, raw)
+    }
+
+    /// [`KeyCache::index`] when the predicted key was not it.
+    #[inline(never)]
+    fn index_unpredicted(&mut self, cols: &mut Columns, raw: &'a [u8]) -> usize {
+        if self.recent.is_empty() {
+            self.recent = vec![0; RECENT];
+        }
+        let slot = short_hash(raw);
+        let i = match self.recent[slot].checked_sub(1) {
+            Some(c) if same(self.first[c], raw) => c,
+            _ => {
+                let c = self.lookup(cols, raw);
+                if same(self.first[c], raw) {
+                    self.recent[slot] = c + 1;
+                }
+                c
+            }
+        };
         if self.next.len() <= self.last {
             self.next.resize(self.last + 1, usize::MAX);
         }
