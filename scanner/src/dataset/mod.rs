@@ -309,7 +309,7 @@ impl Column {
 
     /// [`Column::observe`] for a cell already trimmed and not empty. Most
     /// cells cannot be an ID (9–14 bytes starting with a digit, see
-    /// [`as_id_digits`]): they cost one count and two comparisons.
+    /// [`padded`]): they cost one count and two comparisons.
     #[inline]
     pub(crate) fn observe_trimmed(&mut self, cell: &[u8], at: At) {
         self.nonempty += 1;
@@ -321,10 +321,12 @@ impl Column {
 
     #[inline(never)]
     fn observe_candidate(&mut self, cell: &[u8], at: At) {
-        let Some((value, padded)) = as_id_digits(cell) else {
+        // The cheap necessary condition first: most such cells are phone
+        // numbers, amounts or account numbers.
+        let Some((value, padded)) = padded(cell) else {
             return;
         };
-        if !may_be_id(&value) {
+        if !may_be_id(&value) || !value.iter().all(u8::is_ascii_digit) {
             return;
         }
         let Ok((class, reason)) = classify(&value) else {
@@ -405,26 +407,36 @@ fn as_u64(d: &[u8; 12]) -> u64 {
 /// A cheap necessary condition for [`classify`] to accept 12 ASCII digits:
 /// the month (digits 3–4) is 01–12, and digit 7 is an IIN's century digit
 /// (1–6) or digits 5–6 a BIN's type digits (4–6, 0–3). Phone numbers,
-/// amounts and other 9–12-digit numbers mostly stop here.
+/// amounts and other 9–12-digit numbers mostly stop here. Any bytes may be
+/// given (a non-digit only makes the answer meaningless, never a panic).
 #[inline]
 fn may_be_id(d: &[u8; 12]) -> bool {
-    let digit = |i: usize| d[i].wrapping_sub(b'0');
+    let digit = |i: usize| u32::from(d[i].wrapping_sub(b'0'));
     let month = digit(2) * 10 + digit(3);
     (1..=12).contains(&month)
         && ((1..=6).contains(&digit(6)) || ((4..=6).contains(&digit(4)) && digit(5) <= 3))
 }
 
-/// A cell as a 12-digit ID candidate: 12 ASCII digits as they are, or 9–11
-/// digits (a number that lost its leading zeros) padded with zeros; a
-/// trailing `.0` (a float export) is ignored.
-fn as_id_digits(cell: &[u8]) -> Option<([u8; 12], bool)> {
+/// A cell as 12 bytes: as it is, or left-padded with `0` when it has 9–11
+/// bytes; a trailing `.0` (a float export) is ignored. Its bytes are not
+/// checked.
+#[inline]
+fn padded(cell: &[u8]) -> Option<([u8; 12], bool)> {
     let cell = cell.strip_suffix(b".0").unwrap_or(cell);
-    if !(9..=12).contains(&cell.len()) || !cell.iter().all(u8::is_ascii_digit) {
+    if !(9..=12).contains(&cell.len()) {
         return None;
     }
     let mut out = [b'0'; 12];
     out[12 - cell.len()..].copy_from_slice(cell);
     Some((out, cell.len() < 12))
+}
+
+/// A cell as a 12-digit ID candidate: 12 ASCII digits as they are, or 9–11
+/// digits (a number that lost its leading zeros) padded with zeros; a
+/// trailing `.0` (a float export) is ignored.
+#[cfg(test)]
+fn as_id_digits(cell: &[u8]) -> Option<([u8; 12], bool)> {
+    padded(cell).filter(|(v, _)| v.iter().all(u8::is_ascii_digit))
 }
 
 /// Severities of the ID rules, from the built-in ruleset.
