@@ -122,7 +122,7 @@ impl<'a> Lexer<'a> {
                 let at = base + bit as usize;
                 if uq >> bit & 1 == 1 {
                     open = last_below(opens, bit, base).unwrap_or(open);
-                    self.string(open, at + 1);
+                    self.string_content(open, &bytes[open + 1..at], at + 1);
                     continue;
                 }
                 match bytes[at] {
@@ -130,7 +130,20 @@ impl<'a> Lexer<'a> {
                     b'}' | b']' => self.close(),
                     b'\n' => self.line_end(),
                     _ if at < skip => {}
-                    _ => skip = self.number(at),
+                    _ => {
+                        // The digits and `-` of the number by the mask; the
+                        // rest of it (`.` `e` `E` `+`, or past the block)
+                        // byte by byte.
+                        let run = (!d >> bit).trailing_zeros();
+                        let end = at + run as usize;
+                        skip = if bit + run < 64
+                            && !matches!(bytes.get(end), Some(b'.' | b'e' | b'E' | b'+'))
+                        {
+                            self.number_to(at, end)
+                        } else {
+                            self.number(at)
+                        };
+                    }
                 }
             }
             if bad != 0 {
@@ -189,10 +202,16 @@ impl<'a> Lexer<'a> {
 
     /// The string whose opening quote is at `quote`, ending just before
     /// `end` (past its closing quote, or where an unterminated one stops).
-    #[inline(always)]
     fn string(&mut self, quote: usize, end: usize) {
+        let content = &self.bytes[quote + 1..end.saturating_sub(1).max(quote + 1)];
+        self.string_content(quote, content, end);
+    }
+
+    /// [`Lexer::string`] given its content (for a terminated string, the
+    /// bytes between its quotes).
+    #[inline(always)]
+    fn string_content(&mut self, quote: usize, content: &'a [u8], end: usize) {
         let bytes = self.bytes;
-        let content = &bytes[quote + 1..end.saturating_sub(1).max(quote + 1)];
         if next_is_colon(bytes, end) {
             self.pending = Some(self.keys.index(&mut self.cols, content));
         } else {
@@ -228,7 +247,12 @@ impl<'a> Lexer<'a> {
     /// The number starting at `at`; returns its end.
     #[inline]
     fn number(&mut self, at: usize) -> usize {
-        let end = number_end(self.bytes, at);
+        self.number_to(at, number_end(self.bytes, at))
+    }
+
+    /// The number `bytes[at..end]`; returns `end`.
+    #[inline(always)]
+    fn number_to(&mut self, at: usize, end: usize) -> usize {
         if let Some(k) = self.current() {
             self.cols.cols[k].observe(&self.bytes[at..end], At::Byte(at as u64));
         }
