@@ -281,7 +281,8 @@ const STOPS: usize = 0;
 /// Index of the token-start masks in [`Cursor`] (see [`super::bits::json_masks`]).
 const TOKENS: usize = 1;
 
-/// Walks the input block by block, keeping the current block's masks.
+/// The exact lexer's walk ([`Lexer::exact`]): from one byte of interest to
+/// the next, block by block, keeping the current block's masks.
 struct Cursor<'a> {
     bytes: &'a [u8],
     jsonl: bool,
