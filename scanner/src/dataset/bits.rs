@@ -78,6 +78,52 @@ pub fn json_masks(block: &[u8; BLOCK], newline: bool) -> [u64; 2] {
     out
 }
 
+/// The structural JSON lexer's classes, in this order: `"`, `\\`, `\n`,
+/// brackets (`{` `}` `[` `]`) and scalar starts (`-` and the ASCII digits).
+#[inline]
+pub fn json_struct_masks(block: &[u8; BLOCK]) -> [u64; 5] {
+    let mut out = [0u64; 5];
+    for (k, lanes) in lanes(block).iter().enumerate() {
+        let folded = lanes.or(0x20);
+        let classes = [
+            lanes.eq(b'"'),
+            lanes.eq(b'\\'),
+            lanes.eq(b'\n'),
+            folded.eq(b'{') | folded.eq(b'}'),
+            lanes.eq(b'-') | lanes.digits(),
+        ];
+        for (o, c) in out.iter_mut().zip(classes) {
+            *o |= u64::from(c) << (16 * k);
+        }
+    }
+    out
+}
+
+/// The bytes escaped by a backslash: bit `i` is set when byte `i` follows a
+/// backslash that is not itself escaped, reading left to right as a string
+/// lexer does (of two backslashes the first escapes the second; of three,
+/// the third escapes the byte after it). `carry` is true when byte 0 is
+/// escaped by the previous block's last byte, and is set for the next block.
+/// Backslashes are rare in JSON: the work is per backslash.
+#[inline]
+pub fn escaped(mut backslashes: u64, carry: &mut bool) -> u64 {
+    let mut out = u64::from(*carry);
+    // An escaped backslash escapes nothing.
+    backslashes &= !out;
+    *carry = false;
+    while backslashes != 0 {
+        let at = backslashes.trailing_zeros();
+        if at == 63 {
+            *carry = true;
+            break;
+        }
+        let next = 1u64 << (at + 1);
+        out |= next;
+        backslashes &= !(next | (next >> 1));
+    }
+    out
+}
+
 /// Bit `i` set when an odd number of bits `0..=i` of `x` are set.
 #[inline]
 pub fn prefix_xor(mut x: u64) -> u64 {
@@ -228,6 +274,47 @@ mod tests {
                     matches!(x, b'"' | b'{' | b'}' | b'[' | b']' | b'-' | b'0'..=b'9')
                         || (newline && x == b'\n')
                 }));
+            }
+        }
+
+        #[test]
+        fn struct_masks_agree_with_bytewise(
+            bytes in proptest::collection::vec(interesting(), 0..150),
+            base in 0usize..160,
+        ) {
+            let b = block(&bytes, base);
+            let [q, bs, nl, br, d] = json_struct_masks(&b);
+            prop_assert_eq!(q, naive(&b, |x| x == b'"'));
+            prop_assert_eq!(bs, naive(&b, |x| x == b'\\'));
+            prop_assert_eq!(nl, naive(&b, |x| x == b'\n'));
+            prop_assert_eq!(br, naive(&b, |x| matches!(x, b'{' | b'}' | b'[' | b']')));
+            prop_assert_eq!(d, naive(&b, |x| x == b'-' || x.is_ascii_digit()));
+        }
+
+        /// Block by block with the carry, as a string lexer reads them.
+        #[test]
+        fn escapes_agree_with_bytewise(
+            bytes in proptest::collection::vec(prop_oneof![
+                Just(b'\\'), Just(b'\\'), Just(b'"'), Just(b'a')
+            ], 0..300),
+        ) {
+            let mut expect = vec![false; bytes.len()];
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'\\' && i + 1 < bytes.len() {
+                    expect[i + 1] = true;
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            let mut carry = false;
+            for base in (0..bytes.len()).step_by(BLOCK) {
+                let [_, bs, ..] = json_struct_masks(&block(&bytes, base));
+                let got = escaped(bs, &mut carry);
+                for (j, want) in expect.iter().skip(base).take(BLOCK).enumerate() {
+                    prop_assert_eq!((got >> j) & 1 == 1, *want, "byte {}", base + j);
+                }
             }
         }
 

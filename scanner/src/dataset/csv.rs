@@ -219,7 +219,7 @@ impl Builder {
     /// Takes the field `bytes[start..end]`, number `field` of its record;
     /// `has_quote` says whether it holds a `"`. False when the field has a
     /// stray quote (see [`decode`]).
-    #[inline]
+    #[inline(always)]
     fn raw(
         &mut self,
         bytes: &[u8],
@@ -228,13 +228,20 @@ impl Builder {
         field: usize,
         has_quote: bool,
     ) -> bool {
-        let raw = &bytes[start..end];
-        if !has_quote {
-            let v = raw.trim_ascii_start();
-            let lead = raw.len() - v.len();
-            self.cell(field, v.trim_ascii_end(), start + lead);
-            return true;
+        if has_quote {
+            return self.raw_quoted(bytes, start, end, field);
         }
+        let raw = &bytes[start..end];
+        let v = raw.trim_ascii_start();
+        let lead = raw.len() - v.len();
+        self.cell(field, v.trim_ascii_end(), start + lead);
+        true
+    }
+
+    /// [`Builder::raw`] for a field with a quote.
+    #[inline(never)]
+    fn raw_quoted(&mut self, bytes: &[u8], start: usize, end: usize, field: usize) -> bool {
+        let raw = &bytes[start..end];
         let (value, off, regular) = decode(raw);
         let v = value.trim_ascii_start();
         let lead = value.len() - v.len();
@@ -254,8 +261,21 @@ impl Builder {
     }
 
     /// Observes the trimmed cell `v` of column `field`, found at byte `at`.
-    #[inline]
+    #[inline(always)]
     fn cell(&mut self, field: usize, v: &[u8], at: usize) {
+        match self.cols.cols.get_mut(field) {
+            Some(col) if self.first.is_none() => {
+                if !v.is_empty() {
+                    col.observe_trimmed(v, At::Byte(at as u64));
+                }
+            }
+            _ => self.cell_slow(field, v, at),
+        }
+    }
+
+    /// [`Builder::cell`] in the first record, or past the known columns.
+    #[inline(never)]
+    fn cell_slow(&mut self, field: usize, v: &[u8], at: usize) {
         if let Some(first) = &mut self.first {
             first.push((v.to_vec(), at));
             return;

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::bits::{json_masks, with_block, BLOCK};
+use super::bits::{escaped, json_masks, json_struct_masks, prefix_xor, with_block, BLOCK};
 use super::{At, Column, Columns, Format};
 use crate::driver::{Outcome, Place, Scanner};
 
@@ -32,66 +32,248 @@ struct Frame {
 
 /// The keys of a JSON input, with every string and number value observed.
 ///
-/// Between tokens and inside strings the lexer jumps from one byte of
-/// interest to the next with the bitmasks of [`Cursor`]; it visits the same
-/// bytes, in the same states, as a byte-at-a-time loop would (the old one is
-/// kept in the tests as an oracle).
+/// Tokens are `"…"` strings, `{` `}` `[` `]`, numbers (from a `-` or a digit
+/// through the run of `0-9 . e E + -` after it) and, in JSON Lines, `\n`;
+/// everything else between tokens is skipped. A string is a key when the
+/// next byte that is not whitespace is `:`. A string ends at its closing
+/// quote, or, unterminated, before the end of its line.
+///
+/// Two lexers read by these rules. The structural one ([`Lexer::fast`])
+/// computes per 64-byte block which bytes are escaped, which quotes are
+/// unescaped and, by the running parity of those, which bytes lie inside
+/// strings; it then visits only the tokens outside strings and the string
+/// ends, so string contents and whitespace cost nothing per byte. Its
+/// quote parity holds as long as every backslash is inside a string and no
+/// raw line end is (both are invalid JSON). At the first byte where that
+/// fails, the exact lexer ([`Lexer::exact`], which jumps between bytes of
+/// interest and ends a string at a raw line end) takes over from the start
+/// of the token that byte is in: for the rest of a JSON text, or up to the
+/// next line of JSON Lines, where the structural lexer resumes. Both give
+/// the same columns as a byte-at-a-time loop (kept in the tests as the
+/// oracle).
 pub fn columns(bytes: &[u8], format: Format) -> Columns {
-    let mut cols = Columns::new(format);
-    let mut keys = KeyCache::default();
-    let mut stack: Vec<Frame> = Vec::new();
-    // The key of the next value, once `"key":` was seen.
-    let mut pending: Option<usize> = None;
-    let mut cur = Cursor::new(bytes, format == Format::Jsonl);
-    let mut i = 0;
-    while let Some(at) = cur.next::<TOKENS>(i) {
-        i = at;
-        match bytes[i] {
-            b'"' => {
-                let end = cur.string_end(i + 1);
-                let content = &bytes[i + 1..end.saturating_sub(1).max(i + 1)];
-                if next_is_colon(bytes, end) {
-                    pending = Some(keys.index(&mut cols, content));
-                } else {
-                    if let Some(k) = current(&stack, pending) {
-                        cols.cols[k].observe(content, At::Byte(i as u64 + 1));
-                    }
-                    pending = None;
-                }
-                i = end;
-            }
-            b'{' | b'[' => {
-                let key = current(&stack, pending);
-                stack.push(Frame {
-                    object: bytes[i] == b'{',
-                    key,
-                });
-                pending = None;
-                i += 1;
-            }
-            b'}' | b']' => {
-                stack.pop();
-                pending = None;
-                i += 1;
-            }
-            b'\n' => {
-                // Only a token start in JSON Lines.
-                stack.clear();
-                pending = None;
-                i += 1;
-            }
-            _ => {
-                // `-` or a digit.
-                let end = number_end(bytes, i);
-                if let Some(k) = current(&stack, pending) {
-                    cols.cols[k].observe(&bytes[i..end], At::Byte(i as u64));
-                }
-                pending = None;
-                i = end;
-            }
+    let mut lx = Lexer {
+        bytes,
+        jsonl: format == Format::Jsonl,
+        cols: Columns::new(format),
+        keys: KeyCache::default(),
+        stack: Vec::new(),
+        pending: None,
+    };
+    let mut from = 0;
+    while let Err(at) = lx.fast(from) {
+        match lx.exact(at) {
+            Some(next) => from = next,
+            None => break,
         }
     }
-    cols
+    lx.cols
+}
+
+/// The lexers' shared state and token handlers.
+struct Lexer<'a> {
+    bytes: &'a [u8],
+    jsonl: bool,
+    cols: Columns,
+    keys: KeyCache<'a>,
+    stack: Vec<Frame>,
+    /// The key of the next value, once `"key":` was seen.
+    pending: Option<usize>,
+}
+
+impl<'a> Lexer<'a> {
+    /// The structural lexer from `from` (the input's start, or just after a
+    /// line end in JSON Lines) to the end: `Err` with the position the
+    /// exact lexer must take over at (see [`columns`]).
+    fn fast(&mut self, from: usize) -> Result<(), usize> {
+        let bytes = self.bytes;
+        let mut base = from & !(BLOCK - 1);
+        // Bits below `from` in its block are not this run's.
+        let mut low = u64::MAX << (from - base);
+        let mut esc_carry = false;
+        // All ones when a string is open at the block's start.
+        let mut str_carry = 0u64;
+        // Whether the previous block ends with a scalar-start byte.
+        let mut num_carry = 0u64;
+        // The opening quote of the last string opened before this block.
+        let mut open = 0usize;
+        // Scalar-start bytes below this are inside a number already read.
+        let mut skip = from;
+        while base < bytes.len() {
+            let [q, bs, nl, br, d] = with_block(bytes, base, json_struct_masks).map(|m| m & low);
+            low = u64::MAX;
+            let esc = escaped(bs, &mut esc_carry);
+            let uq = q & !esc;
+            let instr = prefix_xor(uq) ^ str_carry;
+            let starts = d & !((d << 1) | num_carry);
+            let nl_tokens = if self.jsonl { nl } else { 0 };
+            // Closing quotes and the tokens outside strings; an opening
+            // quote is found from its closing one.
+            let opens = uq & instr;
+            let mut events = (uq & !instr) | ((br | starts | nl_tokens) & !instr);
+            let bad = (bs & !instr) | (nl & instr & !esc);
+            if bad != 0 {
+                // Tokens before the first bad byte are read here.
+                events &= (bad & bad.wrapping_neg()) - 1;
+            }
+            while events != 0 {
+                let bit = events.trailing_zeros();
+                events &= events - 1;
+                let at = base + bit as usize;
+                if uq >> bit & 1 == 1 {
+                    open = last_below(opens, bit, base).unwrap_or(open);
+                    self.string_content(open, &bytes[open + 1..at], at + 1);
+                    continue;
+                }
+                match bytes[at] {
+                    b'{' | b'[' => self.open(bytes[at] == b'{'),
+                    b'}' | b']' => self.close(),
+                    b'\n' => self.line_end(),
+                    _ if at < skip => {}
+                    _ => {
+                        // The digits and `-` of the number by the mask; the
+                        // rest of it (`.` `e` `E` `+`, or past the block)
+                        // byte by byte.
+                        let run = (!d >> bit).trailing_zeros();
+                        let end = at + run as usize;
+                        skip = if bit + run < 64
+                            && !matches!(bytes.get(end), Some(b'.' | b'e' | b'E' | b'+'))
+                        {
+                            self.number_to(at, end)
+                        } else {
+                            self.number(at)
+                        };
+                    }
+                }
+            }
+            if bad != 0 {
+                let bit = bad.trailing_zeros();
+                return Err(if instr >> bit & 1 == 1 {
+                    last_below(opens, bit, base).unwrap_or(open)
+                } else {
+                    base + bit as usize
+                });
+            }
+            open = last_below(opens, 64, base).unwrap_or(open);
+            str_carry = ((instr as i64) >> 63) as u64;
+            num_carry = d >> 63;
+            base += BLOCK;
+        }
+        if str_carry != 0 {
+            // Unterminated, with no line end after it: it runs to the end.
+            self.string(open, bytes.len());
+        }
+        Ok(())
+    }
+
+    /// The exact lexer from `from` (between tokens): `Some` with the
+    /// position after the first line end it reads as a token (JSON Lines),
+    /// `None` at the end of the input.
+    fn exact(&mut self, from: usize) -> Option<usize> {
+        let bytes = self.bytes;
+        let mut cur = Cursor::new(bytes, self.jsonl);
+        let mut i = from;
+        while let Some(at) = cur.next::<TOKENS>(i) {
+            i = at;
+            match bytes[i] {
+                b'"' => {
+                    let end = cur.string_end(i + 1);
+                    self.string(i, end);
+                    i = end;
+                }
+                b'{' | b'[' => {
+                    self.open(bytes[i] == b'{');
+                    i += 1;
+                }
+                b'}' | b']' => {
+                    self.close();
+                    i += 1;
+                }
+                b'\n' => {
+                    // Only a token start in JSON Lines.
+                    self.line_end();
+                    return Some(i + 1);
+                }
+                _ => i = self.number(i),
+            }
+        }
+        None
+    }
+
+    /// The string whose opening quote is at `quote`, ending just before
+    /// `end` (past its closing quote, or where an unterminated one stops).
+    fn string(&mut self, quote: usize, end: usize) {
+        let content = &self.bytes[quote + 1..end.saturating_sub(1).max(quote + 1)];
+        self.string_content(quote, content, end);
+    }
+
+    /// [`Lexer::string`] given its content (for a terminated string, the
+    /// bytes between its quotes).
+    #[inline(always)]
+    fn string_content(&mut self, quote: usize, content: &'a [u8], end: usize) {
+        let bytes = self.bytes;
+        if next_is_colon(bytes, end) {
+            self.pending = Some(self.keys.index(&mut self.cols, content));
+        } else {
+            if let Some(k) = self.current() {
+                self.cols.cols[k].observe(content, At::Byte(quote as u64 + 1));
+            }
+            self.pending = None;
+        }
+    }
+
+    /// A `{` (`object`) or `[`.
+    #[inline]
+    fn open(&mut self, object: bool) {
+        let key = self.current();
+        self.stack.push(Frame { object, key });
+        self.pending = None;
+    }
+
+    /// A `}` or `]`.
+    #[inline]
+    fn close(&mut self) {
+        self.stack.pop();
+        self.pending = None;
+    }
+
+    /// A line end in JSON Lines.
+    #[inline]
+    fn line_end(&mut self) {
+        self.stack.clear();
+        self.pending = None;
+    }
+
+    /// The number starting at `at`; returns its end.
+    #[inline]
+    fn number(&mut self, at: usize) -> usize {
+        self.number_to(at, number_end(self.bytes, at))
+    }
+
+    /// The number `bytes[at..end]`; returns `end`.
+    #[inline(always)]
+    fn number_to(&mut self, at: usize, end: usize) -> usize {
+        if let Some(k) = self.current() {
+            self.cols.cols[k].observe(&self.bytes[at..end], At::Byte(at as u64));
+        }
+        self.pending = None;
+        end
+    }
+
+    /// The key a value here sits under: the pending `"key":`, else (in an
+    /// array) the array's key.
+    #[inline]
+    fn current(&self) -> Option<usize> {
+        current(&self.stack, self.pending)
+    }
+}
+
+/// The position of the highest bit of `mask` below bit `bit` (0–64) of the
+/// block at `base`.
+#[inline(always)]
+fn last_below(mask: u64, bit: u32, base: usize) -> Option<usize> {
+    let below = mask & 1u64.checked_shl(bit).map_or(u64::MAX, |b| b - 1);
+    (below != 0).then(|| base + 63 - below.leading_zeros() as usize)
 }
 
 /// Index of the string-stop masks (`"` `\\` `\n`) in [`Cursor`].
@@ -99,7 +281,8 @@ const STOPS: usize = 0;
 /// Index of the token-start masks in [`Cursor`] (see [`super::bits::json_masks`]).
 const TOKENS: usize = 1;
 
-/// Walks the input block by block, keeping the current block's masks.
+/// The exact lexer's walk ([`Lexer::exact`]): from one byte of interest to
+/// the next, block by block, keeping the current block's masks.
 struct Cursor<'a> {
     bytes: &'a [u8],
     jsonl: bool,
@@ -179,14 +362,117 @@ fn current(stack: &[Frame], pending: Option<usize>) -> Option<usize> {
 /// hold thousands of distinct ones: a linear search of the column names cost
 /// more than the rest of the lexer together. The columns of a JSON input are
 /// only ever added here, so `names` knows every one of them.
+///
+/// Before any hashing, a key is compared with the one that followed the
+/// previous key last time (JSON Lines repeat their keys in the same order).
 #[derive(Default)]
 struct KeyCache<'a> {
     raw: HashMap<&'a [u8], usize, super::FastHash>,
     names: HashMap<String, usize, super::FastHash>,
+    /// The raw bytes each column was first seen as, by column index.
+    first: Vec<&'a [u8]>,
+    /// The column whose key came after column `k` last time, at `k + 1`
+    /// (at 0: after the start); `usize::MAX` for none yet.
+    next: Vec<usize>,
+    /// The previous key's column, plus one (0 at the start).
+    last: usize,
+    /// A direct-mapped cache in front of `raw`: column + 1 (0: empty) by
+    /// [`short_hash`], checked against `first`.
+    recent: Vec<usize>,
+}
+
+/// Slots of [`KeyCache::recent`] (a power of two).
+const RECENT: usize = 1024;
+
+/// A cheap hash of a key's length and its first and last eight bytes.
+#[inline]
+fn short_hash(raw: &[u8]) -> usize {
+    let n = raw.len();
+    let (a, b) = if n >= 8 {
+        (load8(raw, 0), load8(raw, n - 8))
+    } else if n >= 4 {
+        (u64::from(load4(raw, 0)), u64::from(load4(raw, n - 4)))
+    } else {
+        let w = raw.iter().fold(0u64, |w, &c| w << 8 | u64::from(c));
+        (w, 0)
+    };
+    let h = (a ^ b.rotate_left(29) ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 54) as usize & (RECENT - 1)
+}
+
+/// Whether two keys are the same bytes: word compares for the usual short
+/// keys instead of a `memcmp` call.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 4 {
+        return a == b;
+    }
+    if n < 8 {
+        return load4(a, 0) == load4(b, 0) && load4(a, n - 4) == load4(b, n - 4);
+    }
+    if n <= 16 {
+        return load8(a, 0) == load8(b, 0) && load8(a, n - 8) == load8(b, n - 8);
+    }
+    a == b
+}
+
+#[inline(always)]
+fn load8(s: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+#[inline(always)]
+fn load4(s: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&s[at..at + 4]);
+    u32::from_le_bytes(w)
 }
 
 impl<'a> KeyCache<'a> {
+    /// The column of the key `raw`, added when new.
+    #[inline(always)]
     fn index(&mut self, cols: &mut Columns, raw: &'a [u8]) -> usize {
+        if let Some(&p) = self.next.get(self.last) {
+            if self.first.get(p).is_some_and(|f| same(f, raw)) {
+                self.last = p + 1;
+                return p;
+            }
+        }
+        self.index_unpredicted(cols, raw)
+    }
+
+    /// [`KeyCache::index`] when the predicted key was not it.
+    #[inline(never)]
+    fn index_unpredicted(&mut self, cols: &mut Columns, raw: &'a [u8]) -> usize {
+        if self.recent.is_empty() {
+            self.recent = vec![0; RECENT];
+        }
+        let slot = short_hash(raw);
+        let i = match self.recent[slot].checked_sub(1) {
+            Some(c) if same(self.first[c], raw) => c,
+            _ => {
+                let c = self.lookup(cols, raw);
+                if same(self.first[c], raw) {
+                    self.recent[slot] = c + 1;
+                }
+                c
+            }
+        };
+        if self.next.len() <= self.last {
+            self.next.resize(self.last + 1, usize::MAX);
+        }
+        self.next[self.last] = i;
+        self.last = i + 1;
+        i
+    }
+
+    fn lookup(&mut self, cols: &mut Columns, raw: &'a [u8]) -> usize {
         if let Some(&i) = self.raw.get(raw) {
             return i;
         }
@@ -195,6 +481,7 @@ impl<'a> KeyCache<'a> {
             Some(&i) => i,
             None => {
                 cols.cols.push(Column::new(&name, None));
+                self.first.push(raw);
                 let i = cols.cols.len() - 1;
                 self.names.insert(name.into_owned(), i);
                 i
@@ -205,7 +492,17 @@ impl<'a> KeyCache<'a> {
     }
 }
 
+/// Whether the first byte from `from` on that is not whitespace is `:`.
+#[inline]
 fn next_is_colon(bytes: &[u8], from: usize) -> bool {
+    match bytes.get(from) {
+        Some(b':') => true,
+        Some(b) if b.is_ascii_whitespace() => next_is_colon_slow(bytes, from + 1),
+        _ => false,
+    }
+}
+
+fn next_is_colon_slow(bytes: &[u8], from: usize) -> bool {
     bytes
         .get(from..)
         .and_then(|rest| rest.iter().find(|b| !b.is_ascii_whitespace()))
@@ -275,6 +572,30 @@ mod tests {
 
         #[test]
         fn lexer_agrees_with_bytewise_on_json(doc in json_doc(3), jsonl in proptest::bool::ANY) {
+            let format = if jsonl { Format::Jsonl } else { Format::Json };
+            proptest::prop_assert_eq!(
+                digest(&columns(&doc, format)),
+                digest(&columns_bytewise(&doc, format))
+            );
+        }
+
+        /// JSON Lines where some lines are broken in the ways that end
+        /// the structural lexer's run: raw line ends inside strings,
+        /// backslashes outside strings, unterminated strings.
+        #[test]
+        fn lexer_agrees_with_bytewise_on_broken_lines(
+            lines in proptest::collection::vec(proptest::prop_oneof![
+                json_doc(2),
+                json_doc(2),
+                proptest::prelude::Just(b"{\"iin\": \"850314319331".to_vec()),
+                proptest::prelude::Just(b"{\"a\": \"x\ny\", \"iin\": 921130474626}".to_vec()),
+                proptest::prelude::Just(b"\\\"{\"iin\": \"850314319331\"}".to_vec()),
+                proptest::prelude::Just(b"[\"a\\\n\", 921130474626, \"\\\\\"]".to_vec()),
+                proptest::prelude::Just(b"{\"k\" \n : \"850314319331\"}".to_vec()),
+            ], 1..12),
+            jsonl in proptest::bool::ANY,
+        ) {
+            let doc = lines.join(&b'\n');
             let format = if jsonl { Format::Jsonl } else { Format::Json };
             proptest::prop_assert_eq!(
                 digest(&columns(&doc, format)),
@@ -365,7 +686,7 @@ mod tests {
                     let end = string_end_memchr(bytes, i + 1);
                     let content = &bytes[i + 1..end.saturating_sub(1).max(i + 1)];
                     if next_is_colon(bytes, end) {
-                        pending = Some(keys.index(&mut cols, content));
+                        pending = Some(keys.lookup(&mut cols, content));
                     } else {
                         if let Some(k) = current(&stack, pending) {
                             cols.cols[k].observe(content, At::Byte(i as u64 + 1));
@@ -433,6 +754,42 @@ mod tests {
         assert_eq!(names, ["a\u{fffd}", "k"]);
         assert_eq!(cols.cols[0].nonempty, 3);
         assert_eq!(cols.cols[1].nonempty, 2);
+    }
+
+    #[test]
+    fn a_broken_line_does_not_swallow_the_next_ones() {
+        // A raw line end inside a string (invalid JSON) ends the string
+        // there (and, as ever, its last byte is not read); a backslash
+        // outside a string is skipped. The lines after them are read as
+        // usual (by the structural lexer again).
+        let mut data = b"{\"note\": \"ab\n\\{\"x\": 2}\n".to_vec();
+        for _ in 0..20 {
+            data.extend_from_slice(b"{\"iin\": \"850314319331\", \"n\": \"921130474626\"}\n");
+        }
+        let cols = columns(&data, Format::Jsonl);
+        assert_eq!(
+            digest(&cols),
+            digest(&columns_bytewise(&data, Format::Jsonl))
+        );
+        assert_eq!(col(&cols, "iin").nonempty, 20);
+        assert_eq!(col(&cols, "note").nonempty, 1);
+        assert_eq!(col(&cols, "x").nonempty, 1);
+        assert_eq!(cols.counted_offsets().len(), 40, "iin and n");
+    }
+
+    #[test]
+    fn strings_across_blocks_and_escaped_quotes() {
+        let pad = "x".repeat(70);
+        let data = format!(
+            "{{\"a\": \"{pad}\\\\\", \"iin\": [\"850314319331\", \"{pad}\\\"921130474626\"], \"b\\\"\": 921130474626}}"
+        );
+        let cols = columns(data.as_bytes(), Format::Json);
+        assert_eq!(
+            digest(&cols),
+            digest(&columns_bytewise(data.as_bytes(), Format::Json))
+        );
+        assert_eq!(col(&cols, "iin").nonempty, 2);
+        assert_eq!(col(&cols, "b\\\"").nonempty, 1);
     }
 
     #[test]

@@ -218,6 +218,15 @@ const BIN_WORDS: &[&str] = &["bin", "бин", "бсн"];
 /// (split at anything but letters and digits) is `iin`, `ИИН`, `ЖСН`, `bin`,
 /// `БИН`, `БСН`, or starts or ends with one of the IIN words (`clientIIN`).
 pub fn id_header(name: &str) -> bool {
+    // An ASCII name says so only if it holds `iin` or `bin` (any case):
+    // most names are rejected here without lowercasing a copy.
+    if name.is_ascii()
+        && !name.as_bytes().windows(3).any(|w| {
+            matches!(w[0] | 0x20, b'i' | b'b') && (w[1] | 0x20) == b'i' && (w[2] | 0x20) == b'n'
+        })
+    {
+        return false;
+    }
     let lower = name.to_lowercase();
     lower
         .split(|c: char| !c.is_alphanumeric())
@@ -300,7 +309,7 @@ impl Column {
 
     /// [`Column::observe`] for a cell already trimmed and not empty. Most
     /// cells cannot be an ID (9–14 bytes starting with a digit, see
-    /// [`as_id_digits`]): they cost one count and two comparisons.
+    /// [`padded`]): they cost one count and two comparisons.
     #[inline]
     pub(crate) fn observe_trimmed(&mut self, cell: &[u8], at: At) {
         self.nonempty += 1;
@@ -312,9 +321,14 @@ impl Column {
 
     #[inline(never)]
     fn observe_candidate(&mut self, cell: &[u8], at: At) {
-        let Some((value, padded)) = as_id_digits(cell) else {
+        // The cheap necessary condition first: most such cells are phone
+        // numbers, amounts or account numbers.
+        let Some((value, padded)) = padded(cell) else {
             return;
         };
+        if !may_be_id(&value) || !value.iter().all(u8::is_ascii_digit) {
+            return;
+        }
         let Ok((class, reason)) = classify(&value) else {
             return;
         };
@@ -390,17 +404,39 @@ fn as_u64(d: &[u8; 12]) -> u64 {
     d.iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'))
 }
 
-/// A cell as a 12-digit ID candidate: 12 ASCII digits as they are, or 9–11
-/// digits (a number that lost its leading zeros) padded with zeros; a
-/// trailing `.0` (a float export) is ignored.
-fn as_id_digits(cell: &[u8]) -> Option<([u8; 12], bool)> {
+/// A cheap necessary condition for [`classify`] to accept 12 ASCII digits:
+/// the month (digits 3–4) is 01–12, and digit 7 is an IIN's century digit
+/// (1–6) or digits 5–6 a BIN's type digits (4–6, 0–3). Phone numbers,
+/// amounts and other 9–12-digit numbers mostly stop here. Any bytes may be
+/// given (a non-digit only makes the answer meaningless, never a panic).
+#[inline]
+fn may_be_id(d: &[u8; 12]) -> bool {
+    let digit = |i: usize| u32::from(d[i].wrapping_sub(b'0'));
+    let month = digit(2) * 10 + digit(3);
+    (1..=12).contains(&month)
+        && ((1..=6).contains(&digit(6)) || ((4..=6).contains(&digit(4)) && digit(5) <= 3))
+}
+
+/// A cell as 12 bytes: as it is, or left-padded with `0` when it has 9–11
+/// bytes; a trailing `.0` (a float export) is ignored. Its bytes are not
+/// checked.
+#[inline]
+fn padded(cell: &[u8]) -> Option<([u8; 12], bool)> {
     let cell = cell.strip_suffix(b".0").unwrap_or(cell);
-    if !(9..=12).contains(&cell.len()) || !cell.iter().all(u8::is_ascii_digit) {
+    if !(9..=12).contains(&cell.len()) {
         return None;
     }
     let mut out = [b'0'; 12];
     out[12 - cell.len()..].copy_from_slice(cell);
     Some((out, cell.len() < 12))
+}
+
+/// A cell as a 12-digit ID candidate: 12 ASCII digits as they are, or 9–11
+/// digits (a number that lost its leading zeros) padded with zeros; a
+/// trailing `.0` (a float export) is ignored.
+#[cfg(test)]
+fn as_id_digits(cell: &[u8]) -> Option<([u8; 12], bool)> {
+    padded(cell).filter(|(v, _)| v.iter().all(u8::is_ascii_digit))
 }
 
 /// Severities of the ID rules, from the built-in ruleset.
@@ -623,8 +659,34 @@ mod tests {
         ] {
             assert!(id_header(h), "{h}");
         }
-        for h in ["binary", "cabinet", "name", "id", "phone", "robin"] {
+        for h in [
+            "binary", "cabinet", "name", "id", "phone", "robin", "Bi_n", "i-in",
+        ] {
             assert!(!id_header(h), "{h}");
+        }
+        for h in ["BIN", "x.Iin", "Bin_code", "ЖСН", "iinBIN"] {
+            assert!(id_header(h), "{h}");
+        }
+    }
+
+    /// `id_header` without its ASCII shortcut.
+    fn id_header_reference(name: &str) -> bool {
+        let lower = name.to_lowercase();
+        lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .any(|w| {
+                BIN_WORDS.contains(&w)
+                    || IIN_WORDS
+                        .iter()
+                        .any(|t| w == *t || w.starts_with(t) || w.ends_with(t))
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn id_header_shortcut_changes_nothing(name in "[iInNbB_ .жсЖ0-9a-z]{0,12}") {
+            proptest::prop_assert_eq!(id_header(&name), id_header_reference(&name));
         }
     }
 
@@ -653,6 +715,34 @@ mod tests {
         );
         assert_eq!(as_id_digits(b"12345678"), None);
         assert_eq!(as_id_digits(b"8503143193x1"), None);
+    }
+
+    /// Every number `classify` accepts passes `may_be_id`: all months,
+    /// days' tens and type digits, with the check digit made right.
+    #[test]
+    fn may_be_id_never_rejects_a_valid_number() {
+        use shekara_detectors::iin::control_digit;
+        let mut accepted = 0;
+        for yy in [0u32, 85, 99] {
+            for mid in 0..100_000u32 {
+                // Digits 3–7 (month, day/type digits, century digit).
+                let s = format!("{yy:02}{mid:05}3193");
+                let mut d = [0u8; 12];
+                d[..11].copy_from_slice(s.as_bytes());
+                let digits = d.map(|b| b.wrapping_sub(b'0'));
+                let Some(c) = control_digit(&digits) else {
+                    continue;
+                };
+                d[11] = b'0' + c;
+                if classify(&d).is_ok() {
+                    accepted += 1;
+                    assert!(may_be_id(&d), "{}", String::from_utf8_lossy(&d));
+                }
+            }
+        }
+        assert!(accepted > 1000, "{accepted}");
+        assert!(!may_be_id(b"087378029895"), "a phone number, month 73");
+        assert!(!may_be_id(b"851314319331"), "month 13");
     }
 
     #[test]
