@@ -29,13 +29,13 @@ pub fn write_finding(out: &mut Vec<u8>, f: &Finding) {
     out.extend_from_slice(b",\"evidence\":");
     evidence(out, &f.evidence);
     out.extend_from_slice(b",\"attributes\":{");
-    for (i, (k, v)) in f.attributes.iter().enumerate() {
+    for (i, (k, v)) in f.attributes.values().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        string(out, k);
+        value(out, k);
         out.push(b':');
-        string(out, v);
+        value(out, v);
     }
     out.push(b'}');
     if let Some(b) = &f.breach_notification {
@@ -111,6 +111,27 @@ fn string(out: &mut Vec<u8>, s: &str) {
         out.push(b'"');
     } else {
         let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// An attribute name or value: a known string (most of them) is copied
+/// from its JSON text, written once per run; any other goes through
+/// [`string`].
+fn value(out: &mut Vec<u8>, v: &shekara_detectors::attributes::Value) {
+    static QUOTED: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    let quoted = QUOTED.get_or_init(|| {
+        (0..)
+            .map_while(shekara_detectors::attributes::known_at)
+            .map(|s| {
+                let mut q = Vec::with_capacity(s.len() + 2);
+                string(&mut q, s);
+                q
+            })
+            .collect()
+    });
+    match v.known_index().and_then(|i| quoted.get(i as usize)) {
+        Some(q) => out.extend_from_slice(q),
+        None => string(out, v.as_str()),
     }
 }
 
