@@ -867,7 +867,9 @@ impl Scanner {
     /// report [`Scanner::assemble`] gave it (added findings or coverage).
     /// Inline ignores are looked up again in the files on disk.
     pub fn refinish(&self, report: &mut Report) {
-        crate::post::finish(report, &self.config, crate::post::KnownInline::default());
+        self.pool.install(|| {
+            crate::post::finish(report, &self.config, crate::post::KnownInline::default())
+        });
     }
 
     /// Puts a report together from what the walk skipped and the outcomes
@@ -968,8 +970,10 @@ impl Scanner {
             stores: Vec::new(),
             partial: false,
         };
-        // Evidence layer: suppressions, then verdicts.
-        crate::post::finish(&mut report, &self.config, known);
+        // Evidence layer: suppressions, then verdicts (files read back on
+        // this scan's threads).
+        self.pool
+            .install(|| crate::post::finish(&mut report, &self.config, known));
         report
     }
 
