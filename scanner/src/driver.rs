@@ -25,8 +25,9 @@ use crate::{Config, Error, Input, Progress, Sink};
 
 /// Files up to this size that a whole-file detector wants are read whole.
 const WHOLE_FILE_LIMIT: u64 = 16 << 20;
-/// Owned bytes per parallel segment of a memory-mapped file.
-const SEGMENT: usize = 8 << 20;
+/// The default owned bytes per parallel segment of a large input
+/// ([`Config::segment`]).
+pub(crate) const SEGMENT: usize = 8 << 20;
 
 /// A configured scan, ready to run.
 #[derive(Debug)]
@@ -100,9 +101,10 @@ pub struct Outcome {
     pub inline: Option<crate::cache::Inline>,
 }
 
-/// The outcome of scanning one file.
-struct FileResult {
-    located: Vec<Located>,
+/// The outcome of scanning one file (or one in-memory input).
+pub(crate) struct FileResult {
+    /// The engine's findings, in order.
+    pub(crate) located: Vec<Located>,
     bytes: u64,
     problem: Option<(Reason, String)>,
     sha256: Option<String>,
@@ -443,21 +445,76 @@ impl Scanner {
         bytes: &[u8],
         skip: &dyn Fn(&shekara_detectors::RawFinding) -> bool,
     ) -> Outcome {
-        let path = place.detector_path();
-        let mut scan = InputScan::new(&self.engine, &path);
-        scan.slice(bytes, self.config.window);
-        if bytes.len() as u64 <= WHOLE_FILE_LIMIT && self.engine.wants_whole_file(&path) {
-            scan.whole_file(bytes);
+        let mut r = self.engine_pass(place, bytes);
+        r.located.retain(|l| !skip(&l.raw));
+        self.outcome(place, r)
+    }
+
+    /// Whether an input of `len` bytes takes the parallel path: its engine
+    /// pass in segments, other passes over it alongside (see [`Config::segment`]).
+    pub(crate) fn is_large(&self, len: usize) -> bool {
+        len > self.config.segment.max(1)
+    }
+
+    /// Runs `a` and `b` side by side when the input of `len` bytes is
+    /// large, one after the other otherwise (small inputs do not pay for
+    /// the hand-over).
+    pub(crate) fn join_if_large<A: Send, B: Send>(
+        &self,
+        len: usize,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B) {
+        if self.is_large(len) {
+            rayon::join(a, b)
+        } else {
+            (a(), b())
         }
-        let mut located = scan.finish();
-        located.retain(|l| !skip(&l.raw));
-        let r = FileResult {
+    }
+
+    /// The engine's findings over an in-memory input, not yet masked (see
+    /// [`Scanner::outcome`]): the window pass (in parallel segments when the
+    /// input is large), the whole-file detectors that want it, and its digest
+    /// (alongside, when asked for).
+    pub(crate) fn engine_pass(&self, place: &Place, bytes: &[u8]) -> FileResult {
+        self.pass(bytes, &place.detector_path())
+    }
+
+    /// [`Scanner::engine_pass`] for the detectors' `path`.
+    fn pass(&self, bytes: &[u8], path: &str) -> FileResult {
+        let (located, sha256) = self.join_if_large(
+            bytes.len(),
+            || self.located(bytes, path),
+            || self.config.hash_files.then(|| sha256_hex(bytes)),
+        );
+        FileResult {
             located,
             bytes: bytes.len() as u64,
             problem: None,
-            sha256: self.config.hash_files.then(|| sha256_hex(bytes)),
-        };
-        self.outcome(place, r)
+            sha256,
+        }
+    }
+
+    /// The window pass and whole-file detectors over an in-memory input:
+    /// the same findings, in the same order, whether it is cut into
+    /// segments or not.
+    fn located(&self, bytes: &[u8], path: &str) -> Vec<Located> {
+        let whole = bytes.len() as u64 <= WHOLE_FILE_LIMIT && self.engine.wants_whole_file(path);
+        let mut scan = InputScan::new(&self.engine, path);
+        if !self.is_large(bytes.len()) {
+            scan.slice(bytes, self.config.window);
+            if whole {
+                scan.whole_file(bytes);
+            }
+            return scan.finish();
+        }
+        let mut located = self.scan_mapped(bytes, path);
+        if whole {
+            scan.whole_file(bytes);
+            located.extend(scan.finish());
+            crate::windows::order(&mut located);
+        }
+        located
     }
 
     /// Scans up to `limit` bytes of a stream (stdin, a download) in windows.
@@ -657,24 +714,20 @@ impl Scanner {
         if let Err(err) = reader.take(size).read_to_end(buf) {
             return FileResult::failed(Reason::ReadError, os_error(&err));
         }
-        let mut scan = InputScan::new(&self.engine, path);
-        scan.slice(buf, self.config.window);
-        scan.whole_file(buf);
-        FileResult {
-            located: scan.finish(),
-            bytes: buf.len() as u64,
-            problem: None,
-            sha256: self.config.hash_files.then(|| sha256_hex(buf)),
-        }
+        self.pass(buf, path)
     }
 
-    /// Scans a mapped file in segments, in parallel, then joins their line counts.
+    /// Scans an input in segments of [`Config::segment`] bytes, in
+    /// parallel, then joins their line counts. A finding belongs to the
+    /// window (and so the segment) that owns its first byte, so the joined
+    /// list is the one a single pass gives.
     fn scan_mapped(&self, bytes: &[u8], path: &str) -> Vec<Located> {
-        let segments: Vec<usize> = (0..bytes.len()).step_by(SEGMENT).collect();
+        let segment = self.config.segment.max(1);
+        let segments: Vec<usize> = (0..bytes.len()).step_by(segment).collect();
         let parts: Vec<(Vec<Located>, u64, Option<u64>)> = segments
             .par_iter()
             .map(|&start| {
-                let end = (start + SEGMENT).min(bytes.len());
+                let end = (start + segment).min(bytes.len());
                 let mut scan = InputScan::new(&self.engine, path);
                 scan.slice_range(bytes, start..end, self.config.window);
                 let (newlines, last) = scan.line_totals();
@@ -738,7 +791,7 @@ impl Scanner {
     }
 
     /// Turns a file result into report items: masked findings, coverage, digest.
-    fn outcome(&self, place: &Place, r: FileResult) -> Outcome {
+    pub(crate) fn outcome(&self, place: &Place, r: FileResult) -> Outcome {
         // The display path is worked out once, not per finding.
         let shown = display_path(&place.rel);
         let mut findings: Vec<Finding> = r
@@ -813,7 +866,9 @@ impl Scanner {
     /// report [`Scanner::assemble`] gave it (added findings or coverage).
     /// Inline ignores are looked up again in the files on disk.
     pub fn refinish(&self, report: &mut Report) {
-        crate::post::finish(report, &self.config, crate::post::KnownInline::default());
+        self.pool.install(|| {
+            crate::post::finish(report, &self.config, crate::post::KnownInline::default())
+        });
     }
 
     /// Puts a report together from what the walk skipped and the outcomes
@@ -914,8 +969,10 @@ impl Scanner {
             stores: Vec::new(),
             partial: false,
         };
-        // Evidence layer: suppressions, then verdicts.
-        crate::post::finish(&mut report, &self.config, known);
+        // Evidence layer: suppressions, then verdicts (files read back on
+        // this scan's threads).
+        self.pool
+            .install(|| crate::post::finish(&mut report, &self.config, known));
         report
     }
 

@@ -97,6 +97,12 @@ pub struct Config {
     pub window: usize,
     /// Files at least this large are memory-mapped; `None` never maps.
     pub mmap_threshold: Option<u64>,
+    /// Owned bytes per parallel segment of a large input: an input (a
+    /// memory-mapped file, a dataset read whole) longer than this has its
+    /// engine pass cut into segments scanned in parallel, and a CSV/JSON
+    /// input its column reader run alongside (tests lower it to reach the
+    /// parallel path with small inputs).
+    pub segment: usize,
     /// Compute the SHA-256 of every input scanned, in the same read pass
     /// (`Report::files`; the evidence manifest needs it).
     pub hash_files: bool,
@@ -136,6 +142,7 @@ impl Config {
             key: None,
             window: windows::WINDOW,
             mmap_threshold: Some(16 << 20),
+            segment: driver::SEGMENT,
             hash_files: false,
             hook_after_open: None,
             policy: None,

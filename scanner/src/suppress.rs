@@ -207,7 +207,7 @@ pub fn baseline(findings: &[Finding], b: &Baseline, today: &str) -> Vec<Suppress
 /// settles all of its findings at once.
 pub fn inline(
     findings: &[Finding],
-    file_of: impl Fn(&Finding) -> Option<std::path::PathBuf>,
+    file_of: impl Fn(&Finding) -> Option<std::path::PathBuf> + Sync,
 ) -> Vec<Suppression> {
     inline_unless(findings, |_| false, file_of)
 }
@@ -216,29 +216,57 @@ pub fn inline(
 /// answer is already known, from the cache): their files are not read.
 pub fn inline_unless(
     findings: &[Finding],
-    settled: impl Fn(usize) -> bool,
-    file_of: impl Fn(&Finding) -> Option<std::path::PathBuf>,
+    settled: impl Fn(usize) -> bool + Sync,
+    file_of: impl Fn(&Finding) -> Option<std::path::PathBuf> + Sync,
 ) -> Vec<Suppression> {
-    let mut out = Vec::new();
-    let mut open: Option<File> = None;
-    let mut last: Option<(usize, &str, Option<&str>)> = None;
-    let mut block = Block::default();
-    for (i, f) in findings.iter().enumerate() {
-        if !f.location.inner.is_empty() || settled(i) {
-            continue;
-        }
-        // Findings come grouped by file: the file is looked up and opened once.
-        let here = (
+    use rayon::prelude::*;
+    // Findings come grouped by file: each file is read back on its own,
+    // files in parallel, and the answers joined in order.
+    file_runs(findings)
+        .into_par_iter()
+        .flat_map_iter(|run| inline_in_file(findings, run, &settled, &file_of))
+        .collect()
+}
+
+/// The runs of consecutive findings in one file (members of an archive
+/// included: they share its path).
+fn file_runs(findings: &[Finding]) -> Vec<std::ops::Range<usize>> {
+    fn key(f: &Finding) -> (usize, &str, Option<&str>) {
+        (
             f.location.root,
             f.location.path.as_str(),
             f.location.path_base64.as_deref(),
-        );
-        if last != Some(here) {
-            last = Some(here);
-            open = file_of(f).and_then(|p| File::open(p).ok());
-            block = Block::default();
+        )
+    }
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..=findings.len() {
+        if i == findings.len() || key(&findings[i]) != key(&findings[start]) {
+            runs.push(start..i);
+            start = i;
         }
-        let Some(file) = &open else { continue };
+    }
+    runs
+}
+
+/// [`inline_unless`] over the findings `run` of one file: the file is
+/// opened once, when a finding in it needs an answer.
+fn inline_in_file(
+    findings: &[Finding],
+    run: std::ops::Range<usize>,
+    settled: &impl Fn(usize) -> bool,
+    file_of: &impl Fn(&Finding) -> Option<std::path::PathBuf>,
+) -> Vec<Suppression> {
+    let mut out = Vec::new();
+    let mut open: Option<Option<File>> = None;
+    let mut block = Block::default();
+    for i in run {
+        let f = &findings[i];
+        if !f.location.inner.is_empty() || settled(i) {
+            continue;
+        }
+        let file = open.get_or_insert_with(|| file_of(f).and_then(|p| File::open(p).ok()));
+        let Some(file) = file else { continue };
         if let Some(reason) = block.check(file, f.location.byte_offset, &f.rule) {
             out.push(Suppression {
                 finding: i,

@@ -179,16 +179,22 @@ impl<'e> InputScan<'e> {
 
     /// The findings, ordered by offset then rule.
     pub fn finish(mut self) -> Vec<Located> {
-        self.out.sort_by(|a, b| {
-            (a.raw.span.start, &a.raw.rule, a.raw.span.end).cmp(&(
-                b.raw.span.start,
-                &b.raw.rule,
-                b.raw.span.end,
-            ))
-        });
-        self.out.dedup_by(|a, b| a.raw == b.raw);
+        order(&mut self.out);
         self.out
     }
+}
+
+/// Orders findings by offset, rule and end (stable), dropping repeats of
+/// one finding (a whole-file detector and the window pass may both see it).
+pub fn order(located: &mut Vec<Located>) {
+    located.sort_by(|a, b| {
+        (a.raw.span.start, &a.raw.rule, a.raw.span.end).cmp(&(
+            b.raw.span.start,
+            &b.raw.rule,
+            b.raw.span.end,
+        ))
+    });
+    located.dedup_by(|a, b| a.raw == b.raw);
 }
 
 /// Reads into `buf[*len..]` until it is full or the reader ends; true at the end.

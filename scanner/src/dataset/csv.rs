@@ -52,6 +52,30 @@ pub fn columns(bytes: &[u8], format: Format) -> Option<Columns> {
     Some(cols.cols)
 }
 
+/// The delimiter [`columns`] splits this input at.
+pub fn delimiter(bytes: &[u8], format: Format) -> u8 {
+    if format == Format::Tsv {
+        b'\t'
+    } else {
+        guess_delimiter(bytes)
+    }
+}
+
+/// The columns of one part of a CSV input, for reading a large input in
+/// parallel parts (see `super::csv_columns`): `part` starts at a record
+/// boundary outside quotes; `first` says whether it holds the input's first
+/// record (a header, or data). A later part's columns are named `#1`, `#2`,
+/// … by position. `None` at a stray quote: only [`columns`] reads such an
+/// input right, from its start.
+pub fn part_columns(part: &[u8], format: Format, delimiter: u8, first: bool) -> Option<Columns> {
+    let mut cols = Builder {
+        cols: Columns::new(format),
+        first: first.then(Vec::new),
+    };
+    split_fast(part, delimiter, &mut cols).ok()?;
+    Some(cols.cols)
+}
+
 /// A quote the fast splitter's parity rule gets wrong.
 struct StrayQuote;
 

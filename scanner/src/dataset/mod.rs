@@ -22,17 +22,19 @@ pub mod csv;
 pub mod json;
 pub mod parquet;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::sync::OnceLock;
 
+use rayon::prelude::*;
 use shekara_detectors::iin::{classify, IdClass};
 use shekara_detectors::{Confidence, Kind, Severity};
 
-use crate::driver::{Outcome, Place, Scanner};
+use crate::driver::{FileResult, Outcome, Place, Scanner};
 use crate::model::{Finding, Location};
+use crate::windows::Located;
 
 /// Structured files larger than this are scanned as plain bytes.
 pub const STRUCTURED_LIMIT: u64 = 4 << 30;
@@ -107,8 +109,12 @@ pub fn dispatch(scanner: &Scanner, place: &Place, bytes: &[u8]) -> Option<Outcom
     let path = place.detector_path();
     let head = &bytes[..bytes.len().min(8)];
     match sniff(&path, head)? {
-        f @ (Format::Csv | Format::Tsv) => csv::scan_csv(scanner, place, bytes, f),
-        f @ (Format::Json | Format::Jsonl) => json::scan_json(scanner, place, bytes, f),
+        f @ (Format::Csv | Format::Tsv) => {
+            scan_text(scanner, place, bytes, || csv_columns(scanner, bytes, f))
+        }
+        f @ (Format::Json | Format::Jsonl) => scan_text(scanner, place, bytes, || {
+            Some(json_columns(scanner, bytes, f))
+        }),
         Format::Parquet => parquet::scan_parquet(scanner, place, bytes),
         Format::Binary => crate::binary::scan_binary(scanner, place, bytes),
     }
@@ -209,6 +215,137 @@ fn is_text_extension(path: &str) -> bool {
     name.rsplit_once('.')
         .is_some_and(|(_, ext)| TEXT_EXTENSIONS.iter().any(|t| t.eq_ignore_ascii_case(ext)))
 }
+
+/// The columns of a JSON input. A large JSON Lines input is read in
+/// segments cut at line ends, in parallel, and their columns merged in
+/// order: the same columns as one pass gives (see [`line_cuts`] for why);
+/// when the merge cannot tell (a `distinct` set past its cap), one pass.
+fn json_columns(scanner: &Scanner, bytes: &[u8], format: Format) -> Columns {
+    if format != Format::Jsonl || !scanner.is_large(bytes.len()) {
+        return json::columns(bytes, format);
+    }
+    jsonl_columns(bytes, scanner.config().segment.max(1))
+}
+
+/// The columns of a JSON Lines input read in segments of about `segment`
+/// bytes (see [`json_columns`]).
+fn jsonl_columns(bytes: &[u8], segment: usize) -> Columns {
+    let cuts = line_cuts(bytes, segment);
+    let parts: Vec<Columns> = cuts
+        .par_windows(2)
+        .map(|r| json::columns(&bytes[r[0]..r[1]], Format::Jsonl))
+        .collect();
+    let mut merged = Columns::new(Format::Jsonl);
+    let mut names: HashMap<String, usize, FastHash> = HashMap::default();
+    for (part, &base) in parts.into_iter().zip(&cuts) {
+        if merged.absorb(part, base as u64, &mut names).is_err() {
+            return json::columns(bytes, Format::Jsonl);
+        }
+    }
+    merged
+}
+
+/// Where a JSON Lines input can be cut into segments of about `segment`
+/// bytes (the first is 0, the last the length): just past a line end the
+/// lexer reaches as a token, which resets it. That is every `\n` but one
+/// right after a `\` (inside a string the escape skips it) or one followed,
+/// past blanks, by a `:` (the string before it would be a key).
+fn line_cuts(bytes: &[u8], segment: usize) -> Vec<usize> {
+    let mut cuts = vec![0];
+    let mut from = segment;
+    while from < bytes.len() {
+        let Some(cut) = memchr::memchr_iter(b'\n', &bytes[from..])
+            .map(|p| from + p)
+            .find(|&p| is_line_reset(bytes, p))
+            .map(|p| p + 1)
+            .filter(|&c| c < bytes.len())
+        else {
+            break;
+        };
+        cuts.push(cut);
+        from = cut + segment;
+    }
+    cuts.push(bytes.len());
+    cuts
+}
+
+/// Whether the JSON lexer reaches the `\n` at `p` as a token (see [`line_cuts`]).
+fn is_line_reset(bytes: &[u8], p: usize) -> bool {
+    let escaped = p > 0 && bytes[p - 1] == b'\\';
+    let colon = bytes[p + 1..]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b':');
+    !escaped && !colon
+}
+
+/// The columns of a CSV input. A large input is read in parts cut at line
+/// ends outside quotes (see [`record_cuts`]), in parallel, and their
+/// columns merged by position: the same columns as one pass gives. An input
+/// with a stray quote (which only a pass from the start reads right), or
+/// whose merge cannot tell, is read in one pass.
+fn csv_columns(scanner: &Scanner, bytes: &[u8], format: Format) -> Option<Columns> {
+    if !scanner.is_large(bytes.len()) {
+        return csv::columns(bytes, format);
+    }
+    csv_parts(bytes, format, scanner.config().segment.max(1))
+        .or_else(|| csv::columns(bytes, format))
+}
+
+/// [`csv_columns`] in parts of about `segment` bytes; `None` when one part
+/// meets a stray quote or the merge cannot tell.
+fn csv_parts(bytes: &[u8], format: Format, segment: usize) -> Option<Columns> {
+    let delimiter = csv::delimiter(bytes, format);
+    let cuts = record_cuts(bytes, segment);
+    let parts: Vec<Option<Columns>> = cuts
+        .par_windows(2)
+        .enumerate()
+        .map(|(k, r)| csv::part_columns(&bytes[r[0]..r[1]], format, delimiter, k == 0))
+        .collect();
+    let mut merged = Columns::new(format);
+    for (part, &base) in parts.into_iter().zip(&cuts) {
+        merged.absorb_by_position(part?, base as u64).ok()?;
+    }
+    Some(merged)
+}
+
+/// Where a CSV input can be cut into parts of about `segment` bytes (the
+/// first is 0, the last the length): just past a `\n` with an even number
+/// of quotes before it. The bitmask splitter knows what is quoted by that
+/// parity, so such a line end ends a record for it and a part read from
+/// there starts as it would; where the parity rule does not hold, a part
+/// meets a stray quote and the input is read in one pass.
+fn record_cuts(bytes: &[u8], segment: usize) -> Vec<usize> {
+    let mut cuts = vec![0];
+    // Whether the quotes in `bytes[..counted]` are odd in number.
+    let (mut odd, mut counted) = (false, 0);
+    let mut from = segment;
+    while from < bytes.len() {
+        odd ^= bytecount::count(&bytes[counted..from], b'"') % 2 == 1;
+        let mut cut = None;
+        for p in memchr::memchr2_iter(b'"', b'\n', &bytes[from..]) {
+            if bytes[from + p] == b'"' {
+                odd = !odd;
+            } else if !odd {
+                cut = Some(from + p + 1);
+                break;
+            }
+        }
+        let Some(cut) = cut.filter(|&c| c < bytes.len()) else {
+            break;
+        };
+        cuts.push(cut);
+        counted = cut;
+        from = cut + segment;
+    }
+    cuts.push(bytes.len());
+    cuts
+}
+
+/// A merged `distinct` set past its cap: the merge cannot say which values
+/// one pass would have kept.
+#[derive(Debug)]
+struct Overflow;
 
 /// Header words that name an ID column (compared per word, lowercased).
 const IIN_WORDS: &[&str] = &["iin", "иин", "жсн"];
@@ -389,7 +526,47 @@ impl Column {
     }
 }
 
+impl Column {
+    /// Adds what `later` (the same column, read from the bytes after this
+    /// one's, starting at `base`) observed.
+    fn absorb(&mut self, later: Column, base: u64) -> Result<(), Overflow> {
+        self.nonempty += later.nonempty;
+        self.valid12 += later.valid12;
+        self.padded_valid += later.padded_valid;
+        self.offsets.extend(later.offsets.iter().map(|o| o + base));
+        for g in later.groups {
+            match self
+                .groups
+                .iter_mut()
+                .find(|m| m.kind == g.kind && m.padded == g.padded)
+            {
+                Some(m) => m.absorb(g)?,
+                None => self.groups.push(g.rebased(base)),
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Group {
+    /// Adds the occurrences of `later` (read after this one's).
+    fn absorb(&mut self, later: Group) -> Result<(), Overflow> {
+        self.count += later.count;
+        self.distinct.extend(later.distinct);
+        if self.capped || later.capped || self.distinct.len() > DISTINCT_CAP {
+            return Err(Overflow);
+        }
+        Ok(())
+    }
+
+    /// This group with its first cell `base` bytes further on.
+    fn rebased(mut self, base: u64) -> Group {
+        if let At::Byte(off) = &mut self.first_at {
+            *off += base;
+        }
+        self
+    }
+
     fn add(&mut self, value: &[u8; 12]) {
         self.count += 1;
         if self.distinct.len() < DISTINCT_CAP {
@@ -470,6 +647,45 @@ impl Columns {
             cols: Vec::new(),
             format,
         }
+    }
+
+    /// Adds the columns of `later`, read from the bytes after this one's,
+    /// starting at `base`; `names` indexes this one's columns by name.
+    fn absorb(
+        &mut self,
+        later: Columns,
+        base: u64,
+        names: &mut HashMap<String, usize, FastHash>,
+    ) -> Result<(), Overflow> {
+        for c in later.cols {
+            match names.get(&c.name) {
+                Some(&i) => self.cols[i].absorb(c, base)?,
+                None => {
+                    names.insert(c.name.clone(), self.cols.len());
+                    let mut fresh = Column::new(&c.name, c.index);
+                    fresh.absorb(c, base)?;
+                    self.cols.push(fresh);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the columns of `later`, read from the bytes after this one's,
+    /// starting at `base`, column by column in order of position (a CSV
+    /// part after the first names its columns `#1`, `#2`, …).
+    fn absorb_by_position(&mut self, later: Columns, base: u64) -> Result<(), Overflow> {
+        for (i, c) in later.cols.into_iter().enumerate() {
+            match self.cols.get_mut(i) {
+                Some(mine) => mine.absorb(c, base)?,
+                None => {
+                    let mut fresh = Column::new(&c.name, c.index);
+                    fresh.absorb(c, base)?;
+                    self.cols.push(fresh);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Byte offsets of the 12-digit cells the aggregates count (sorted).
@@ -581,15 +797,69 @@ pub fn line_col(bytes: &[u8], off: u64) -> (u64, u64) {
 /// all of `bytes`, without those at counted cells, plus the aggregates, in
 /// offset order.
 pub fn merge_text(scanner: &Scanner, place: &Place, bytes: &[u8], cols: &Columns) -> Outcome {
-    let counted = cols.counted_offsets();
-    let mut outcome = scanner.scan_plain_except(place, bytes, &|raw| {
-        matches!(raw.kind, Kind::Iin | Kind::Bin) && counted.contains(&raw.span.start)
-    });
+    let pass = scanner.engine_pass(place, bytes);
+    finish_text(scanner, place, bytes, cols, pass)
+}
+
+/// [`merge_text`] with the columns read by `columns` (`None`: not this
+/// format, the input is scanned as plain bytes). The column reader and the
+/// engine pass are independent passes over the same bytes: a large input
+/// runs them side by side (and the engine pass in segments, see
+/// [`crate::Config::segment`]); the result is the same either way.
+fn scan_text(
+    scanner: &Scanner,
+    place: &Place,
+    bytes: &[u8],
+    columns: impl FnOnce() -> Option<Columns> + Send,
+) -> Option<Outcome> {
+    let (cols, pass) =
+        scanner.join_if_large(bytes.len(), columns, || scanner.engine_pass(place, bytes));
+    Some(match cols {
+        Some(cols) => finish_text(scanner, place, bytes, &cols, pass),
+        None => scanner.outcome(place, pass),
+    })
+}
+
+/// The engine's findings of `pass` less those at counted cells (dropped
+/// before they are masked and fingerprinted), plus the aggregates.
+fn finish_text(
+    scanner: &Scanner,
+    place: &Place,
+    bytes: &[u8],
+    cols: &Columns,
+    mut pass: FileResult,
+) -> Outcome {
+    drop_counted(&mut pass.located, cols);
+    let mut outcome = scanner.outcome(place, pass);
     outcome
         .findings
         .extend(cols.findings(scanner, place, bytes));
     sort_findings(&mut outcome.findings);
     outcome
+}
+
+/// Drops the IIN/BIN findings at the cells the ID columns count. Both lists
+/// are in offset order, so one merge walk does it (no set of every counted
+/// offset is built).
+fn drop_counted(located: &mut Vec<Located>, cols: &Columns) {
+    let mut counted: Vec<u64> = Vec::new();
+    for c in cols.cols.iter().filter(|c| c.is_id()) {
+        counted.extend_from_slice(&c.offsets);
+    }
+    if counted.is_empty() {
+        return;
+    }
+    // Each column's offsets are sorted already: this merges a few runs.
+    counted.sort_unstable();
+    let mut next = counted.iter().copied().peekable();
+    located.retain(|l| {
+        if !matches!(l.raw.kind, Kind::Iin | Kind::Bin) {
+            return true;
+        }
+        let at = l.raw.span.start;
+        while next.next_if(|&c| c < at).is_some() {}
+        next.peek() != Some(&at)
+    });
 }
 
 /// Orders findings as the report does within one input: inner path, offset, rule.
@@ -743,6 +1013,125 @@ mod tests {
         assert!(accepted > 1000, "{accepted}");
         assert!(!may_be_id(b"087378029895"), "a phone number, month 73");
         assert!(!may_be_id(b"851314319331"), "month 13");
+    }
+
+    /// Lines that stress the cuts: keys split from their colon over lines,
+    /// escapes before a line end, nesting, numbers, CRLF, broken lines.
+    const JSONL_PIECES: &[&str] = &[
+        "{\"iin\": \"850314319331\", \"note\": \"x\"}\n",
+        "{\"iin\": 50101300018, \"name\": \"A\"}\n",
+        "{\"ids\": [\"921130474626\", 850314319331, {\"bin\": \"050340765602\"}]}\n",
+        "{\"k\"\n",
+        ": \"850314319331\"}\n",
+        "\"iin\"\n\n  :",
+        "{\"a\": \"abc\\",
+        "\n",
+        "\", \"iin\": \"921130474626\"}\r\n",
+        "{\"iin\": \"040229568857\"\n",
+        "]}} 850314319331 {\"clientIIN\": [[\"110701677942\"]]}\n",
+        "\\\n",
+        "\n\n",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn jsonl_segments_merge_to_one_pass(
+            picks in proptest::collection::vec(0..JSONL_PIECES.len(), 0..120),
+            segment in 1usize..300,
+        ) {
+            let bytes: Vec<u8> = picks.iter().flat_map(|&i| JSONL_PIECES[i].bytes()).collect();
+            let one = digest(&json::columns(&bytes, Format::Jsonl));
+            proptest::prop_assert_eq!(digest(&jsonl_columns(&bytes, segment)), one);
+        }
+    }
+
+    /// Records that stress the cuts: quoted line ends, `""` escapes, CRLF,
+    /// blank lines, ragged rows, IDs in a header-less first record. The
+    /// first [`CSV_REGULAR`] keep the parity rule; the last four may not (an
+    /// open quote, a stray quote, a first line that makes `;` the
+    /// delimiter): those send the input to one pass.
+    const CSV_PIECES: &[&str] = &[
+        "1,850314319331,\"A\",\"ok\"\n",
+        "2,921130474626,\"B, C\",\"line\nbreak 850314319331\"\n",
+        "3,50101300018,\"say \"\"hi\"\"\",x\r\n",
+        "\n\n",
+        "4,040229568857,\"x\",y,z,110701677942\n",
+        "5,,\n",
+        "\"6\",\"880515306144\"\n",
+        "\"open\nstill open\n",
+        "closed\",1\n",
+        "7,ab\"c,850314319331\n",
+        "8;921130474626;x\n",
+    ];
+    const CSV_REGULAR: usize = 7;
+
+    fn csv_input(header: bool, picks: &[usize]) -> Vec<u8> {
+        let mut bytes = if header {
+            b"id,iin,name,note\n".to_vec()
+        } else {
+            Vec::new()
+        };
+        bytes.extend(picks.iter().flat_map(|&i| CSV_PIECES[i].bytes()));
+        bytes
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn csv_parts_merge_to_one_pass(
+            header in proptest::bool::ANY,
+            picks in proptest::collection::vec(0..CSV_REGULAR, 0..120),
+            segment in 1usize..300,
+        ) {
+            let bytes = csv_input(header, &picks);
+            let one = digest(&csv::columns(&bytes, Format::Csv).unwrap());
+            let parts = csv_parts(&bytes, Format::Csv, segment);
+            proptest::prop_assert!(parts.is_some(), "regular quotes: read in parts");
+            proptest::prop_assert_eq!(digest(&parts.unwrap()), one);
+        }
+
+        #[test]
+        fn csv_with_stray_quotes_falls_back_or_agrees(
+            header in proptest::bool::ANY,
+            picks in proptest::collection::vec(0..CSV_PIECES.len(), 0..60),
+            segment in 1usize..300,
+        ) {
+            let bytes = csv_input(header, &picks);
+            let one = digest(&csv::columns(&bytes, Format::Csv).unwrap());
+            if let Some(parts) = csv_parts(&bytes, Format::Csv, segment) {
+                proptest::prop_assert_eq!(digest(&parts), one);
+            }
+        }
+    }
+
+    #[test]
+    fn csv_cuts_only_at_record_ends() {
+        let bytes = b"a,b\n1,\"x\ny\"\n2,\"\"\"\n\"\n3,4\n";
+        let cuts = record_cuts(bytes, 1);
+        let at = |s: &[u8]| memchr::memmem::find(bytes, s).unwrap() + s.len();
+        // Not inside the quoted `x`, line end, `y`; nor inside the field of
+        // an escaped quote and a line end.
+        let expected = vec![0, at(b"a,b\n"), at(b"y\"\n"), at(b"\n\"\n"), bytes.len()];
+        assert_eq!(cuts, expected);
+        let parts = csv_parts(bytes, Format::Csv, 1).unwrap();
+        assert_eq!(
+            digest(&parts),
+            digest(&csv::columns(bytes, Format::Csv).unwrap())
+        );
+    }
+
+    #[test]
+    fn jsonl_cuts_skip_escaped_and_key_line_ends() {
+        let bytes = b"{\"a\": 1}\n{\"b\": \"x\\\ny\"}\n\"k\"\n : 2\n{}\n";
+        let cuts = line_cuts(bytes, 1);
+        let after: Vec<u8> = cuts[1..cuts.len() - 1]
+            .iter()
+            .map(|&c| bytes[c - 1])
+            .collect();
+        assert!(after.iter().all(|&b| b == b'\n'));
+        // Not after `x\`, not before ` : 2`.
+        let at = |s: &[u8]| memchr::memmem::find(bytes, s).unwrap() + s.len();
+        let expected = vec![0, at(b"1}\n"), at(b"y\"}\n"), at(b"2\n"), bytes.len()];
+        assert_eq!(cuts, expected);
     }
 
     #[test]
