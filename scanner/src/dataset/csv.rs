@@ -12,14 +12,6 @@ use memchr::memmem;
 
 use super::bits::{eq_masks, prefix_xor, with_block, BLOCK};
 use super::{At, Column, Columns, Format};
-use crate::driver::{Outcome, Place, Scanner};
-
-/// Scans a CSV/TSV input: `None` when it does not parse as CSV (the caller
-/// then scans it as plain bytes, so nothing is lost).
-pub fn scan_csv(scanner: &Scanner, place: &Place, bytes: &[u8], format: Format) -> Option<Outcome> {
-    let cols = columns(bytes, format)?;
-    Some(super::merge_text(scanner, place, bytes, &cols))
-}
 
 /// The columns of a CSV input, with every cell observed.
 ///

@@ -11,18 +11,6 @@ use std::collections::HashMap;
 
 use super::bits::{escaped, json_masks, json_struct_masks, prefix_xor, with_block, BLOCK};
 use super::{At, Column, Columns, Format};
-use crate::driver::{Outcome, Place, Scanner};
-
-/// Scans a JSON/JSONL input (always `Some`: the lexer is tolerant).
-pub fn scan_json(
-    scanner: &Scanner,
-    place: &Place,
-    bytes: &[u8],
-    format: Format,
-) -> Option<Outcome> {
-    let cols = columns(bytes, format);
-    Some(super::merge_text(scanner, place, bytes, &cols))
-}
 
 /// A container being walked: the key its values sit under.
 struct Frame {

@@ -793,16 +793,10 @@ pub fn line_col(bytes: &[u8], off: u64) -> (u64, u64) {
     (line, (at - start) as u64 + 1)
 }
 
-/// A text input with its ID columns aggregated: the engine's findings over
-/// all of `bytes`, without those at counted cells, plus the aggregates, in
-/// offset order.
-pub fn merge_text(scanner: &Scanner, place: &Place, bytes: &[u8], cols: &Columns) -> Outcome {
-    let pass = scanner.engine_pass(place, bytes);
-    finish_text(scanner, place, bytes, cols, pass)
-}
-
-/// [`merge_text`] with the columns read by `columns` (`None`: not this
-/// format, the input is scanned as plain bytes). The column reader and the
+/// A text dataset (CSV/TSV, JSON/JSONL) with its ID columns aggregated: the
+/// engine's findings over all of `bytes`, without those at counted cells,
+/// plus the aggregates, in offset order, with the columns read by `columns`
+/// (`None`: not this format, the input is scanned as plain bytes). The column reader and the
 /// engine pass are independent passes over the same bytes: a large input
 /// runs them side by side (and the engine pass in segments, see
 /// [`crate::Config::segment`]); the result is the same either way.
