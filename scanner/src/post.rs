@@ -92,6 +92,11 @@ pub(crate) fn file_of(config: &Config, f: &Finding) -> Option<PathBuf> {
     let Input::Path(root) = config.inputs.get(f.location.root)? else {
         return None;
     };
+    // An object-store root (`s3://bucket/prefix`): its objects are not on
+    // this disk, and opening the URL as a path would only fail.
+    if is_url(root) {
+        return None;
+    }
     if !root.is_dir() {
         return Some(root.clone());
     }
@@ -100,4 +105,57 @@ pub(crate) fn file_of(config: &Config, f: &Finding) -> Option<PathBuf> {
         None => f.location.path.as_bytes().to_vec(),
     };
     Some(root.join(std::ffi::OsStr::from_bytes(&rel)))
+}
+
+/// Whether `root` is a URL (`scheme://…`) rather than a path.
+fn is_url(root: &std::path::Path) -> bool {
+    let b = root.as_os_str().as_bytes();
+    memchr::memmem::find(b, b"://").is_some_and(|i| {
+        i > 0
+            && b[0].is_ascii_alphabetic()
+            && b[..i]
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Evidence, Location};
+    use shekara_detectors::{Confidence, Kind, Severity};
+
+    fn at(root: usize, path: &str) -> Finding {
+        Finding {
+            kind: Kind::Iin,
+            rule: "kz.iin".into(),
+            severity: Severity::High,
+            confidence: Confidence::High,
+            location: Location::at(path.into(), root),
+            count: 1,
+            evidence: Evidence {
+                masked: "m".into(),
+                fingerprint: "bk3:0".into(),
+                raw: None,
+            },
+            attributes: Default::default(),
+            breach_notification: None,
+        }
+    }
+
+    #[test]
+    fn findings_under_an_object_store_root_have_no_file_on_disk() {
+        let dir = std::env::temp_dir();
+        let config = Config::new(vec![
+            Input::Path("s3://bucket/prefix".into()),
+            Input::Path(dir.clone()),
+            Input::Path("odd://name".into()),
+        ]);
+        assert_eq!(file_of(&config, &at(0, "data/x.csv")), None);
+        assert_eq!(file_of(&config, &at(1, "x.csv")), Some(dir.join("x.csv")));
+        assert_eq!(file_of(&config, &at(2, "x.csv")), None);
+        assert!(!is_url(std::path::Path::new("dir/a://b")));
+        assert!(!is_url(std::path::Path::new("://x")));
+        assert!(is_url(std::path::Path::new("gs://b")));
+    }
 }
