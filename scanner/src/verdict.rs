@@ -92,7 +92,9 @@ pub struct BreachDeadline {
     pub window: String,
     /// Whether it counts business days (weekends skipped; public holidays are not known).
     pub business_days: bool,
-    /// When the violation was detected (the end of the scan), RFC 3339 UTC.
+    /// When the violation was detected, RFC 3339 UTC: for biometric data
+    /// the earliest `detected` of its findings (a finding answered from
+    /// the cache keeps the time it was first found), else the end of the scan.
     pub detected: String,
     /// Notify the authorised body by then, RFC 3339 UTC.
     pub deadline: String,
@@ -261,7 +263,15 @@ fn judge(
             &[],
         ));
     }
-    let breach = (verdict == Residency::Violation).then(|| deadline(policy, t.biometric, detected));
+    // Biometric data: the clock the findings carry (the earliest of them; a
+    // finding answered from the cache keeps the time it was first found),
+    // so a nightly re-sweep does not restart the 3 hours.
+    let clock = if t.biometric {
+        earliest_detection(report, &t.personal).unwrap_or(detected)
+    } else {
+        detected
+    };
+    let breach = (verdict == Residency::Violation).then(|| deadline(policy, t.biometric, clock));
     Verdict {
         label: label(report, &artefact),
         artefact,
@@ -357,6 +367,14 @@ fn label(report: &Report, a: &Artefact) -> String {
         Some(p) => p.clone(),
         None => root,
     }
+}
+
+/// The earliest `breach_notification.detected` among `idx`.
+fn earliest_detection(report: &Report, idx: &[usize]) -> Option<OffsetDateTime> {
+    idx.iter()
+        .filter_map(|&i| report.findings.get(i)?.breach_notification.as_ref())
+        .filter_map(|b| OffsetDateTime::parse(&b.detected, &Rfc3339).ok())
+        .min()
 }
 
 fn deadline(policy: &Policy, biometric: bool, detected: OffsetDateTime) -> BreachDeadline {
@@ -495,6 +513,39 @@ mod tests {
         assert_eq!(
             root.breach.as_ref().unwrap().deadline,
             "2026-11-24T10:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_biometric_violation_keeps_the_clock_of_its_earliest_finding() {
+        let mut r = report(
+            vec![
+                finding(Kind::FaceEmbedding, "emb.npy", &[]),
+                finding(Kind::FaceEmbedding, "old.npy", &[]),
+                finding(Kind::ForeignEndpoint, "b.py", &[]),
+            ],
+            vec![],
+        );
+        // Found in this sweep, and (from the cache) the night before.
+        r.findings[0].breach_notification =
+            crate::breach::notification("biometric", datetime!(2026-11-23 09:59:30 UTC))
+                .map(Box::new);
+        r.findings[1].breach_notification =
+            crate::breach::notification("biometric", datetime!(2026-11-22 02:00 UTC)).map(Box::new);
+        let v = compute(&r, &Policy::builtin(), datetime!(2026-11-23 10:00 UTC));
+        assert_eq!(v[0].verdict, Residency::Violation);
+        let b = v[0].breach.as_ref().unwrap();
+        assert_eq!(b.class, "biometric");
+        assert_eq!(b.detected, "2026-11-22T02:00:00Z");
+        assert_eq!(b.deadline, "2026-11-22T05:00:00Z");
+        // Without clocks on the findings: the end of the scan.
+        for f in &mut r.findings {
+            f.breach_notification = None;
+        }
+        let v = compute(&r, &Policy::builtin(), datetime!(2026-11-23 10:00 UTC));
+        assert_eq!(
+            v[0].breach.as_ref().unwrap().detected,
+            "2026-11-23T10:00:00Z"
         );
     }
 
