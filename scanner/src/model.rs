@@ -42,6 +42,28 @@ pub struct Location {
     pub author_date: Option<String>,
 }
 
+impl Finding {
+    /// A finding of `kind` at `path` under root 0, for tests.
+    #[cfg(test)]
+    pub(crate) fn sample(kind: shekara_detectors::Kind, path: &str) -> Finding {
+        Finding {
+            kind,
+            rule: "r".into(),
+            severity: Severity::High,
+            confidence: shekara_detectors::Confidence::High,
+            location: Location::at(path.into(), 0),
+            count: 1,
+            evidence: Evidence {
+                masked: "m".into(),
+                fingerprint: "bk3:0".into(),
+                raw: None,
+            },
+            attributes: Default::default(),
+            breach_notification: None,
+        }
+    }
+}
+
 impl Location {
     /// A place that is a whole file or folder (`path` under root `root`):
     /// no member, line or column, offset 0.

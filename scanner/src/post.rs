@@ -122,25 +122,11 @@ fn is_url(root: &std::path::Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Evidence, Location};
-    use shekara_detectors::{Confidence, Kind, Severity};
 
     fn at(root: usize, path: &str) -> Finding {
-        Finding {
-            kind: Kind::Iin,
-            rule: "kz.iin".into(),
-            severity: Severity::High,
-            confidence: Confidence::High,
-            location: Location::at(path.into(), root),
-            count: 1,
-            evidence: Evidence {
-                masked: "m".into(),
-                fingerprint: "bk3:0".into(),
-                raw: None,
-            },
-            attributes: Default::default(),
-            breach_notification: None,
-        }
+        let mut f = Finding::sample(shekara_detectors::Kind::Iin, path);
+        f.location.root = root;
+        f
     }
 
     #[test]

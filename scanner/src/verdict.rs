@@ -414,31 +414,13 @@ pub fn add_window(start: OffsetDateTime, hours: u64, business_days: bool) -> Off
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{
-        Coverage, Evidence, Finding, Location, NotScanned, Reason, ScanInfo, Summary, Tool,
-    };
-    use shekara_detectors::{Confidence, Severity};
+    use crate::model::{Coverage, Finding, NotScanned, Reason, ScanInfo, Summary, Tool};
     use time::macros::datetime;
 
     fn finding(kind: Kind, path: &str, inner: &[&str]) -> Finding {
-        Finding {
-            kind,
-            rule: "r".into(),
-            severity: Severity::High,
-            confidence: Confidence::High,
-            location: Location {
-                inner: inner.iter().map(|s| s.to_string()).collect(),
-                ..Location::at(path.into(), 0)
-            },
-            count: 1,
-            evidence: Evidence {
-                masked: "m".into(),
-                fingerprint: "bk3:0".into(),
-                raw: None,
-            },
-            attributes: Default::default(),
-            breach_notification: None,
-        }
+        let mut f = Finding::sample(kind, path);
+        f.location.inner = inner.iter().map(|s| s.to_string()).collect();
+        f
     }
 
     fn report(findings: Vec<Finding>, not_scanned: Vec<NotScanned>) -> Report {
