@@ -216,12 +216,18 @@ fn is_text_extension(path: &str) -> bool {
         .is_some_and(|(_, ext)| TEXT_EXTENSIONS.iter().any(|t| t.eq_ignore_ascii_case(ext)))
 }
 
+/// Whether the columns of `bytes` are read in parts: a large input, and
+/// more than one thread to read them (on one, the parts only cost the merge).
+fn split_columns(scanner: &Scanner, bytes: &[u8]) -> bool {
+    scanner.is_large(bytes.len()) && rayon::current_num_threads() > 1
+}
+
 /// The columns of a JSON input. A large JSON Lines input is read in
 /// segments cut at line ends, in parallel, and their columns merged in
 /// order: the same columns as one pass gives (see [`line_cuts`] for why);
 /// when the merge cannot tell (a `distinct` set past its cap), one pass.
 fn json_columns(scanner: &Scanner, bytes: &[u8], format: Format) -> Columns {
-    if format != Format::Jsonl || !scanner.is_large(bytes.len()) {
+    if format != Format::Jsonl || !split_columns(scanner, bytes) {
         return json::columns(bytes, format);
     }
     jsonl_columns(bytes, scanner.config().segment.max(1))
@@ -285,7 +291,7 @@ fn is_line_reset(bytes: &[u8], p: usize) -> bool {
 /// with a stray quote (which only a pass from the start reads right), or
 /// whose merge cannot tell, is read in one pass.
 fn csv_columns(scanner: &Scanner, bytes: &[u8], format: Format) -> Option<Columns> {
-    if !scanner.is_large(bytes.len()) {
+    if !split_columns(scanner, bytes) {
         return csv::columns(bytes, format);
     }
     csv_parts(bytes, format, scanner.config().segment.max(1))
