@@ -6,8 +6,8 @@
 //! String>` spent a node and two heap strings per attribute on them — about
 //! 1 KB per endpoint finding, most of a report's memory. Here the pairs sit
 //! in one sorted `Vec`, and names and values known in advance (the rule
-//! data's strings and the detectors' fixed words) are borrowed, not copied:
-//! see [`intern`]. Serialized as a JSON object in name order, as the map was.
+//! data's strings and the detectors' fixed words) are stored by index, not copied:
+//! see [`Value`]. Serialized as a JSON object in name order, as the map was.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -356,22 +356,6 @@ fn known() -> &'static Known {
     })
 }
 
-/// `s` borrowed from the table of known strings when it is one, else copied.
-pub fn intern(s: &str) -> Text {
-    match known_index(s) {
-        Some(i) => Cow::Borrowed(known().list[i as usize]),
-        None => Cow::Owned(s.to_string()),
-    }
-}
-
-/// [`intern`] for a string already owned (kept when not known).
-pub fn intern_owned(s: String) -> Text {
-    match known_index(&s) {
-        Some(i) => Cow::Borrowed(known().list[i as usize]),
-        None => Cow::Owned(s),
-    }
-}
-
 /// The position of `s` among the known strings: the cache stores this
 /// small number instead of the string.
 pub fn known_index(s: &str) -> Option<u32> {
@@ -447,12 +431,11 @@ mod tests {
 
     #[test]
     fn known_strings_are_borrowed() {
-        assert!(matches!(intern("provider"), Cow::Borrowed(_)));
-        assert!(matches!(intern("valid IIN"), Cow::Borrowed(_)));
-        assert!(matches!(
-            intern_owned("eu-central-1".into()),
-            Cow::Borrowed(_)
-        ));
-        assert!(matches!(intern("my-bucket.example"), Cow::Owned(_)));
+        assert!(Value::from("provider").known_index().is_some());
+        assert!(Value::from("valid IIN").known_index().is_some());
+        assert!(Value::from("eu-central-1".to_string())
+            .known_index()
+            .is_some());
+        assert!(Value::from("my-bucket.example").known_index().is_none());
     }
 }

@@ -310,7 +310,7 @@ impl Place {
         ];
         for (k, v) in extra {
             if let Some(v) = v {
-                a.insert(k, crate::attributes::intern(v));
+                a.insert_value(k.into(), v.as_str().into());
             }
         }
         a

@@ -163,10 +163,12 @@ pub trait Detector: Send + Sync {
     fn on_whole_file(&self, _hay: &Haystack<'_>, _out: &mut Vec<RawFinding>) {}
 }
 
-/// Builds attributes from pairs (names and known values borrowed, see [`attributes::intern`]).
+/// Builds attributes from pairs (known names and values stored by index,
+/// see [`attributes::Value`]).
 pub fn attrs<const N: usize>(pairs: [(&'static str, &str); N]) -> Attributes {
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k, attributes::intern(v)))
-        .collect()
+    let mut a = Attributes::with_capacity(N);
+    for (k, v) in pairs {
+        a.insert_value(k.into(), v.into());
+    }
+    a
 }
