@@ -16,9 +16,21 @@
 //! bounds-checked and a value that does not decode is a cache miss.
 
 use shekara_detectors::attributes::Value;
+use shekara_detectors::hash::FastHash;
 use shekara_detectors::{Confidence, Kind, Severity};
 
 use super::{Entry, Inline, Member, Stamp, Unscanned};
+
+/// Attribute sets at most this many are remembered per thread for sharing
+/// (then forgotten all at once): a few MB at most.
+const SEEN_CAP: usize = 1 << 16;
+
+type Seen = std::collections::HashMap<Box<[u8]>, shekara_detectors::Attributes, FastHash>;
+
+thread_local! {
+    /// The attribute sets this thread decoded, by their encoded bytes.
+    static SEEN: std::cell::RefCell<Seen> = std::cell::RefCell::default();
+}
 use crate::model::{BreachNotification, Evidence, Finding, Location, Reason};
 
 /// Layout version: the first byte of every value.
@@ -358,6 +370,45 @@ impl<'a> Reader<'a> {
         Some(Value::from(s))
     }
 
+    /// A finding's attributes. A set seen before (by its bytes) is the
+    /// same shared set: a report repeats a few thousand sets over hundreds
+    /// of thousands of findings (see [`shekara_detectors::Attributes::shared`]).
+    fn attributes(&mut self) -> Option<shekara_detectors::Attributes> {
+        let start = self.at;
+        let n = self.len()?;
+        if n == 0 {
+            return Some(shekara_detectors::Attributes::new());
+        }
+        for _ in 0..2 * n {
+            let x = self.uvar()?;
+            if x & 1 == 0 {
+                self.take(usize::try_from(x >> 1).ok()?)?;
+            }
+        }
+        let bytes = &self.b[start..self.at];
+        if let Some(a) = SEEN.with(|seen| seen.borrow().get(bytes).cloned()) {
+            return Some(a);
+        }
+        let end = self.at;
+        self.at = start;
+        self.len()?;
+        let mut attributes = shekara_detectors::Attributes::with_capacity(n.min(64));
+        for _ in 0..n {
+            // Stored in name order, so each insert appends.
+            attributes.insert_value(self.text()?, self.text()?);
+        }
+        debug_assert_eq!(self.at, end);
+        let attributes = attributes.shared();
+        SEEN.with(|seen| {
+            let mut seen = seen.borrow_mut();
+            if seen.len() >= SEEN_CAP {
+                seen.clear();
+            }
+            seen.insert(bytes.into(), attributes.clone());
+        });
+        Some(attributes)
+    }
+
     fn strings(&mut self) -> Option<Vec<String>> {
         let n = self.len()?;
         let mut list = Vec::with_capacity(n.min(64));
@@ -416,12 +467,7 @@ impl<'a> Reader<'a> {
             fingerprint: self.string()?,
             raw: self.opt_str()?,
         };
-        let n = self.len()?;
-        let mut attributes = shekara_detectors::Attributes::with_capacity(n.min(64));
-        for _ in 0..n {
-            // Stored in name order, so each insert appends.
-            attributes.insert_value(self.text()?, self.text()?);
-        }
+        let attributes = self.attributes()?;
         let breach_notification = match self.u8()? {
             0 => None,
             flag @ (1 | 2) => Some(Box::new(BreachNotification {
@@ -585,6 +631,34 @@ mod tests {
             decode(&other).is_none(),
             "a value of another known-string table"
         );
+    }
+
+    #[test]
+    fn repeated_attribute_sets_are_shared_and_distinct_ones_kept_apart() {
+        // Sets that differ only in an owned string (a host), or in one known
+        // value, decoded over two entries: each finding gets its own set back.
+        let mut e = sample();
+        let base = e.findings[1].clone();
+        e.findings = (0..40)
+            .map(|i| {
+                let mut f = base.clone();
+                f.attributes = shekara_detectors::Attributes::new();
+                f.attributes
+                    .insert("country", if i % 3 == 0 { "US" } else { "KZ" });
+                f.attributes
+                    .insert("host", format!("b{}.example.org", i % 5));
+                f
+            })
+            .collect();
+        let bytes = encode(&e).unwrap();
+        for _ in 0..2 {
+            assert_eq!(decode(&bytes).unwrap(), e);
+        }
+        let mut changed = e.clone();
+        for f in &mut changed.findings {
+            f.attributes.insert("host", "other.example.org");
+        }
+        assert_eq!(decode(&encode(&changed).unwrap()).unwrap(), changed);
     }
 
     #[test]
