@@ -99,6 +99,28 @@ pub struct Outcome {
     /// them, reason) when already settled (`--cache`); `None`: looked up
     /// after the scan.
     pub inline: Option<crate::cache::Inline>,
+    /// A cached file's findings, still encoded: decoded at assembly,
+    /// straight into the report (`findings` is then empty).
+    pub later: Option<Later>,
+}
+
+/// A cached file's findings, decoded when the report is assembled (see
+/// [`crate::cache::Cache::get_deferred`]): a re-sweep of a large tree then
+/// holds each finding once, in the report, not also in a list per file.
+#[derive(Clone, Debug)]
+pub struct Later {
+    findings: std::sync::Arc<crate::cache::Deferred>,
+    path: String,
+    path_base64: Option<String>,
+    /// The file, to scan again if its cached findings do not decode.
+    entry: Entry,
+}
+
+impl Outcome {
+    /// Its number of findings, decoded or not.
+    pub fn finding_count(&self) -> usize {
+        self.findings.len() + self.later.as_ref().map_or(0, |l| l.findings.count())
+    }
 }
 
 /// The outcome of scanning one file (or one in-memory input).
@@ -247,11 +269,14 @@ impl Scanner {
         if let Some(ri) = roots.stdin {
             outcomes.push(self.scan_stdin(ri, sink, progress));
         }
+        let folders = self.folder_findings(&walked, &outcomes, sink);
+        let report = self.assemble_with(started, skipped, outcomes, folders);
+        // After assembly, which scans again a file whose cached findings
+        // turn out damaged, and caches it afresh.
         if let Some(cache) = &self.cache {
             self.finish_cache(cache, &roots, &walked);
         }
-        let folders = self.folder_findings(&walked, &outcomes, sink);
-        Ok(self.assemble_with(started, skipped, outcomes, folders))
+        Ok(report)
     }
 
     /// Runs `work` on this scanner's thread pool (for callers that feed
@@ -268,11 +293,19 @@ impl Scanner {
         results: &[Outcome],
         sink: &dyn Sink,
     ) -> Vec<Finding> {
+        let model = shekara_detectors::Kind::BiometricModel;
         let models_found = results
             .iter()
             .flat_map(|o| &o.findings)
-            .filter(|f| f.kind == shekara_detectors::Kind::BiometricModel)
+            .filter(|f| f.kind == model)
             .map(|f| (f.location.root, f.location.path.clone()))
+            .chain(
+                results
+                    .iter()
+                    .filter_map(|o| o.later.as_ref())
+                    .filter(|l| l.findings.holds(model))
+                    .map(|l| (l.entry.root, l.path.clone())),
+            )
             .collect();
         let cx = crate::facestore::Context {
             key: &self.key,
@@ -353,18 +386,21 @@ impl Scanner {
         progress
             .bytes_total
             .store(total, std::sync::atomic::Ordering::Relaxed);
+        // Cached findings wait to be decoded into the report, unless the
+        // sink wants each file's findings as it is done.
+        let defer = !sink.wants_findings();
         self.pool.install(|| {
             jobs.par_iter()
                 .enumerate()
                 .map(|(i, job)| {
                     let outcome = match job {
-                        crate::unpack::Job::File(e) => self.scan_file(e),
+                        crate::unpack::Job::File(e) => self.scan_file(e, defer),
                         crate::unpack::Job::ImageDir(img) => {
                             with_buf(|b| crate::unpack::scan_image_dir(self, img, b))
                         }
                     };
                     sink.file(i, &outcome);
-                    progress.add(1, outcome.bytes, outcome.findings.len() as u64);
+                    progress.add(1, outcome.bytes, outcome.finding_count() as u64);
                     outcome
                 })
                 .collect()
@@ -372,7 +408,7 @@ impl Scanner {
     }
 
     /// Scans one walked file, through the cache when there is one.
-    fn scan_file(&self, e: &Entry) -> Outcome {
+    fn scan_file(&self, e: &Entry, defer: bool) -> Outcome {
         let Some(cache) = &self.cache else {
             return with_buf(|b| self.scan_entry(e, b));
         };
@@ -380,8 +416,24 @@ impl Scanner {
         let key = cache_key(&e.path);
         // The walk's `stat` (one per file, not two).
         let stamp = e.stamp;
-        if let Some(hit) = stamp.as_ref().and_then(|st| cache.get(&key, st)) {
-            return cached_outcome(&place, hit);
+        if let Some(st) = stamp.as_ref() {
+            if defer {
+                if let Some((hit, later)) = cache.get_deferred(&key, st) {
+                    let mut outcome = cached_outcome(&place, hit);
+                    if later.count() > 0 {
+                        let (path, path_base64) = display_path(&place.rel);
+                        outcome.later = Some(Later {
+                            findings: std::sync::Arc::new(later),
+                            path,
+                            path_base64,
+                            entry: e.clone(),
+                        });
+                    }
+                    return outcome;
+                }
+            } else if let Some(hit) = cache.get(&key, st) {
+                return cached_outcome(&place, hit);
+            }
         }
         let mut outcome = with_buf(|b| self.scan_entry(e, b));
         // Archives and datasets are cached with their members and what of
@@ -409,7 +461,7 @@ impl Scanner {
         let mut lock = stdin.lock();
         let outcome = self.scan_reader(&Place::file(root, b"-".to_vec()), &mut lock, u64::MAX);
         sink.file(usize::MAX, &outcome);
-        progress.add(1, outcome.bytes, outcome.findings.len() as u64);
+        progress.add(1, outcome.bytes, outcome.finding_count() as u64);
         outcome
     }
 
@@ -833,6 +885,7 @@ impl Scanner {
             bytes: r.bytes,
             complete,
             inline: None,
+            later: None,
         }
     }
 
@@ -895,12 +948,35 @@ impl Scanner {
         // copied: an image tarball's hundreds of thousands of findings are
         // all in one outcome), with room for the rest reserved once.
         let mut left: usize =
-            outcomes.iter().map(|o| o.findings.len()).sum::<usize>() + folders.len();
+            outcomes.iter().map(Outcome::finding_count).sum::<usize>() + folders.len();
         let mut findings = Vec::new();
         let mut files = Vec::new();
         let mut coverage = Coverage::default();
         let mut known = crate::post::KnownInline::default();
-        for o in outcomes {
+        for mut o in outcomes {
+            if let Some(later) = o.later.take() {
+                if findings.is_empty() {
+                    findings.reserve_exact(left);
+                }
+                let before = findings.len();
+                if later.findings.decode_into(&mut findings).is_some() {
+                    for f in &mut findings[before..] {
+                        f.location.root = later.entry.root;
+                        f.location.path.clone_from(&later.path);
+                        f.location.path_base64.clone_from(&later.path_base64);
+                    }
+                    known.add(before, findings.len() - before, o.inline.take());
+                    left -= findings.len() - before;
+                    o.findings = Vec::new();
+                } else {
+                    // A damaged cache value: the file is scanned again (and
+                    // cached afresh, as any miss).
+                    left -= later.findings.count();
+                    o = self.scan_file(&later.entry, false);
+                    left += o.findings.len();
+                    findings.reserve(o.findings.len());
+                }
+            }
             // Files (of `files_scanned`), not the archive members listed with them.
             if o.complete {
                 coverage.files_cached += o
@@ -1114,6 +1190,7 @@ fn cached_outcome(place: &Place, hit: crate::cache::Entry) -> Outcome {
         bytes: hit.bytes,
         complete: hit.complete,
         inline: hit.inline,
+        later: None,
     }
 }
 

@@ -34,7 +34,7 @@ thread_local! {
 use crate::model::{BreachNotification, Evidence, Finding, Location, Reason};
 
 /// Layout version: the first byte of every value.
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 
 /// The reasons a cached result may carry, by their byte.
 pub(super) const REASONS: [Reason; 8] = [
@@ -83,10 +83,6 @@ pub(super) fn encode(e: &Entry) -> Option<Vec<u8>> {
             }
         }
     }
-    uvar(&mut w, e.findings.len() as u64);
-    for f in &e.findings {
-        finding(&mut w, f)?;
-    }
     uvar(&mut w, e.members.len() as u64);
     for m in &e.members {
         strings(&mut w, &m.inner);
@@ -102,6 +98,17 @@ pub(super) fn encode(e: &Entry) -> Option<Vec<u8>> {
     }
     uvar(&mut w, e.bytes);
     w.push(u8::from(e.complete));
+    // Findings last, after the kinds they hold: a sweep can take the rest
+    // now and decode the findings later, straight into the report.
+    let mut kinds = 0u16;
+    for f in &e.findings {
+        kinds |= 1 << KINDS.iter().position(|k| *k == f.kind)?;
+    }
+    w.extend_from_slice(&kinds.to_le_bytes());
+    uvar(&mut w, e.findings.len() as u64);
+    for f in &e.findings {
+        finding(&mut w, f)?;
+    }
     Some(w)
 }
 
@@ -116,6 +123,37 @@ pub(super) fn stamp_of(v: &[u8]) -> Option<Stamp> {
 
 /// Decodes a whole entry.
 pub(super) fn decode(v: &[u8]) -> Option<Entry> {
+    let (mut entry, rest) = decode_head(v)?;
+    let mut findings = Vec::with_capacity(rest.count.min(1 << 16));
+    decode_findings(v, &rest, &mut findings)?;
+    entry.findings = findings;
+    Some(entry)
+}
+
+/// Where a value's findings are, and what they hold (see [`decode_head`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Rest {
+    /// Offset of the first finding.
+    pub(super) at: usize,
+    /// How many there are.
+    pub(super) count: usize,
+    /// Bit `i` set when a finding of `KINDS[i]` is among them.
+    pub(super) kinds: u16,
+}
+
+impl Rest {
+    /// Whether a finding of this kind is among them.
+    pub(super) fn holds(&self, kind: Kind) -> bool {
+        KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .is_some_and(|i| self.kinds & (1 << i) != 0)
+    }
+}
+
+/// Decodes all of an entry but its findings (left empty), and says where
+/// they are.
+pub(super) fn decode_head(v: &[u8]) -> Option<(Entry, Rest)> {
     let stamp = stamp_of(v)?;
     let mut r = Reader { b: v, at: HEAD };
     // Attribute strings are stored by their index among the known strings
@@ -136,11 +174,6 @@ pub(super) fn decode(v: &[u8]) -> Option<Entry> {
         }
         _ => return None,
     };
-    let n = r.len()?;
-    let mut findings = Vec::with_capacity(n.min(1 << 16));
-    for _ in 0..n {
-        findings.push(r.finding()?);
-    }
     let n = r.len()?;
     let mut members = Vec::with_capacity(n.min(1 << 16));
     for _ in 0..n {
@@ -166,16 +199,54 @@ pub(super) fn decode(v: &[u8]) -> Option<Entry> {
         1 => true,
         _ => return None,
     };
-    (r.at == v.len()).then_some(Entry {
+    let kinds = u16::from_le_bytes(r.take(2)?.try_into().ok()?);
+    let count = r.len()?;
+    // Each finding takes more than one byte: a count past the bytes left is damage.
+    if count > v.len() - r.at {
+        return None;
+    }
+    let entry = Entry {
         stamp,
         sha256,
         inline,
-        findings,
+        findings: Vec::new(),
         members,
         not_scanned,
         bytes,
         complete,
-    })
+    };
+    Some((
+        entry,
+        Rest {
+            at: r.at,
+            count,
+            kinds,
+        },
+    ))
+}
+
+/// Appends the findings that `rest` (from [`decode_head`] of `v`) locates
+/// to `out`. `None` when they do not decode, or do not end the value, or
+/// hold a kind `rest` does not: then `out` is left as it was.
+pub(super) fn decode_findings(v: &[u8], rest: &Rest, out: &mut Vec<Finding>) -> Option<()> {
+    let before = out.len();
+    let mut r = Reader { b: v, at: rest.at };
+    let mut kinds = 0u16;
+    out.reserve(rest.count);
+    for _ in 0..rest.count {
+        match r.finding() {
+            Some(f) => {
+                kinds |= 1 << KINDS.iter().position(|k| *k == f.kind).unwrap_or(15);
+                out.push(f);
+            }
+            None => break,
+        }
+    }
+    if out.len() - before != rest.count || r.at != v.len() || kinds != rest.kinds {
+        out.truncate(before);
+        return None;
+    }
+    Some(())
 }
 
 fn stamp(w: &mut Vec<u8>, s: &Stamp) {
