@@ -210,6 +210,16 @@ impl Attributes {
         self.position(key).ok().map(|i| self.pairs()[i].1.as_str())
     }
 
+    /// [`Attributes::get`] for a name already stored as a [`Value`]: a
+    /// known name is found by its index, with no string comparison (for
+    /// loops over many findings).
+    pub fn get_value(&self, key: &Value) -> Option<&str> {
+        self.pairs()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Whether `key` is set.
     pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_ok()
@@ -463,6 +473,10 @@ mod tests {
         };
         assert_eq!(hash(&shared), hash(&a));
         assert_eq!(Attributes::new().shared(), Attributes::new());
+        for key in ["provider", "host", "region", "nope"] {
+            assert_eq!(b.get_value(&Value::from(key)), b.get(key), "{key}");
+            assert_eq!(shared.get_value(&Value::from(key)), shared.get(key));
+        }
     }
 
     #[test]
