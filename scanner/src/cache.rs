@@ -22,6 +22,13 @@
 //! results are cached with the findings, so an unchanged file is not read
 //! back for them either. At the end of a full sweep, [`Cache::prune`] drops
 //! the entries of files under the scanned roots that the sweep no longer saw.
+//!
+//! A re-sweep's cost is the findings it hands back (hundreds of thousands on
+//! a data lake), so they are handled once: a hit's findings stay encoded
+//! ([`Cache::get_deferred`]) until the report is assembled, and are decoded
+//! straight into its list, each attribute set shared among the findings
+//! that repeat it. A value whose findings then fail to decode is scanned
+//! again on the spot.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
