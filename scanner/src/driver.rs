@@ -270,7 +270,8 @@ impl Scanner {
             outcomes.push(self.scan_stdin(ri, sink, progress));
         }
         let folders = self.folder_findings(&walked, &outcomes, sink);
-        let report = self.assemble_with(started, skipped, outcomes, folders);
+        let (mut report, known) = self.assemble_with(started, skipped, outcomes, folders);
+        self.finish(&mut report, known);
         // After assembly, which scans again a file whose cached findings
         // turn out damaged, and caches it afresh.
         if let Some(cache) = &self.cache {
@@ -932,7 +933,30 @@ impl Scanner {
         not_scanned_list: Vec<NotScanned>,
         outcomes: Vec<Outcome>,
     ) -> Report {
+        let (mut report, known) =
+            self.assemble_with(started, not_scanned_list, outcomes, Vec::new());
+        self.finish(&mut report, known);
+        report
+    }
+
+    /// [`Scanner::assemble`] without the evidence layer (suppressions,
+    /// verdicts), for a caller that adds findings of its own first and then
+    /// calls [`Scanner::refinish`] (the object sweep's store findings).
+    pub fn assemble_unfinished(
+        &self,
+        started: String,
+        not_scanned_list: Vec<NotScanned>,
+        outcomes: Vec<Outcome>,
+    ) -> Report {
         self.assemble_with(started, not_scanned_list, outcomes, Vec::new())
+            .0
+    }
+
+    /// Evidence layer: suppressions, then verdicts (files read back on
+    /// this scan's threads).
+    fn finish(&self, report: &mut Report, known: crate::post::KnownInline) {
+        self.pool
+            .install(|| crate::post::finish(report, &self.config, known));
     }
 
     /// [`Scanner::assemble`] plus findings about folders rather than files
@@ -943,7 +967,7 @@ impl Scanner {
         mut not_scanned_list: Vec<NotScanned>,
         outcomes: Vec<Outcome>,
         folders: Vec<Finding>,
-    ) -> Report {
+    ) -> (Report, crate::post::KnownInline) {
         // The first outcome's findings are the start of the list (moved, not
         // copied: an image tarball's hundreds of thousands of findings are
         // all in one outcome), with room for the rest reserved once.
@@ -1022,7 +1046,7 @@ impl Scanner {
         let finished = time::OffsetDateTime::now_utc();
         let mut summary = Summary::of(&findings);
         summary.breach_notification = crate::breach::summarize(&findings);
-        let mut report = Report {
+        let report = Report {
             schema: REPORT_SCHEMA.into(),
             tool: Tool {
                 name: "shekara".into(),
@@ -1045,11 +1069,7 @@ impl Scanner {
             stores: Vec::new(),
             partial: false,
         };
-        // Evidence layer: suppressions, then verdicts (files read back on
-        // this scan's threads).
-        self.pool
-            .install(|| crate::post::finish(&mut report, &self.config, known));
-        report
+        (report, known)
     }
 
     fn root_labels(&self) -> Vec<String> {
