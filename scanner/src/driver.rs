@@ -316,7 +316,11 @@ impl Scanner {
         let mut found = self
             .pool
             .install(|| crate::facestore::folder_findings(&walked.files, &cx));
-        crate::breach::stamp(&mut found, time::OffsetDateTime::now_utc());
+        crate::breach::stamp(
+            &mut found,
+            time::OffsetDateTime::now_utc(),
+            self.config.policy.as_ref(),
+        );
         if !found.is_empty() {
             let outcome = Outcome {
                 findings: found,
@@ -855,7 +859,11 @@ impl Scanner {
         if let Some(policy) = &self.config.policy {
             policy.apply(&mut findings);
         }
-        crate::breach::stamp(&mut findings, time::OffsetDateTime::now_utc());
+        crate::breach::stamp(
+            &mut findings,
+            time::OffsetDateTime::now_utc(),
+            self.config.policy.as_ref(),
+        );
         let complete = r.problem.is_none();
         let not_scanned = r
             .problem
@@ -1045,7 +1053,9 @@ impl Scanner {
         coverage.not_scanned = not_scanned_list;
         let finished = time::OffsetDateTime::now_utc();
         let mut summary = Summary::of(&findings);
-        summary.breach_notification = crate::breach::summarize(&findings);
+        let personal = crate::breach::policy_window(self.config.policy.as_ref(), "personal");
+        summary.breach_notification =
+            crate::breach::summarize(&findings, personal.as_ref().map(|(w, b)| (w.as_str(), *b)));
         let report = Report {
             schema: REPORT_SCHEMA.into(),
             tool: Tool {
