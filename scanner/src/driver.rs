@@ -781,29 +781,30 @@ impl Scanner {
     fn scan_mapped(&self, bytes: &[u8], path: &str) -> Vec<Located> {
         let segment = self.config.segment.max(1);
         let segments: Vec<usize> = (0..bytes.len()).step_by(segment).collect();
-        let parts: Vec<(Vec<Located>, u64, Option<u64>)> = segments
+        let parts: Vec<(Vec<Located>, u64, u64)> = segments
             .par_iter()
             .map(|&start| {
                 let end = (start + segment).min(bytes.len());
                 let mut scan = InputScan::new(&self.engine, path);
                 scan.slice_range(bytes, start..end, self.config.window);
-                let (newlines, last) = scan.line_totals();
-                (scan.finish(), newlines, last)
+                let (newlines, _, chars) = scan.line_totals();
+                (scan.finish(), newlines, chars)
             })
             .collect();
         let mut out = Vec::new();
-        let (mut newlines_before, mut last_newline) = (0u64, None::<u64>);
-        for (located, newlines, last) in parts {
+        // Newlines before this segment, and characters from the last of
+        // them to the segment's start (columns count characters: additive).
+        let (mut newlines_before, mut carried) = (0u64, 0u64);
+        for (located, newlines, chars) in parts {
             for mut l in located {
                 if l.line == 1 {
-                    let line_start = last_newline.map_or(0, |p| p + 1);
-                    l.column = l.raw.span.start - line_start + 1;
+                    l.column += carried;
                 }
                 l.line += newlines_before;
                 out.push(l);
             }
             newlines_before += newlines;
-            last_newline = last.or(last_newline);
+            carried = if newlines > 0 { chars } else { carried + chars };
         }
         out
     }

@@ -795,13 +795,9 @@ impl Columns {
     }
 }
 
-/// 1-based line and byte column of `off` in `bytes`.
+/// 1-based line and column (in characters) of `off` in `bytes`.
 pub fn line_col(bytes: &[u8], off: u64) -> (u64, u64) {
-    let at = (off as usize).min(bytes.len());
-    let before = &bytes[..at];
-    let line = bytecount::count(before, b'\n') as u64 + 1;
-    let start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
-    (line, (at - start) as u64 + 1)
+    crate::windows::line_col(bytes, usize::try_from(off).unwrap_or(usize::MAX))
 }
 
 /// A text dataset (CSV/TSV, JSON/JSONL) with its ID columns aggregated: the
