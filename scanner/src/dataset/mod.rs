@@ -24,7 +24,6 @@ pub mod parquet;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::sync::OnceLock;
 
@@ -154,10 +153,10 @@ pub(crate) fn scan_open_file(
             return None;
         }
     }
-    buf.clear();
-    let reader: &File = file;
-    reader.take(size).read_to_end(buf).ok()?;
-    Some(dispatch(scanner, place, buf).unwrap_or_else(|| scanner.scan_plain(place, buf)))
+    let mut reader: &File = file;
+    let n = crate::windows::read_whole(&mut reader, size, buf).ok()?;
+    let bytes = &buf[..n];
+    Some(dispatch(scanner, place, bytes).unwrap_or_else(|| scanner.scan_plain(place, bytes)))
 }
 
 /// Extensions of source and text files, which are never sniffed for a
@@ -615,7 +614,11 @@ fn padded(cell: &[u8]) -> Option<([u8; 12], bool)> {
         return None;
     }
     let mut out = [b'0'; 12];
-    out[12 - cell.len()..].copy_from_slice(cell);
+    // Byte by byte rather than `copy_from_slice`, which calls `memcpy`
+    // for a length not known at compile time.
+    for (o, &c) in out[12 - cell.len()..].iter_mut().zip(cell) {
+        *o = c;
+    }
     Some((out, cell.len() < 12))
 }
 
