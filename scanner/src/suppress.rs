@@ -339,8 +339,12 @@ fn marker_finder() -> &'static memchr::memmem::Finder<'static> {
 /// end or on a read error), without zeroing the buffer first.
 fn read_into(file: &File, at: u64, len: u64, buf: &mut Vec<u8>) {
     use std::io::{Read, Seek, SeekFrom};
+    let want = usize::try_from(len).unwrap_or(0);
+    if buf.capacity() < want {
+        // A fresh allocation: growing would copy the old bytes over.
+        *buf = Vec::with_capacity(want);
+    }
     buf.clear();
-    buf.reserve(usize::try_from(len).unwrap_or(0));
     let mut reader: &File = file;
     if reader.seek(SeekFrom::Start(at)).is_ok() {
         // Bytes read before an error stay in `buf`.

@@ -211,6 +211,10 @@ pub fn order(located: &mut Vec<Located>) {
 pub fn read_whole(reader: &mut dyn Read, limit: u64, buf: &mut Vec<u8>) -> io::Result<usize> {
     let want = usize::try_from(limit).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
     if buf.len() < want {
+        if buf.capacity() < want {
+            // A fresh allocation: growing would copy the old bytes over.
+            *buf = Vec::new();
+        }
         buf.clear();
         buf.try_reserve(want)
             .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
