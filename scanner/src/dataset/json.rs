@@ -351,8 +351,9 @@ fn current(stack: &[Frame], pending: Option<usize>) -> Option<usize> {
 /// linear search of the column names cost more than the rest of the lexer
 /// together. The columns of a JSON input are only ever added here.
 ///
-/// Before any hashing, a key is compared with the one that followed the
-/// previous key last time (JSON Lines repeat their keys in the same order).
+/// Before any hashing, a key is compared with the two that followed the
+/// previous key most recently (JSON Lines repeat their keys in the same
+/// order, or alternate between a few kinds of line).
 #[derive(Default)]
 struct KeyCache<'a> {
     raw: HashMap<&'a [u8], usize, super::FastHash>,
@@ -362,9 +363,9 @@ struct KeyCache<'a> {
     lossy: HashMap<String, usize, super::FastHash>,
     /// The raw bytes each column was first seen as, by column index.
     first: Vec<&'a [u8]>,
-    /// The column whose key came after column `k` last time, at `k + 1`
-    /// (at 0: after the start); `usize::MAX` for none yet.
-    next: Vec<usize>,
+    /// The columns whose keys came after column `k`'s, the latest first,
+    /// at `k + 1` (at 0: after the start); `usize::MAX` for none yet.
+    next: Vec<[usize; 2]>,
     /// The previous key's column, plus one (0 at the start).
     last: usize,
     /// A direct-mapped cache in front of `raw`: column + 1 (0: empty) by
@@ -373,7 +374,7 @@ struct KeyCache<'a> {
 }
 
 /// Slots of [`KeyCache::recent`] (a power of two).
-const RECENT: usize = 1024;
+const RECENT: usize = 4096;
 
 /// A cheap hash of a key's length and its first and last eight bytes.
 #[inline]
@@ -388,7 +389,7 @@ fn short_hash(raw: &[u8]) -> usize {
         (w, 0)
     };
     let h = (a ^ b.rotate_left(29) ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (h >> 54) as usize & (RECENT - 1)
+    (h >> (64 - RECENT.trailing_zeros())) as usize & (RECENT - 1)
 }
 
 /// Whether two keys are the same bytes: word compares for the usual short
@@ -435,10 +436,15 @@ impl<'a> KeyCache<'a> {
     /// The column of the key `raw`, added when new.
     #[inline(always)]
     fn index(&mut self, cols: &mut Columns, raw: &'a [u8]) -> usize {
-        if let Some(&p) = self.next.get(self.last) {
+        if let Some(&[p, q]) = self.next.get(self.last) {
             if self.first.get(p).is_some_and(|f| same(f, raw)) {
                 self.last = p + 1;
                 return p;
+            }
+            if self.first.get(q).is_some_and(|f| same(f, raw)) {
+                self.next[self.last] = [q, p];
+                self.last = q + 1;
+                return q;
             }
         }
         self.index_unpredicted(cols, raw)
@@ -462,9 +468,10 @@ impl<'a> KeyCache<'a> {
             }
         };
         if self.next.len() <= self.last {
-            self.next.resize(self.last + 1, usize::MAX);
+            self.next.resize(self.last + 1, [usize::MAX; 2]);
         }
-        self.next[self.last] = i;
+        let after = &mut self.next[self.last];
+        *after = [i, after[0]];
         self.last = i + 1;
         i
     }
@@ -797,6 +804,29 @@ mod tests {
                 digest(&columns_bytewise(data, Format::Jsonl))
             );
         }
+    }
+
+    #[test]
+    fn alternating_lines_keep_their_columns() {
+        // Two kinds of line share a first key: the key after it alternates,
+        // and a third kind now and then pushes one of them out.
+        let mut data = Vec::new();
+        for i in 0..60 {
+            data.extend_from_slice(match i % 5 {
+                0 | 2 => b"{\"ts\": 1, \"iin\": \"850314319331\", \"a\": 2}\n".as_slice(),
+                1 | 3 => b"{\"ts\": 1, \"trace\": \"921130474626\", \"b\": 3}\n".as_slice(),
+                _ => b"{\"ts\": 1, \"x\": 4, \"iin\": \"050340765602\"}\n".as_slice(),
+            });
+        }
+        let cols = columns(&data, Format::Jsonl);
+        assert_eq!(
+            digest(&cols),
+            digest(&columns_bytewise(&data, Format::Jsonl))
+        );
+        assert_eq!(col(&cols, "ts").nonempty, 60);
+        assert_eq!(col(&cols, "iin").nonempty, 36);
+        assert_eq!(col(&cols, "trace").nonempty, 24);
+        assert_eq!(col(&cols, "x").nonempty, 12);
     }
 
     #[test]
