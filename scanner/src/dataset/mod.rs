@@ -386,6 +386,20 @@ fn words_say_id(name: &str) -> bool {
         })
 }
 
+/// `cell` without leading and trailing ASCII whitespace, and how many bytes
+/// led: `trim_ascii`, with one test for the usual cell that has none (every
+/// ASCII whitespace byte is at most `b' '`).
+#[inline(always)]
+pub(crate) fn trimmed(cell: &[u8]) -> (&[u8], usize) {
+    match (cell.first(), cell.last()) {
+        (Some(&a), Some(&b)) if a > b' ' && b > b' ' => (cell, 0),
+        _ => {
+            let v = cell.trim_ascii_start();
+            (v.trim_ascii_end(), cell.len() - v.len())
+        }
+    }
+}
+
 /// Where a counted cell is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum At {
@@ -448,7 +462,7 @@ impl Column {
     /// the digits when the cell is in the input's bytes.
     #[inline]
     pub fn observe(&mut self, cell: &[u8], at: At) {
-        let cell = cell.trim_ascii();
+        let (cell, _) = trimmed(cell);
         if !cell.is_empty() {
             self.observe_trimmed(cell, at);
         }
@@ -1035,6 +1049,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn trimmed_is_trim_ascii(
+            cell in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(b' '), proptest::strategy::Just(b'\t'),
+                proptest::strategy::Just(0x0b), proptest::strategy::Just(0x0c),
+                proptest::strategy::Just(b'\r'), proptest::strategy::Just(b'\n'),
+                0u8..0x22, proptest::num::u8::ANY
+            ], 0..8),
+        ) {
+            let (v, lead) = trimmed(&cell);
+            proptest::prop_assert_eq!(v, cell.trim_ascii());
+            proptest::prop_assert_eq!(lead, cell.len() - cell.trim_ascii_start().len());
+        }
+
         #[test]
         fn may_be_id_unpadded_is_may_be_id_of_the_padded_cell(
             cell in proptest::collection::vec(proptest::prop_oneof![
