@@ -766,12 +766,11 @@ impl Scanner {
     }
 
     fn scan_whole(&self, file: &File, path: &str, size: u64, buf: &mut Vec<u8>) -> FileResult {
-        buf.clear();
-        let reader: &File = file;
-        if let Err(err) = reader.take(size).read_to_end(buf) {
-            return FileResult::failed(Reason::ReadError, os_error(&err));
+        let mut reader: &File = file;
+        match crate::windows::read_whole(&mut reader, size, buf) {
+            Ok(n) => self.pass(&buf[..n], path),
+            Err(err) => FileResult::failed(Reason::ReadError, os_error(&err)),
         }
-        self.pass(buf, path)
     }
 
     /// Scans an input in segments of [`Config::segment`] bytes, in

@@ -222,6 +222,35 @@ pub fn order(located: &mut Vec<Located>) {
     located.dedup_by(|a, b| a.raw == b.raw);
 }
 
+/// Reads up to `limit` bytes of `reader` into the start of `buf` and returns
+/// how many it read: the input is `buf[..n]`.
+///
+/// `buf` is a buffer reused from file to file, and its length says how much
+/// of it is initialised: it is never shortened below what was read, so the
+/// next user ([`InputScan::reader`] needs a window's worth) does not zero
+/// it again. A longer input than any before is read past the length with
+/// `read_to_end` (which reads a file into spare capacity without zeroing it).
+///
+/// # Errors
+/// A read error (`Interrupted` is retried).
+pub fn read_whole(reader: &mut dyn Read, limit: u64, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let want = usize::try_from(limit).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+    if buf.len() < want {
+        if buf.capacity() < want {
+            // A fresh allocation: growing would copy the old bytes over.
+            *buf = Vec::new();
+        }
+        buf.clear();
+        buf.try_reserve(want)
+            .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        reader.take(limit).read_to_end(buf)?;
+        return Ok(buf.len());
+    }
+    let mut n = 0;
+    fill(reader, &mut buf[..want], &mut n)?;
+    Ok(n)
+}
+
 /// Reads into `buf[*len..]` until it is full or the reader ends; true at the end.
 fn fill(reader: &mut dyn Read, buf: &mut [u8], len: &mut usize) -> io::Result<bool> {
     while *len < buf.len() {
@@ -315,6 +344,20 @@ mod tests {
             2,
             "a stray continuation byte counts as none"
         );
+    }
+
+    #[test]
+    fn read_whole_keeps_the_buffer_long() {
+        let mut buf = vec![7u8; 10];
+        let n = read_whole(&mut &b"abcdefghijklmnop"[..], 100, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"abcdefghijklmnop");
+        assert_eq!(buf.len(), 16, "longer than before: read to its end");
+        let n = read_whole(&mut &b"0123456789"[..], 4, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"0123");
+        assert_eq!(buf.len(), 16, "never shortened");
+        let n = read_whole(&mut &b"xyz"[..], 16, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"xyz");
+        assert_eq!(&buf[n..], b"3efghijklmnop", "bytes past the input stay");
     }
 
     #[test]
