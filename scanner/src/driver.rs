@@ -476,10 +476,17 @@ impl Scanner {
     /// datasets (CSV, JSON, Parquet) and binaries are scanned as such
     /// ([`crate::dataset`]).
     pub fn scan_bytes(&self, place: &Place, bytes: &[u8]) -> Outcome {
-        if crate::unpack::sniff(bytes).is_some() {
-            return with_buf(|buf| crate::unpack::scan_bytes(self, place, bytes, buf));
+        let mut outcome = if crate::unpack::sniff(bytes).is_some() {
+            with_buf(|buf| crate::unpack::scan_bytes(self, place, bytes, buf))
+        } else {
+            self.scan_plain_bytes(place, bytes)
+        };
+        // Inline ignores settled from the bytes in hand: a blob or an object
+        // is not on this disk to be read back after the scan.
+        if self.config.inline_ignores && outcome.inline.is_none() {
+            outcome.inline = Some(crate::suppress::inline_in_bytes(&outcome.findings, bytes));
         }
-        self.scan_plain_bytes(place, bytes)
+        outcome
     }
 
     /// Scans bytes without opening archives: datasets and binaries as such,

@@ -227,6 +227,33 @@ pub fn inline_unless(
         .collect()
 }
 
+/// [`inline`] for an input held in memory rather than read back from disk
+/// (a git blob, a fetched object): `findings` at offsets into `bytes`, the
+/// whole input. The same lines are searched as a read-back would (the
+/// finding's line, within [`BACK`] bytes before it, and the comment line
+/// before). Findings inside archive members are never suppressed inline.
+/// Returns (index among `findings`, reason), the form the cache keeps.
+pub fn inline_in_bytes(findings: &[Finding], bytes: &[u8]) -> crate::cache::Inline {
+    if findings.is_empty() || marker_finder().find(bytes).is_none() {
+        return Vec::new();
+    }
+    findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.location.inner.is_empty())
+        .filter_map(|(i, f)| {
+            let at = usize::try_from(f.location.byte_offset).ok()?;
+            if at > bytes.len() {
+                return None;
+            }
+            let lo = at.saturating_sub(BACK as usize);
+            let hi = bytes.len().min(at + BLOCK as usize);
+            let why = check_lines_counting(&bytes[lo..hi], at - lo, &f.rule).0?;
+            Some((i, why))
+        })
+        .collect()
+}
+
 /// The runs of consecutive findings in one file (members of an archive
 /// included: they share its path).
 fn file_runs(findings: &[Finding]) -> Vec<std::ops::Range<usize>> {
@@ -550,6 +577,55 @@ mod tests {
             }
         }
         assert!(suppressed > 600, "{suppressed}");
+    }
+
+    #[test]
+    fn in_memory_inputs_are_suppressed_as_files_are() {
+        let mut text = String::new();
+        for i in 0..400 {
+            match i % 10 {
+                0 => text.push_str("# shekara:ignore\n"),
+                3 => text.push_str("x 850314319331 // shekara:ignore kz.iin -- fixture\n"),
+                5 => text.push_str("y = 1 # shekara:ignore\n"),
+                _ => {}
+            }
+            text.push_str(&format!("row {i} 850314319331 050340765602\n"));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        std::fs::write(&p, &text).unwrap();
+        let mut findings = Vec::new();
+        for (needle, kind, rule) in [
+            ("850314319331", shekara_detectors::Kind::Iin, "kz.iin"),
+            ("050340765602", shekara_detectors::Kind::Bin, "kz.bin"),
+        ] {
+            for o in memchr::memmem::find_iter(text.as_bytes(), needle.as_bytes()) {
+                let mut f = Finding::sample(kind, "a.txt");
+                f.rule = rule.into();
+                f.location.byte_offset = o as u64;
+                findings.push(f);
+            }
+        }
+        findings.sort_by_key(|f| f.location.byte_offset);
+        let from_file: crate::cache::Inline = inline(&findings, |_| Some(p.clone()))
+            .into_iter()
+            .map(|s| (s.finding, s.reason.unwrap_or_default()))
+            .collect();
+        let from_bytes = inline_in_bytes(&findings, text.as_bytes());
+        assert!(from_file.len() > 50, "{}", from_file.len());
+        assert_eq!(from_bytes, from_file);
+        assert!(from_bytes
+            .iter()
+            .any(|(_, why)| why == "inline shekara:ignore kz.iin"));
+        // No marker: nothing, without a search per finding.
+        let plain = text.replace("shekara:ignore", "nothing:here");
+        assert!(inline_in_bytes(&findings, plain.as_bytes()).is_empty());
+        // A member's finding is never suppressed inline.
+        let mut member = findings.clone();
+        for f in &mut member {
+            f.location.inner = vec!["x.txt".into()];
+        }
+        assert!(inline_in_bytes(&member, text.as_bytes()).is_empty());
     }
 
     #[test]
