@@ -61,6 +61,10 @@ struct Entry {
     not_scanned: Vec<NotScanned>,
     files: Vec<ScannedFile>,
     bytes: u64,
+    /// Inline ignores settled while the object's bytes were in hand
+    /// (`None`: not settled; an entry written before this field).
+    #[serde(default)]
+    inline: Option<Vec<(usize, String)>>,
 }
 
 impl DirCache {
@@ -99,6 +103,7 @@ impl ObjectCache for DirCache {
             files: e.files,
             bytes: e.bytes,
             complete: true,
+            inline: e.inline,
             ..Outcome::default()
         })
     }
@@ -112,6 +117,7 @@ impl ObjectCache for DirCache {
             not_scanned: outcome.not_scanned.clone(),
             files: outcome.files.clone(),
             bytes: outcome.bytes,
+            inline: outcome.inline.clone(),
         };
         let Ok(json) = serde_json::to_vec(&e) else {
             return;
@@ -168,11 +174,13 @@ mod tests {
                 etag: Some("\"e\"".into()),
                 cached: false,
             }],
+            inline: Some(vec![(0, "inline shekara:ignore".into())]),
             ..Outcome::default()
         };
         cache.store(&key("v1"), &o);
         let back = cache.lookup(&key("v1")).unwrap();
         assert_eq!((back.bytes, &back.files), (42, &o.files));
+        assert_eq!(back.inline, o.inline, "inline ignores settled once, kept");
         assert!(cache.lookup(&key("v2")).is_none());
         let mut other = key("v1");
         other.context = "another key".into();
