@@ -427,10 +427,12 @@ impl Sweep {
             stores.push(r.info);
             partial |= r.interrupted;
         }
-        // The evidence layer runs once, below, with the store findings in.
-        let mut report = self
+        // The evidence layer runs once, below, with the store findings in
+        // (and the inline ignores settled while objects were in hand).
+        let mut unfinished = self
             .scanner
             .assemble_unfinished(started, not_scanned, outcomes);
+        let report = &mut unfinished.report;
         // The scanner shows roots as paths (`s3:/b`); these are URLs.
         report.scan.roots = self.urls.iter().map(ToString::to_string).collect();
         // The sweep shards and caches by itself: record it as file scans do,
@@ -445,6 +447,7 @@ impl Sweep {
             report.scan.options.insert("cache".into(), true.into());
         }
         for store in &mut stores {
+            let report = &unfinished.report;
             let mut finding = self.store_finding(store, &report.findings);
             // The policy may declare the store's host in-country (an
             // on-premises store on a private address, say), as for any endpoint.
@@ -457,9 +460,13 @@ impl Sweep {
                 .iter()
                 .position(|f| f.location.root >= store.root)
                 .unwrap_or(report.findings.len());
-            report.findings.insert(at, finding);
+            unfinished.insert_finding(at, finding);
         }
+        let report = &mut unfinished.report;
+        // Store findings are endpoints: the breach summary stands.
+        let breach = std::mem::take(&mut report.summary.breach_notification);
         report.summary = Summary::of(&report.findings);
+        report.summary.breach_notification = breach;
         report.stores = stores;
         report.partial = partial;
         if partial {
@@ -467,8 +474,7 @@ impl Sweep {
         }
         // Suppressions point at findings by index and verdicts weigh the
         // store findings too (a store abroad holding IINs is a violation).
-        self.scanner.refinish(&mut report);
-        report
+        self.scanner.finish_assembled(unfinished)
     }
 
     /// The store itself as a finding: a foreign-hosted store is where data

@@ -104,6 +104,25 @@ pub struct Outcome {
     pub later: Option<Later>,
 }
 
+/// A report assembled, before its evidence layer (see
+/// [`Scanner::assemble_unfinished`]): what inline ignores the scan already
+/// settled travels with it.
+pub struct Unfinished {
+    /// The report so far.
+    pub report: Report,
+    known: crate::post::KnownInline,
+}
+
+impl Unfinished {
+    /// Inserts a finding of the caller's own at `at` in `report.findings`
+    /// (no inline ignore applies to it).
+    pub fn insert_finding(&mut self, at: usize, finding: Finding) {
+        let at = at.min(self.report.findings.len());
+        self.report.findings.insert(at, finding);
+        self.known.insert(at);
+    }
+}
+
 /// A cached file's findings, decoded when the report is assembled (see
 /// [`crate::cache::Cache::get_deferred`]): a re-sweep of a large tree then
 /// holds each finding once, in the report, not also in a list per file.
@@ -931,15 +950,6 @@ impl Scanner {
         }
     }
 
-    /// Recomputes suppressions and verdicts after a caller changed the
-    /// report [`Scanner::assemble`] gave it (added findings or coverage).
-    /// Inline ignores are looked up again in the files on disk.
-    pub fn refinish(&self, report: &mut Report) {
-        self.pool.install(|| {
-            crate::post::finish(report, &self.config, crate::post::KnownInline::default())
-        });
-    }
-
     /// Puts a report together from what the walk skipped and the outcomes
     /// of the inputs, in the order given (the caller's order is the report's).
     pub fn assemble(
@@ -955,16 +965,24 @@ impl Scanner {
     }
 
     /// [`Scanner::assemble`] without the evidence layer (suppressions,
-    /// verdicts), for a caller that adds findings of its own first and then
-    /// calls [`Scanner::refinish`] (the object sweep's store findings).
+    /// verdicts), for a caller that adds findings of its own first
+    /// ([`Unfinished::insert_finding`], the object sweep's store findings)
+    /// and then calls [`Scanner::finish_assembled`].
     pub fn assemble_unfinished(
         &self,
         started: String,
         not_scanned_list: Vec<NotScanned>,
         outcomes: Vec<Outcome>,
-    ) -> Report {
-        self.assemble_with(started, not_scanned_list, outcomes, Vec::new())
-            .0
+    ) -> Unfinished {
+        let (report, known) = self.assemble_with(started, not_scanned_list, outcomes, Vec::new());
+        Unfinished { report, known }
+    }
+
+    /// Runs the evidence layer over an [`Unfinished`] report.
+    pub fn finish_assembled(&self, u: Unfinished) -> Report {
+        let Unfinished { mut report, known } = u;
+        self.finish(&mut report, known);
+        report
     }
 
     /// Evidence layer: suppressions, then verdicts (files read back on

@@ -48,7 +48,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use driver::Scanner;
-pub use driver::{sha256_hex, timestamp, Later, Outcome, Place};
+pub use driver::{sha256_hex, timestamp, Later, Outcome, Place, Unfinished};
 pub use evidence::FingerprintKey;
 pub use model::{Finding, NotScanned, Report, ScannedFile, Store};
 pub use shekara_detectors::{Engine, Kind, Severity};

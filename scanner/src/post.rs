@@ -33,6 +33,18 @@ impl KnownInline {
         }
     }
 
+    /// A finding was inserted at `at`: one with no inline ignore to read.
+    pub(crate) fn insert(&mut self, at: usize) {
+        if at <= self.settled.len() {
+            self.settled.insert(at, true);
+        }
+        for (i, _) in &mut self.found {
+            if *i >= at {
+                *i += 1;
+            }
+        }
+    }
+
     /// The findings were reordered: new position `n` holds old `order[n]`.
     pub(crate) fn reorder(&mut self, order: &[usize]) {
         let mut new_of = vec![0; order.len()];

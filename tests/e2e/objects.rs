@@ -107,17 +107,45 @@ fn cache_dir_means_no_refetch() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "lake/a.txt", "ИИН 850314319331\n".as_bytes());
     write(dir.path(), "lake/b.txt", b"clean\n");
+    write(
+        dir.path(),
+        "lake/c.txt",
+        b"test = 921130474626  # shekara:ignore kz.iin\n",
+    );
     let cache = tempfile::tempdir().unwrap();
     let store = TestStore::start(dir.path()).unwrap();
     let args = ["--cache", cache.path().to_str().unwrap()];
     let (first, _) = run(sweep_cmd(&store, "s3://lake", &args));
-    assert_eq!(store.proxy_state.object_gets().len(), 2);
+    assert_eq!(store.proxy_state.object_gets().len(), 3);
     store.proxy_state.reset();
     let (second, code) = run(sweep_cmd(&store, "s3://lake", &args));
     assert_eq!(code, 1);
     assert!(store.proxy_state.object_gets().is_empty());
     assert_eq!(first["findings"], second["findings"]);
-    assert_eq!(second["stores"][0]["objects_cached"], 2);
+    assert_eq!(second["stores"][0]["objects_cached"], 3);
+    // The object's inline ignore applies, on the first sweep and from the cache.
+    for report in [&first, &second] {
+        let suppressed: Vec<&str> = report["suppressions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let i = s["finding"].as_u64().unwrap() as usize;
+                report["findings"][i]["location"]["path"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(
+            suppressed,
+            ["s3://lake/c.txt"],
+            "{}",
+            report["suppressions"]
+        );
+        assert_eq!(
+            report["summary"]["breach_notification"][0]["class"],
+            "personal"
+        );
+    }
+    assert_eq!(first["suppressions"], second["suppressions"]);
 }
 
 #[test]
