@@ -46,11 +46,12 @@ fn json_in_batches(report: &Report, out: &mut dyn Write, batch: usize) -> io::Re
             .for_each(|(buf, chunk)| {
                 buf.clear();
                 buf.reserve(chunk.len() * 512);
+                let mut memo = shekara_scanner::json::Written::default();
                 for (i, f) in chunk.iter().enumerate() {
                     if i > 0 {
                         buf.push(b',');
                     }
-                    shekara_scanner::json::write_finding(buf, f);
+                    shekara_scanner::json::write_finding_with(buf, f, &mut memo);
                 }
             });
         for (i, c) in bufs.iter().take(chunks.len()).enumerate() {

@@ -156,6 +156,16 @@ impl Attributes {
         }
     }
 
+    /// An identity of a shared set ([`Attributes::shared`]): equal for two
+    /// clones of one set, so a loop over many findings can reuse what it
+    /// worked out for the previous one. `None` for a set of its own.
+    pub fn shared_id(&self) -> Option<usize> {
+        match &self.0 {
+            Repr::Shared(a) => Some(a.as_ptr() as usize),
+            Repr::Owned(_) => None,
+        }
+    }
+
     fn pairs(&self) -> &[(Value, Value)] {
         match &self.0 {
             Repr::Owned(v) => v,
@@ -473,6 +483,10 @@ mod tests {
         };
         assert_eq!(hash(&shared), hash(&a));
         assert_eq!(Attributes::new().shared(), Attributes::new());
+        assert!(shared.shared_id().is_some());
+        assert_eq!(shared.clone().shared_id(), shared.shared_id());
+        assert_eq!(a.shared_id(), None);
+        assert_ne!(a.clone().shared().shared_id(), shared.shared_id());
         for key in ["provider", "host", "region", "nope"] {
             assert_eq!(b.get_value(&Value::from(key)), b.get(key), "{key}");
             assert_eq!(shared.get_value(&Value::from(key)), shared.get(key));

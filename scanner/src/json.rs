@@ -11,8 +11,23 @@
 
 use crate::model::{Evidence, Finding, Location};
 
+/// The JSON of the last shared attribute set written (see
+/// [`shekara_detectors::Attributes::shared_id`]): findings from the cache
+/// repeat a few thousand sets, and a repeat is copied, not written again.
+#[derive(Debug, Default)]
+pub struct Written {
+    id: Option<usize>,
+    json: Vec<u8>,
+}
+
 /// Appends `f` as `serde_json::to_writer` would.
 pub fn write_finding(out: &mut Vec<u8>, f: &Finding) {
+    write_finding_with(out, f, &mut Written::default());
+}
+
+/// [`write_finding`], reusing the attributes' JSON when `f` shares its set
+/// with the finding written last with `memo`.
+pub fn write_finding_with(out: &mut Vec<u8>, f: &Finding, memo: &mut Written) {
     out.reserve(512);
     out.extend_from_slice(b"{\"kind\":");
     string(out, f.kind.as_str());
@@ -28,16 +43,28 @@ pub fn write_finding(out: &mut Vec<u8>, f: &Finding) {
     number(out, f.count);
     out.extend_from_slice(b",\"evidence\":");
     evidence(out, &f.evidence);
-    out.extend_from_slice(b",\"attributes\":{");
-    for (i, (k, v)) in f.attributes.values().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    out.extend_from_slice(b",\"attributes\":");
+    let id = f.attributes.shared_id();
+    if id.is_some() && id == memo.id {
+        out.extend_from_slice(&memo.json);
+    } else {
+        let start = out.len();
+        out.push(b'{');
+        for (i, (k, v)) in f.attributes.values().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            value(out, k);
+            out.push(b':');
+            value(out, v);
         }
-        value(out, k);
-        out.push(b':');
-        value(out, v);
+        out.push(b'}');
+        if id.is_some() {
+            memo.id = id;
+            memo.json.clear();
+            memo.json.extend_from_slice(&out[start..]);
+        }
     }
-    out.push(b'}');
     if let Some(b) = &f.breach_notification {
         out.extend_from_slice(b",\"breach_notification\":");
         // Plain data into a Vec: cannot fail.
@@ -190,6 +217,33 @@ mod tests {
             attributes: shekara_detectors::Attributes::new(),
             breach_notification: None,
         }
+    }
+
+    #[test]
+    fn shared_attribute_sets_are_copied_as_serde_writes_them() {
+        let mut a = shekara_detectors::Attributes::new();
+        a.insert("provider", "Amazon Web Services");
+        a.insert("host", "b.s3.amazonaws.com");
+        let a = a.shared();
+        let mut b = shekara_detectors::Attributes::new();
+        b.insert("host", "quote \" ▸");
+        let b = b.shared();
+        let mut owned = shekara_detectors::Attributes::new();
+        owned.insert("validation", "valid IIN");
+        let sets = [&a, &a, &b, &owned, &a, &owned, &b, &b];
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        let mut memo = Written::default();
+        for (i, set) in sets.iter().enumerate() {
+            let mut f = base();
+            f.count = i as u64;
+            f.attributes = (*set).clone();
+            write_finding_with(&mut got, &f, &mut memo);
+            want.extend(serde_json::to_vec(&f).unwrap());
+        }
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
     }
 
     #[test]

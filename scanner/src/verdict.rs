@@ -314,11 +314,27 @@ fn providers(report: &Report, idx: &[usize]) -> String {
     let mut seen: Vec<(&str, &str)> = Vec::new();
     let mut m: BTreeSet<(&str, &str)> = BTreeSet::new();
     let (provider, country) = (Value::from("provider"), Value::from("country"));
+    // Findings from the cache share attribute sets: a repeat of the last
+    // set needs no look-up.
+    let mut last: Option<(usize, &str, &str)> = None;
     for &i in idx {
         if let Some(f) = report.findings.get(i) {
             let a = &f.attributes;
-            let p = a.get_value(&provider).unwrap_or(f.rule.as_str());
-            let c = a.get_value(&country).unwrap_or("unknown");
+            let (p, c) = match last {
+                Some((seen, p, c)) if a.shared_id() == Some(seen) => (p, c),
+                _ => {
+                    let named = a.get_value(&provider);
+                    let p = named.unwrap_or(f.rule.as_str());
+                    let c = a.get_value(&country).unwrap_or("unknown");
+                    // Only a set that names its provider: otherwise the
+                    // rule, which differs from finding to finding, stands in.
+                    last = match (a.shared_id(), named) {
+                        (Some(id), Some(_)) => Some((id, p, c)),
+                        _ => None,
+                    };
+                    (p, c)
+                }
+            };
             if seen.iter().any(|&(sp, sc)| same(sp, p) && same(sc, c)) {
                 continue;
             }
