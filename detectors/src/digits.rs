@@ -63,7 +63,7 @@ fn mask_full(block: &[u8; 64]) -> u64 {
 }
 
 /// Bits `i` for which bits `i..i+n` of `w` are all set (n ≥ 1), by doubling.
-#[inline]
+#[inline(always)]
 fn runs_at_least(w: u128, n: u32) -> u128 {
     let mut have = 1u32; // r has bit i when i..i+have are all set
     let mut r = w;
@@ -281,9 +281,33 @@ fn may_start_run(cur: u64, next: u64, n: usize) -> bool {
 /// (IINs and BINs), where the run tests fold to a few shifts.
 fn masked_runs(hay: &[u8], range: Range<usize>, n: usize, f: impl FnMut(usize)) {
     if n == 12 {
-        masked_runs_n(hay, range, 12, f);
+        masked_runs_n(hay, range, Fixed::<12>, f);
     } else {
         masked_runs_n(hay, range, n, f);
+    }
+}
+
+/// A run length: known when compiling (the 12 of IINs and BINs, so that
+/// the shift loops of the run tests unroll to constants) or at run time.
+trait RunLength: Copy {
+    fn get(self) -> usize;
+}
+
+/// A run length known when compiling.
+#[derive(Clone, Copy)]
+struct Fixed<const N: usize>;
+
+impl<const N: usize> RunLength for Fixed<N> {
+    #[inline(always)]
+    fn get(self) -> usize {
+        N
+    }
+}
+
+impl RunLength for usize {
+    #[inline(always)]
+    fn get(self) -> usize {
+        self
     }
 }
 
@@ -292,7 +316,8 @@ fn masked_runs(hay: &[u8], range: Range<usize>, n: usize, f: impl FnMut(usize)) 
 /// checks or partial-block code in it) and leaves the rare blocks that may
 /// start a run to [`emit_starts`].
 #[inline(always)]
-fn masked_runs_n(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(usize)) {
+fn masked_runs_n<L: RunLength>(hay: &[u8], range: Range<usize>, len: L, mut f: impl FnMut(usize)) {
+    let n = len.get();
     if n == 0 || n > 64 {
         return;
     }
@@ -311,7 +336,7 @@ fn masked_runs_n(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(us
     for block in &mut whole {
         let next = mask_full(block.try_into().unwrap_or(&[0; 64]));
         if may_start_run(cur, next, n) {
-            emit_starts(cur, next, prev_digit, pos, end - pos, n, &mut f);
+            emit_starts(cur, next, prev_digit, pos, end - pos, len, &mut f);
         }
         prev_digit = cur >> 63 == 1;
         cur = next;
@@ -324,7 +349,7 @@ fn masked_runs_n(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(us
             None => 0,
         };
         if may_start_run(cur, next, n) {
-            emit_starts(cur, next, prev_digit, pos, end - pos, n, &mut f);
+            emit_starts(cur, next, prev_digit, pos, end - pos, len, &mut f);
         }
         prev_digit = cur >> 63 == 1;
         cur = next;
@@ -336,15 +361,16 @@ fn masked_runs_n(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(us
 /// bit `i < limit` of the block whose digit mask is `cur` (`next`: the
 /// following block's; `prev_digit`: whether the byte before is a digit).
 #[inline(never)]
-fn emit_starts(
+fn emit_starts<L: RunLength>(
     cur: u64,
     next: u64,
     prev_digit: bool,
     pos: usize,
     limit: usize,
-    n: usize,
+    len: L,
     f: &mut impl FnMut(usize),
 ) {
+    let n = len.get();
     let w = u128::from(cur) | (u128::from(next) << 64);
     let runs = runs_at_least(w, n as u32);
     let starts = runs & !((w << 1) | u128::from(prev_digit)) & !(w >> n);
