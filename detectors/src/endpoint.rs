@@ -553,35 +553,60 @@ impl Hasher for SuffixHasher {
     }
 }
 
-fn is_host_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'.' || b == b'-'
+/// Byte classes, one bit each in [`CLASSES`].
+const HOST: u8 = 1;
+const SCHEME: u8 = 2;
+const AUTHORITY: u8 = 4;
+const ARN: u8 = 8;
+
+/// The classes of each byte: a table look-up per byte where the runs of
+/// hosts and authorities after each `://` are measured.
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut k = 0;
+        if c.is_ascii_alphanumeric() {
+            k = HOST | SCHEME | AUTHORITY | ARN;
+        }
+        k |= match c {
+            b'.' | b'-' => HOST | SCHEME | AUTHORITY | ARN,
+            b'+' => SCHEME | AUTHORITY,
+            b'_' | b':' => AUTHORITY | ARN,
+            b'~' | b'%' | b'@' => AUTHORITY,
+            _ => 0,
+        };
+        t[b] = k;
+        b += 1;
+    }
+    t
+};
+
+fn in_class(b: u8, class: u8) -> bool {
+    CLASSES[usize::from(b)] & class != 0
 }
 
 fn is_scheme_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')
+    in_class(b, SCHEME)
 }
 
-fn is_authority_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~' | b'%' | b'@' | b':' | b'+')
-}
-
-fn is_arn_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':')
-}
-
-/// Length of the run of `pred` bytes starting at `from`, up to `max`.
-fn run_after(bytes: &[u8], from: usize, max: usize, pred: fn(u8) -> bool) -> usize {
+/// Length of the run of `class` bytes starting at `from`, up to `max`.
+fn run_after(bytes: &[u8], from: usize, max: usize, class: u8) -> usize {
     let tail = bytes.get(from..).unwrap_or_default();
-    tail.iter().take(max).take_while(|&&b| pred(b)).count()
+    tail.iter()
+        .take(max)
+        .take_while(|&&b| in_class(b, class))
+        .count()
 }
 
-/// Length of the run of `pred` bytes ending at `to`, up to `max`.
-fn run_before(bytes: &[u8], to: usize, max: usize, pred: fn(u8) -> bool) -> usize {
+/// Length of the run of `class` bytes ending at `to`, up to `max`.
+fn run_before(bytes: &[u8], to: usize, max: usize, class: u8) -> usize {
     let head = bytes.get(..to).unwrap_or_default();
     head.iter()
         .rev()
         .take(max)
-        .take_while(|&&b| pred(b))
+        .take_while(|&&b| in_class(b, class))
         .count()
 }
 
@@ -589,15 +614,17 @@ fn run_before(bytes: &[u8], to: usize, max: usize, pred: fn(u8) -> bool) -> usiz
 /// second-to-last is a generic one (`amazonaws.com.cn`).
 fn registrable(host: &str) -> &str {
     let b = host.as_bytes();
-    let Some(last) = memchr::memrchr(b'.', b) else {
+    // Hosts are short: a plain loop beats a SIMD search's set-up.
+    let dot_before = |end: usize| b[..end].iter().rposition(|&c| c == b'.');
+    let Some(last) = dot_before(b.len()) else {
         return host;
     };
-    let Some(second) = memchr::memrchr(b'.', &b[..last]) else {
+    let Some(second) = dot_before(last) else {
         return host;
     };
     let label = &host[second + 1..last];
     let cut = if GENERIC_SECOND_LEVEL.contains(&label) {
-        memchr::memrchr(b'.', &b[..second])
+        dot_before(second)
     } else {
         Some(second)
     };
@@ -649,12 +676,17 @@ fn is_email(bytes: &[u8], start: usize) -> bool {
     }
     let at = start - 1;
     let token = |b: u8| !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'`');
-    let back = run_before(bytes, at, MAX_TOKEN_BACK, token);
+    let back = bytes[..at]
+        .iter()
+        .rev()
+        .take(MAX_TOKEN_BACK)
+        .take_while(|&&b| token(b))
+        .count();
     !bytes[at - back..at].windows(3).any(|w| w == b"://")
 }
 
 /// Lower-cases a host and strips one trailing dot, into `buf`; returns the
-/// host and its length in the input. Hosts come from [`is_host_byte`] runs
+/// host and its length in the input. Hosts come from [`HOST`] byte runs
 /// (ASCII, at most [`MAX_HOST`] bytes): most are not in the table, and the
 /// stack buffer keeps them off the heap. `None` when `raw` does not fit.
 fn normalize_host<'b>(raw: &[u8], buf: &'b mut [u8; MAX_HOST]) -> Option<(&'b str, usize)> {
@@ -811,8 +843,8 @@ impl Endpoints {
     /// A host around an anchor at `at`.
     fn on_host(&self, hay: &Haystack<'_>, at: Range<usize>) -> Option<RawFinding> {
         let bytes = hay.bytes;
-        let start = at.start - run_before(bytes, at.start, MAX_HOST + 1, is_host_byte);
-        let end = at.end + run_after(bytes, at.end, MAX_HOST + 1, is_host_byte);
+        let start = at.start - run_before(bytes, at.start, MAX_HOST + 1, HOST);
+        let end = at.end + run_after(bytes, at.end, MAX_HOST + 1, HOST);
         let truncated = start == 0 && !hay.at_start();
         if end - start > MAX_HOST || truncated || is_email(bytes, start) {
             return None;
@@ -826,7 +858,7 @@ impl Endpoints {
 
     /// A `://`: the scheme name before it, if it is one of the table's.
     fn on_separator(&self, hay: &Haystack<'_>, at: Range<usize>) -> Option<RawFinding> {
-        let back = run_before(hay.bytes, at.start, MAX_SCHEME + 1, is_scheme_byte);
+        let back = run_before(hay.bytes, at.start, MAX_SCHEME + 1, SCHEME);
         if back == 0 || back > MAX_SCHEME {
             return None;
         }
@@ -845,14 +877,14 @@ impl Endpoints {
     /// The host of a URL whose authority starts at `from` (`https://user@host:port/…`).
     fn on_url_host(&self, hay: &Haystack<'_>, from: usize) -> Option<RawFinding> {
         let bytes = hay.bytes;
-        let len = run_after(bytes, from, MAX_AUTHORITY, is_authority_byte);
+        let len = run_after(bytes, from, MAX_AUTHORITY, AUTHORITY);
         let authority = &bytes[from..from + len];
         let start = from
             + authority
                 .iter()
                 .rposition(|&b| b == b'@')
                 .map_or(0, |i| i + 1);
-        let end = start + run_after(bytes, start, MAX_HOST + 1, is_host_byte);
+        let end = start + run_after(bytes, start, MAX_HOST + 1, HOST);
         if end == start || end - start > MAX_HOST {
             return None;
         }
@@ -880,7 +912,7 @@ impl Endpoints {
         if at.start > 0 && is_scheme_byte(bytes[at.start - 1]) {
             return None;
         }
-        let len = run_after(bytes, at.end, MAX_AUTHORITY, is_authority_byte);
+        let len = run_after(bytes, at.end, MAX_AUTHORITY, AUTHORITY);
         let first = bytes.get(at.end).copied().unwrap_or(b' ');
         if len == 0 || !first.is_ascii_alphanumeric() {
             return None;
@@ -908,7 +940,7 @@ impl Endpoints {
         if at.start > 0 && is_scheme_byte(bytes[at.start - 1]) {
             return None;
         }
-        let len = run_after(bytes, at.end, MAX_AUTHORITY, is_arn_byte);
+        let len = run_after(bytes, at.end, MAX_AUTHORITY, ARN);
         // ARN bytes are ASCII.
         let tail = std::str::from_utf8(&bytes[at.end..at.end + len]).ok()?;
         let resource = tail.rsplit(':').next().unwrap_or_default();
@@ -1058,6 +1090,18 @@ mod tests {
             }
         }
         assert!(checked > 50, "{checked} findings checked");
+    }
+
+    #[test]
+    fn byte_classes_are_the_url_grammar() {
+        for b in 0..=255u8 {
+            let alnum = b.is_ascii_alphanumeric();
+            assert_eq!(in_class(b, HOST), alnum || b"-.".contains(&b), "{b}");
+            assert_eq!(is_scheme_byte(b), alnum || b"+.-".contains(&b), "{b}");
+            let authority = alnum || b".-_~%@:+".contains(&b);
+            assert_eq!(in_class(b, AUTHORITY), authority, "{b}");
+            assert_eq!(in_class(b, ARN), alnum || b".-_:".contains(&b), "{b}");
+        }
     }
 
     #[test]
