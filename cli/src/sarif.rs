@@ -2,7 +2,7 @@
 //!
 //! One run. Rules carry help text and the legal references of
 //! `signatures/data/legal.toml`; results carry artifact URIs relative to
-//! their scan root, regions with line, column (bytes) and byte offset,
+//! their scan root, regions with line, column (characters, `columnKind: unicodeCodePoints`) and byte offset,
 //! archive members as a logical location (and `properties.inner`), partial
 //! fingerprints from the keyed fingerprints, and suppressions. Limits of
 //! GitHub code scanning: at most [`MAX_RESULTS`] results per run — beyond,

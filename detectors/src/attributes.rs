@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// An attribute name or value: borrowed when known in advance, else owned.
 pub type Text = Cow<'static, str>;
@@ -94,8 +94,41 @@ impl std::fmt::Debug for Value {
 }
 
 /// Attribute names and values, sorted by name, names unique.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Attributes(Vec<(Value, Value)>);
+///
+/// Either owned (as detectors build them) or shared: a report repeats the
+/// same few thousand sets across hundreds of thousands of findings (every
+/// `valid IIN`, every finding of one endpoint host), and the cache's decoder
+/// hands out one shared copy of each set it has seen ([`Attributes::shared`])
+/// instead of a fresh allocation per finding. Changing a shared set copies
+/// it first, so sharing is never visible.
+#[derive(Clone)]
+pub struct Attributes(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Owned(Vec<(Value, Value)>),
+    Shared(Arc<[(Value, Value)]>),
+}
+
+impl Default for Attributes {
+    fn default() -> Attributes {
+        Attributes::new()
+    }
+}
+
+impl PartialEq for Attributes {
+    fn eq(&self, other: &Attributes) -> bool {
+        self.pairs() == other.pairs()
+    }
+}
+
+impl Eq for Attributes {}
+
+impl Hash for Attributes {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.pairs().hash(state);
+    }
+}
 
 impl std::fmt::Debug for Attributes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,16 +139,43 @@ impl std::fmt::Debug for Attributes {
 impl Attributes {
     /// No attributes.
     pub fn new() -> Attributes {
-        Attributes(Vec::new())
+        Attributes(Repr::Owned(Vec::new()))
     }
 
     /// No attributes, with room for `n`.
     pub fn with_capacity(n: usize) -> Attributes {
-        Attributes(Vec::with_capacity(n))
+        Attributes(Repr::Owned(Vec::with_capacity(n)))
+    }
+
+    /// These attributes as a set that clones without copying (a reference
+    /// count), for handing the same set to many findings.
+    pub fn shared(self) -> Attributes {
+        match self.0 {
+            Repr::Owned(v) => Attributes(Repr::Shared(v.into())),
+            shared => Attributes(shared),
+        }
+    }
+
+    fn pairs(&self) -> &[(Value, Value)] {
+        match &self.0 {
+            Repr::Owned(v) => v,
+            Repr::Shared(a) => a,
+        }
+    }
+
+    /// The pairs, to change: a shared set is copied first.
+    fn pairs_mut(&mut self) -> &mut Vec<(Value, Value)> {
+        if let Repr::Shared(a) = &self.0 {
+            self.0 = Repr::Owned(a.to_vec());
+        }
+        match &mut self.0 {
+            Repr::Owned(v) => v,
+            Repr::Shared(_) => unreachable!("made owned above"),
+        }
     }
 
     fn position(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        self.pairs().binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
     /// Attributes from pairs already in name order with unique names: a
@@ -123,7 +183,7 @@ impl Attributes {
     /// detectors' tests compare such attributes with `insert`-built ones).
     pub(crate) fn from_sorted(pairs: Vec<(Value, Value)>) -> Attributes {
         debug_assert!(pairs.windows(2).all(|w| w[0].0.as_str() < w[1].0.as_str()));
-        Attributes(pairs)
+        Attributes(Repr::Owned(pairs))
     }
 
     /// Sets `key` to `value`; returns the value it replaces.
@@ -136,14 +196,18 @@ impl Attributes {
     /// [`Value`]s (the cache's decoder).
     pub fn insert_value(&mut self, key: Value, value: Value) -> Option<Value> {
         // Built in name order (the usual case): append.
-        if self.0.last().is_none_or(|(k, _)| k.as_str() < key.as_str()) {
-            self.0.push((key, value));
+        if self
+            .pairs()
+            .last()
+            .is_none_or(|(k, _)| k.as_str() < key.as_str())
+        {
+            self.pairs_mut().push((key, value));
             return None;
         }
         match self.position(key.as_str()) {
-            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Ok(i) => Some(std::mem::replace(&mut self.pairs_mut()[i].1, value)),
             Err(i) => {
-                self.0.insert(i, (key, value));
+                self.pairs_mut().insert(i, (key, value));
                 None
             }
         }
@@ -151,7 +215,17 @@ impl Attributes {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.position(key).ok().map(|i| self.0[i].1.as_str())
+        self.position(key).ok().map(|i| self.pairs()[i].1.as_str())
+    }
+
+    /// [`Attributes::get`] for a name already stored as a [`Value`]: a
+    /// known name is found by its index, with no string comparison (for
+    /// loops over many findings).
+    pub fn get_value(&self, key: &Value) -> Option<&str> {
+        self.pairs()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Whether `key` is set.
@@ -161,34 +235,33 @@ impl Attributes {
 
     /// Removes `key`; returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Text> {
-        self.position(key)
-            .ok()
-            .map(|i| self.0.remove(i).1.into_text())
+        let i = self.position(key).ok()?;
+        Some(self.pairs_mut().remove(i).1.into_text())
     }
 
     /// Number of attributes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.pairs().len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.pairs().is_empty()
     }
 
     /// Names and values, in name order.
     pub fn iter(&self) -> Iter<'_> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.pairs().iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Names and values as stored, in name order (the cache's encoder).
     pub fn values(&self) -> impl Iterator<Item = (&Value, &Value)> {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.pairs().iter().map(|(k, v)| (k, v))
     }
 
     /// Names, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
+        self.pairs().iter().map(|(k, _)| k.as_str())
     }
 }
 
@@ -212,7 +285,7 @@ impl std::ops::Index<&str> for Attributes {
     /// When `key` is not set (as a map's index does).
     fn index(&self, key: &str) -> &str {
         match self.position(key) {
-            Ok(i) => self.0[i].1.as_str(),
+            Ok(i) => self.pairs()[i].1.as_str(),
             Err(_) => panic!("no attribute {key:?}"),
         }
     }
@@ -246,11 +319,11 @@ impl<'de> serde::Deserialize<'de> for Attributes {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Attributes, D::Error> {
         let m = BTreeMap::<String, String>::deserialize(d)?;
         // Sorted and unique already: pushed, not inserted.
-        Ok(Attributes(
+        Ok(Attributes(Repr::Owned(
             m.into_iter()
                 .map(|(k, v)| (Value::from(k), Value::from(v)))
                 .collect(),
-        ))
+        )))
     }
 }
 
@@ -384,6 +457,35 @@ pub fn known_digest() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_set_is_copied_before_it_changes() {
+        let mut a = Attributes::new();
+        a.insert("provider", "aws");
+        a.insert("host", "bucket.s3.amazonaws.com");
+        let shared = a.clone().shared();
+        let mut b = shared.clone();
+        assert_eq!(shared, a);
+        assert_eq!(b, a);
+        b.insert("region", "eu-central-1");
+        assert_eq!(b.remove("provider").as_deref(), Some("aws"));
+        // The other holders of the set see no change.
+        assert_eq!(shared, a);
+        assert_eq!(shared.get("provider"), Some("aws"));
+        assert_eq!(shared.get("region"), None);
+        assert_eq!(b.keys().collect::<Vec<_>>(), ["host", "region"]);
+        let hash = |x: &Attributes| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            x.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(hash(&shared), hash(&a));
+        assert_eq!(Attributes::new().shared(), Attributes::new());
+        for key in ["provider", "host", "region", "nope"] {
+            assert_eq!(b.get_value(&Value::from(key)), b.get(key), "{key}");
+            assert_eq!(shared.get_value(&Value::from(key)), shared.get(key));
+        }
+    }
 
     #[test]
     fn behaves_as_a_sorted_map() {

@@ -427,7 +427,10 @@ impl Sweep {
             stores.push(r.info);
             partial |= r.interrupted;
         }
-        let mut report = self.scanner.assemble(started, not_scanned, outcomes);
+        // The evidence layer runs once, below, with the store findings in.
+        let mut report = self
+            .scanner
+            .assemble_unfinished(started, not_scanned, outcomes);
         // The scanner shows roots as paths (`s3:/b`); these are URLs.
         report.scan.roots = self.urls.iter().map(ToString::to_string).collect();
         // The sweep shards and caches by itself: record it as file scans do,

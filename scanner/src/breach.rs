@@ -15,6 +15,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, Weekday};
 
 use crate::model::{BreachNotification, BreachSummary, Finding};
+use crate::policy::Policy;
 use shekara_detectors::{Kind, Ruleset};
 
 /// The data class whose clock a finding of `kind` starts, if any.
@@ -55,14 +56,35 @@ pub fn add_business_days(from: OffsetDateTime, n: i64) -> OffsetDateTime {
     t
 }
 
+/// A window that replaces the rule data's (a policy's `[breach]`): the
+/// ISO 8601 duration, and whether it counts business days.
+pub type Window<'a> = (&'a str, bool);
+
+/// The window a policy sets for `class`, if there is a policy.
+pub fn policy_window(policy: Option<&Policy>, class: &str) -> Option<(String, bool)> {
+    let (window, _, business_days) = policy?.breach_window(class == "biometric");
+    Some((window, business_days))
+}
+
 /// The notification for `class`, detected at `detected`.
 pub fn notification(class: &str, detected: OffsetDateTime) -> Option<BreachNotification> {
+    notification_in(class, detected, None)
+}
+
+/// [`notification`] with the window `window` when given (the legal basis
+/// stays the rule data's).
+pub fn notification_in(
+    class: &str,
+    detected: OffsetDateTime,
+    window: Option<Window<'_>>,
+) -> Option<BreachNotification> {
     let rules = Ruleset::builtin();
     let w = rules.breach_window(class)?;
-    let (n, unit) = parse_window(&w.window)?;
+    let (window, business_days) = window.unwrap_or((&w.window, w.business_days));
+    let (n, unit) = parse_window(window)?;
     // Whole seconds: a deadline is read by people.
     let detected = detected.replace_nanosecond(0).unwrap_or(detected);
-    let deadline = match (unit, w.business_days) {
+    let deadline = match (unit, business_days) {
         ('D', true) => add_business_days(detected, n),
         ('D', false) => detected + Duration::days(n),
         ('H', _) => detected + Duration::hours(n),
@@ -70,8 +92,8 @@ pub fn notification(class: &str, detected: OffsetDateTime) -> Option<BreachNotif
     };
     Some(BreachNotification {
         class: class.to_string(),
-        window: w.window.clone(),
-        business_days: w.business_days,
+        window: window.to_string(),
+        business_days,
         basis: w.basis.clone(),
         basis_title: rules
             .reference(&w.basis)
@@ -82,12 +104,17 @@ pub fn notification(class: &str, detected: OffsetDateTime) -> Option<BreachNotif
 }
 
 /// Gives every biometric finding its notification, the clock starting at
-/// `detected` (when the scanner found it: the end of its file's scan).
-pub fn stamp(findings: &mut [Finding], detected: OffsetDateTime) {
+/// `detected` (when the scanner found it: the end of its file's scan), in
+/// the policy's window when there is a policy (as its verdicts count).
+pub fn stamp(findings: &mut [Finding], detected: OffsetDateTime, policy: Option<&Policy>) {
     let mut n = None;
     for f in findings {
         if class_of(f.kind) == Some("biometric") {
-            let note = n.get_or_insert_with(|| notification("biometric", detected).map(Box::new));
+            let note = n.get_or_insert_with(|| {
+                let w = policy_window(policy, "biometric");
+                let w = w.as_ref().map(|(s, b)| (s.as_str(), *b));
+                notification_in("biometric", detected, w).map(Box::new)
+            });
             f.breach_notification = note.clone();
         }
     }
@@ -96,8 +123,9 @@ pub fn stamp(findings: &mut [Finding], detected: OffsetDateTime) {
 /// One summary entry per class with findings, biometric first. The
 /// biometric entry gives the earliest detection and deadline of its
 /// findings; the personal-data entry (IINs) gives the window and basis only,
-/// IIN findings carrying no clock of their own.
-pub fn summarize(findings: &[Finding]) -> Vec<BreachSummary> {
+/// IIN findings carrying no clock of their own. `window`: the window
+/// for personal data when not the rule data's (a policy's).
+pub fn summarize(findings: &[Finding], window: Option<Window<'_>>) -> Vec<BreachSummary> {
     let mut out = Vec::new();
     let bio: Vec<&BreachNotification> = findings
         .iter()
@@ -121,10 +149,11 @@ pub fn summarize(findings: &[Finding]) -> Vec<BreachSummary> {
         .count() as u64;
     let rules = Ruleset::builtin();
     if let (true, Some(w)) = (personal > 0, rules.breach_window("personal")) {
+        let (window, business_days) = window.unwrap_or((&w.window, w.business_days));
         out.push(BreachSummary {
             class: "personal".into(),
-            window: w.window.clone(),
-            business_days: w.business_days,
+            window: window.to_string(),
+            business_days,
             basis: w.basis.clone(),
             basis_title: rules
                 .reference(&w.basis)
@@ -155,6 +184,37 @@ mod tests {
         assert_eq!(n.window, "PT3H");
         assert_eq!(n.deadline, "2026-11-23T19:00:00Z");
         assert_eq!(n.basis, "kz.digital-code.art24.biometric");
+    }
+
+    #[test]
+    fn a_policy_window_replaces_the_rule_datas() {
+        let policy = Policy::parse(
+            "[breach]\nbiometric = \"PT1H\"\npersonal = \"P2D\"\n",
+            "test",
+        )
+        .unwrap();
+        let detected = datetime!(2026-11-27 10:30 UTC);
+        let mut findings = vec![
+            Finding::sample(Kind::FaceEmbedding, "a.npy"),
+            Finding::sample(Kind::Iin, "b.csv"),
+        ];
+        stamp(&mut findings, detected, Some(&policy));
+        let n = findings[0].breach_notification.as_deref().unwrap();
+        assert_eq!((n.window.as_str(), n.business_days), ("PT1H", false));
+        assert_eq!(n.deadline, "2026-11-27T11:30:00Z");
+        assert_eq!(n.basis, "kz.digital-code.art24.biometric");
+        assert!(findings[1].breach_notification.is_none());
+        let w = policy_window(Some(&policy), "personal");
+        let w = w.as_ref().map(|(s, b)| (s.as_str(), *b));
+        let summary = summarize(&findings, w);
+        assert_eq!(summary.len(), 2);
+        assert_eq!(summary[0].deadline.as_deref(), Some("2026-11-27T11:30:00Z"));
+        assert_eq!(summary[1].window, "P2D");
+        // Without a policy: the rule data's windows.
+        stamp(&mut findings, detected, None);
+        let n = findings[0].breach_notification.as_deref().unwrap();
+        assert_eq!(n.window, "PT3H");
+        assert_eq!(summarize(&findings, None)[1].window, "P1D");
     }
 
     #[test]

@@ -22,6 +22,13 @@
 //! results are cached with the findings, so an unchanged file is not read
 //! back for them either. At the end of a full sweep, [`Cache::prune`] drops
 //! the entries of files under the scanned roots that the sweep no longer saw.
+//!
+//! A re-sweep's cost is the findings it hands back (hundreds of thousands on
+//! a data lake), so they are handled once: a hit's findings stay encoded
+//! ([`Cache::get_deferred`]) until the report is assembled, and are decoded
+//! straight into its list, each attribute set shared among the findings
+//! that repeat it. A value whose findings then fail to decode is scanned
+//! again on the spot.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -93,6 +100,38 @@ pub struct Entry {
     pub bytes: u64,
     /// Whether the file itself was scanned completely.
     pub complete: bool,
+}
+
+/// A cached file's findings, still encoded (see [`Cache::get_deferred`]).
+pub struct Deferred {
+    value: Box<[u8]>,
+    rest: codec::Rest,
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deferred")
+            .field("count", &self.rest.count)
+            .finish()
+    }
+}
+
+impl Deferred {
+    /// How many findings there are.
+    pub fn count(&self) -> usize {
+        self.rest.count
+    }
+
+    /// Whether a finding of this kind is among them.
+    pub fn holds(&self, kind: shekara_detectors::Kind) -> bool {
+        self.rest.holds(kind)
+    }
+
+    /// Appends the findings to `out`. `None` when they do not decode (a
+    /// damaged cache): `out` is left as it was.
+    pub fn decode_into(&self, out: &mut Vec<Finding>) -> Option<()> {
+        codec::decode_findings(&self.value, &self.rest, out)
+    }
 }
 
 /// An input scanned: a cached file or a member inside it.
@@ -234,6 +273,23 @@ impl Cache {
             return None;
         }
         codec::decode(bytes)
+    }
+
+    /// [`Cache::get`] without decoding the findings: they stay encoded in
+    /// the returned [`Deferred`], to be decoded straight into the report
+    /// ([`Deferred::decode_into`]) instead of into a list of their own that
+    /// is then copied there. A value whose other parts do not decode is a
+    /// miss.
+    pub fn get_deferred(&self, key: &[u8], stamp: &Stamp) -> Option<(Entry, Deferred)> {
+        let table = self.snapshot()?;
+        let value = table.get(key).ok()??;
+        let bytes = value.value();
+        if codec::stamp_of(bytes)? != *stamp {
+            return None;
+        }
+        let (entry, rest) = codec::decode_head(bytes)?;
+        let value = bytes.into();
+        Some((entry, Deferred { value, rest }))
     }
 
     /// Records a result; written in batches (and by [`Cache::flush`]).
@@ -405,6 +461,84 @@ mod tests {
         drop(c);
         let c = Cache::open(dir.path(), "one").unwrap();
         assert!(c.is_empty(), "opening another context dropped this one");
+    }
+
+    /// Damages the findings of every value in `dir`'s cache (their first
+    /// kind byte), leaving the rest of each value intact.
+    fn damage_findings(dir: &Path) {
+        let db = Database::create(dir.join("shekara-cache.redb")).unwrap();
+        let tx = db.begin_write().unwrap();
+        let names: Vec<String> = tx
+            .list_tables()
+            .unwrap()
+            .map(|t| t.name().to_string())
+            .collect();
+        for name in names {
+            let mut table = tx.open_table(def(&name)).unwrap();
+            let mut damaged = Vec::new();
+            for item in table.iter().unwrap() {
+                let (k, v) = item.unwrap();
+                let mut v = v.value().to_vec();
+                let (_, rest) = codec::decode_head(&v).unwrap();
+                if rest.count > 0 {
+                    v[rest.at] = 0xff;
+                    damaged.push((k.value().to_vec(), v));
+                }
+            }
+            assert!(!damaged.is_empty());
+            for (k, v) in damaged {
+                table.insert(k.as_slice(), v.as_slice()).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn findings_that_do_not_decode_at_assembly_are_scanned_again() {
+        use crate::{Config, FingerprintKey, Input, NoSink, Progress, Scanner};
+        let data = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        std::fs::write(
+            data.path().join("a.csv"),
+            "id,iin\n1,850314319331\n2,921130474626\n",
+        )
+        .unwrap();
+        std::fs::write(
+            data.path().join("b.py"),
+            "URL = 's3://bucket/x'  # and 880515306144\n",
+        )
+        .unwrap();
+        std::fs::write(data.path().join("c.txt"), "nothing here\n").unwrap();
+        let run = || {
+            let mut c = Config::new(vec![Input::Path(data.path().to_path_buf())]);
+            c.key = Some(FingerprintKey::from_secret("k", "test"));
+            c.cache = Some(cache.path().to_path_buf());
+            Scanner::new(c)
+                .unwrap()
+                .run(&NoSink, &Progress::default())
+                .unwrap()
+        };
+        let first = run();
+        assert!(first.findings.len() >= 3, "{:?}", first.findings);
+        let second = run();
+        assert_eq!(second.findings, first.findings, "decoded into the report");
+        assert_eq!(second.coverage.files_cached, 3);
+        damage_findings(cache.path());
+        let third = run();
+        assert_eq!(third.findings, first.findings, "scanned again");
+        assert_eq!(
+            third.coverage.files_cached, 1,
+            "only the file without findings came from the cache"
+        );
+        let cached: Vec<(&str, bool)> = third
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.cached))
+            .collect();
+        assert_eq!(cached, [("a.csv", false), ("b.py", false), ("c.txt", true)]);
+        let fourth = run();
+        assert_eq!(fourth.findings, first.findings);
+        assert_eq!(fourth.coverage.files_cached, 3, "cached afresh");
     }
 
     #[test]

@@ -99,6 +99,28 @@ pub struct Outcome {
     /// them, reason) when already settled (`--cache`); `None`: looked up
     /// after the scan.
     pub inline: Option<crate::cache::Inline>,
+    /// A cached file's findings, still encoded: decoded at assembly,
+    /// straight into the report (`findings` is then empty).
+    pub later: Option<Later>,
+}
+
+/// A cached file's findings, decoded when the report is assembled (see
+/// [`crate::cache::Cache::get_deferred`]): a re-sweep of a large tree then
+/// holds each finding once, in the report, not also in a list per file.
+#[derive(Clone, Debug)]
+pub struct Later {
+    findings: std::sync::Arc<crate::cache::Deferred>,
+    path: String,
+    path_base64: Option<String>,
+    /// The file, to scan again if its cached findings do not decode.
+    entry: Entry,
+}
+
+impl Outcome {
+    /// Its number of findings, decoded or not.
+    pub fn finding_count(&self) -> usize {
+        self.findings.len() + self.later.as_ref().map_or(0, |l| l.findings.count())
+    }
 }
 
 /// The outcome of scanning one file (or one in-memory input).
@@ -247,11 +269,15 @@ impl Scanner {
         if let Some(ri) = roots.stdin {
             outcomes.push(self.scan_stdin(ri, sink, progress));
         }
+        let folders = self.folder_findings(&walked, &outcomes, sink);
+        let (mut report, known) = self.assemble_with(started, skipped, outcomes, folders);
+        self.finish(&mut report, known);
+        // After assembly, which scans again a file whose cached findings
+        // turn out damaged, and caches it afresh.
         if let Some(cache) = &self.cache {
             self.finish_cache(cache, &roots, &walked);
         }
-        let folders = self.folder_findings(&walked, &outcomes, sink);
-        Ok(self.assemble_with(started, skipped, outcomes, folders))
+        Ok(report)
     }
 
     /// Runs `work` on this scanner's thread pool (for callers that feed
@@ -268,11 +294,19 @@ impl Scanner {
         results: &[Outcome],
         sink: &dyn Sink,
     ) -> Vec<Finding> {
+        let model = shekara_detectors::Kind::BiometricModel;
         let models_found = results
             .iter()
             .flat_map(|o| &o.findings)
-            .filter(|f| f.kind == shekara_detectors::Kind::BiometricModel)
+            .filter(|f| f.kind == model)
             .map(|f| (f.location.root, f.location.path.clone()))
+            .chain(
+                results
+                    .iter()
+                    .filter_map(|o| o.later.as_ref())
+                    .filter(|l| l.findings.holds(model))
+                    .map(|l| (l.entry.root, l.path.clone())),
+            )
             .collect();
         let cx = crate::facestore::Context {
             key: &self.key,
@@ -282,7 +316,11 @@ impl Scanner {
         let mut found = self
             .pool
             .install(|| crate::facestore::folder_findings(&walked.files, &cx));
-        crate::breach::stamp(&mut found, time::OffsetDateTime::now_utc());
+        crate::breach::stamp(
+            &mut found,
+            time::OffsetDateTime::now_utc(),
+            self.config.policy.as_ref(),
+        );
         if !found.is_empty() {
             let outcome = Outcome {
                 findings: found,
@@ -353,18 +391,21 @@ impl Scanner {
         progress
             .bytes_total
             .store(total, std::sync::atomic::Ordering::Relaxed);
+        // Cached findings wait to be decoded into the report, unless the
+        // sink wants each file's findings as it is done.
+        let defer = !sink.wants_findings();
         self.pool.install(|| {
             jobs.par_iter()
                 .enumerate()
                 .map(|(i, job)| {
                     let outcome = match job {
-                        crate::unpack::Job::File(e) => self.scan_file(e),
+                        crate::unpack::Job::File(e) => self.scan_file(e, defer),
                         crate::unpack::Job::ImageDir(img) => {
                             with_buf(|b| crate::unpack::scan_image_dir(self, img, b))
                         }
                     };
                     sink.file(i, &outcome);
-                    progress.add(1, outcome.bytes, outcome.findings.len() as u64);
+                    progress.add(1, outcome.bytes, outcome.finding_count() as u64);
                     outcome
                 })
                 .collect()
@@ -372,7 +413,7 @@ impl Scanner {
     }
 
     /// Scans one walked file, through the cache when there is one.
-    fn scan_file(&self, e: &Entry) -> Outcome {
+    fn scan_file(&self, e: &Entry, defer: bool) -> Outcome {
         let Some(cache) = &self.cache else {
             return with_buf(|b| self.scan_entry(e, b));
         };
@@ -380,8 +421,24 @@ impl Scanner {
         let key = cache_key(&e.path);
         // The walk's `stat` (one per file, not two).
         let stamp = e.stamp;
-        if let Some(hit) = stamp.as_ref().and_then(|st| cache.get(&key, st)) {
-            return cached_outcome(&place, hit);
+        if let Some(st) = stamp.as_ref() {
+            if defer {
+                if let Some((hit, later)) = cache.get_deferred(&key, st) {
+                    let mut outcome = cached_outcome(&place, hit);
+                    if later.count() > 0 {
+                        let (path, path_base64) = display_path(&place.rel);
+                        outcome.later = Some(Later {
+                            findings: std::sync::Arc::new(later),
+                            path,
+                            path_base64,
+                            entry: e.clone(),
+                        });
+                    }
+                    return outcome;
+                }
+            } else if let Some(hit) = cache.get(&key, st) {
+                return cached_outcome(&place, hit);
+            }
         }
         let mut outcome = with_buf(|b| self.scan_entry(e, b));
         // Archives and datasets are cached with their members and what of
@@ -409,7 +466,7 @@ impl Scanner {
         let mut lock = stdin.lock();
         let outcome = self.scan_reader(&Place::file(root, b"-".to_vec()), &mut lock, u64::MAX);
         sink.file(usize::MAX, &outcome);
-        progress.add(1, outcome.bytes, outcome.findings.len() as u64);
+        progress.add(1, outcome.bytes, outcome.finding_count() as u64);
         outcome
     }
 
@@ -709,12 +766,11 @@ impl Scanner {
     }
 
     fn scan_whole(&self, file: &File, path: &str, size: u64, buf: &mut Vec<u8>) -> FileResult {
-        buf.clear();
-        let reader: &File = file;
-        if let Err(err) = reader.take(size).read_to_end(buf) {
-            return FileResult::failed(Reason::ReadError, os_error(&err));
+        let mut reader: &File = file;
+        match crate::windows::read_whole(&mut reader, size, buf) {
+            Ok(n) => self.pass(&buf[..n], path),
+            Err(err) => FileResult::failed(Reason::ReadError, os_error(&err)),
         }
-        self.pass(buf, path)
     }
 
     /// Scans an input in segments of [`Config::segment`] bytes, in
@@ -724,29 +780,30 @@ impl Scanner {
     fn scan_mapped(&self, bytes: &[u8], path: &str) -> Vec<Located> {
         let segment = self.config.segment.max(1);
         let segments: Vec<usize> = (0..bytes.len()).step_by(segment).collect();
-        let parts: Vec<(Vec<Located>, u64, Option<u64>)> = segments
+        let parts: Vec<(Vec<Located>, u64, u64)> = segments
             .par_iter()
             .map(|&start| {
                 let end = (start + segment).min(bytes.len());
                 let mut scan = InputScan::new(&self.engine, path);
                 scan.slice_range(bytes, start..end, self.config.window);
-                let (newlines, last) = scan.line_totals();
-                (scan.finish(), newlines, last)
+                let (newlines, _, chars) = scan.line_totals();
+                (scan.finish(), newlines, chars)
             })
             .collect();
         let mut out = Vec::new();
-        let (mut newlines_before, mut last_newline) = (0u64, None::<u64>);
-        for (located, newlines, last) in parts {
+        // Newlines before this segment, and characters from the last of
+        // them to the segment's start (columns count characters: additive).
+        let (mut newlines_before, mut carried) = (0u64, 0u64);
+        for (located, newlines, chars) in parts {
             for mut l in located {
                 if l.line == 1 {
-                    let line_start = last_newline.map_or(0, |p| p + 1);
-                    l.column = l.raw.span.start - line_start + 1;
+                    l.column += carried;
                 }
                 l.line += newlines_before;
                 out.push(l);
             }
             newlines_before += newlines;
-            last_newline = last.or(last_newline);
+            carried = if newlines > 0 { chars } else { carried + chars };
         }
         out
     }
@@ -802,7 +859,11 @@ impl Scanner {
         if let Some(policy) = &self.config.policy {
             policy.apply(&mut findings);
         }
-        crate::breach::stamp(&mut findings, time::OffsetDateTime::now_utc());
+        crate::breach::stamp(
+            &mut findings,
+            time::OffsetDateTime::now_utc(),
+            self.config.policy.as_ref(),
+        );
         let complete = r.problem.is_none();
         let not_scanned = r
             .problem
@@ -833,6 +894,7 @@ impl Scanner {
             bytes: r.bytes,
             complete,
             inline: None,
+            later: None,
         }
     }
 
@@ -879,7 +941,30 @@ impl Scanner {
         not_scanned_list: Vec<NotScanned>,
         outcomes: Vec<Outcome>,
     ) -> Report {
+        let (mut report, known) =
+            self.assemble_with(started, not_scanned_list, outcomes, Vec::new());
+        self.finish(&mut report, known);
+        report
+    }
+
+    /// [`Scanner::assemble`] without the evidence layer (suppressions,
+    /// verdicts), for a caller that adds findings of its own first and then
+    /// calls [`Scanner::refinish`] (the object sweep's store findings).
+    pub fn assemble_unfinished(
+        &self,
+        started: String,
+        not_scanned_list: Vec<NotScanned>,
+        outcomes: Vec<Outcome>,
+    ) -> Report {
         self.assemble_with(started, not_scanned_list, outcomes, Vec::new())
+            .0
+    }
+
+    /// Evidence layer: suppressions, then verdicts (files read back on
+    /// this scan's threads).
+    fn finish(&self, report: &mut Report, known: crate::post::KnownInline) {
+        self.pool
+            .install(|| crate::post::finish(report, &self.config, known));
     }
 
     /// [`Scanner::assemble`] plus findings about folders rather than files
@@ -890,17 +975,40 @@ impl Scanner {
         mut not_scanned_list: Vec<NotScanned>,
         outcomes: Vec<Outcome>,
         folders: Vec<Finding>,
-    ) -> Report {
+    ) -> (Report, crate::post::KnownInline) {
         // The first outcome's findings are the start of the list (moved, not
         // copied: an image tarball's hundreds of thousands of findings are
         // all in one outcome), with room for the rest reserved once.
         let mut left: usize =
-            outcomes.iter().map(|o| o.findings.len()).sum::<usize>() + folders.len();
+            outcomes.iter().map(Outcome::finding_count).sum::<usize>() + folders.len();
         let mut findings = Vec::new();
         let mut files = Vec::new();
         let mut coverage = Coverage::default();
         let mut known = crate::post::KnownInline::default();
-        for o in outcomes {
+        for mut o in outcomes {
+            if let Some(later) = o.later.take() {
+                if findings.is_empty() {
+                    findings.reserve_exact(left);
+                }
+                let before = findings.len();
+                if later.findings.decode_into(&mut findings).is_some() {
+                    for f in &mut findings[before..] {
+                        f.location.root = later.entry.root;
+                        f.location.path.clone_from(&later.path);
+                        f.location.path_base64.clone_from(&later.path_base64);
+                    }
+                    known.add(before, findings.len() - before, o.inline.take());
+                    left -= findings.len() - before;
+                    o.findings = Vec::new();
+                } else {
+                    // A damaged cache value: the file is scanned again (and
+                    // cached afresh, as any miss).
+                    left -= later.findings.count();
+                    o = self.scan_file(&later.entry, false);
+                    left += o.findings.len();
+                    findings.reserve(o.findings.len());
+                }
+            }
             // Files (of `files_scanned`), not the archive members listed with them.
             if o.complete {
                 coverage.files_cached += o
@@ -945,8 +1053,10 @@ impl Scanner {
         coverage.not_scanned = not_scanned_list;
         let finished = time::OffsetDateTime::now_utc();
         let mut summary = Summary::of(&findings);
-        summary.breach_notification = crate::breach::summarize(&findings);
-        let mut report = Report {
+        let personal = crate::breach::policy_window(self.config.policy.as_ref(), "personal");
+        summary.breach_notification =
+            crate::breach::summarize(&findings, personal.as_ref().map(|(w, b)| (w.as_str(), *b)));
+        let report = Report {
             schema: REPORT_SCHEMA.into(),
             tool: Tool {
                 name: "shekara".into(),
@@ -969,11 +1079,7 @@ impl Scanner {
             stores: Vec::new(),
             partial: false,
         };
-        // Evidence layer: suppressions, then verdicts (files read back on
-        // this scan's threads).
-        self.pool
-            .install(|| crate::post::finish(&mut report, &self.config, known));
-        report
+        (report, known)
     }
 
     fn root_labels(&self) -> Vec<String> {
@@ -1114,6 +1220,7 @@ fn cached_outcome(place: &Place, hit: crate::cache::Entry) -> Outcome {
         bytes: hit.bytes,
         complete: hit.complete,
         inline: hit.inline,
+        later: None,
     }
 }
 

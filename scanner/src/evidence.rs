@@ -114,7 +114,14 @@ impl FingerprintKey {
         let mut h = blake3::Hasher::new_keyed(&self.key);
         h.update(FINGERPRINT_CONTEXT);
         h.update(value);
-        format!("bk3:{}", &h.finalize().to_hex()[..32])
+        let digest = h.finalize();
+        let mut s = String::with_capacity(4 + 32);
+        s.push_str("bk3:");
+        for b in &digest.as_bytes()[..16] {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        s
     }
 }
 
@@ -157,10 +164,19 @@ pub fn mask(kind: Kind, value: &[u8]) -> String {
     }
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 fn mask_digits(value: &[u8], head: usize, tail: usize) -> String {
     let n = value.len();
     if n <= head + tail {
         return "*".repeat(n);
+    }
+    if value.is_ascii() {
+        let mut s = String::with_capacity(n);
+        s.extend(value[..head].iter().map(|&b| char::from(b)));
+        s.extend(std::iter::repeat_n('*', n - head - tail));
+        s.extend(value[n - tail..].iter().map(|&b| char::from(b)));
+        return s;
     }
     let mut s = String::with_capacity(n);
     s.push_str(&String::from_utf8_lossy(&value[..head]));
@@ -176,6 +192,8 @@ mod tests {
     #[test]
     fn masks_ids() {
         assert_eq!(mask(Kind::Iin, b"850314319331"), "8503******31");
+        assert_eq!(mask(Kind::Bin, b"0503407656"), "0503****56");
+        assert_eq!(mask(Kind::Iin, b"12345"), "*****");
         assert_eq!(
             mask(Kind::ForeignEndpoint, b"s3.amazonaws.com"),
             "s3.amazonaws.com"
@@ -195,6 +213,14 @@ mod tests {
             b.fingerprint(b"850314319331")
         );
         assert!(!a.fingerprint(b"850314319331").contains("850314319331"));
+        // The first 16 bytes of the keyed BLAKE3 digest, in lowercase hex.
+        let mut h = blake3::Hasher::new_keyed(&a.key);
+        h.update(FINGERPRINT_CONTEXT);
+        h.update(b"850314319331");
+        assert_eq!(
+            a.fingerprint(b"850314319331"),
+            format!("bk3:{}", &h.finalize().to_hex()[..32])
+        );
         assert_eq!(a.fingerprint(b"x").len(), 4 + 32);
     }
 

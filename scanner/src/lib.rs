@@ -48,7 +48,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use driver::Scanner;
-pub use driver::{sha256_hex, timestamp, Outcome, Place};
+pub use driver::{sha256_hex, timestamp, Later, Outcome, Place};
 pub use evidence::FingerprintKey;
 pub use model::{Finding, NotScanned, Report, ScannedFile, Store};
 pub use shekara_detectors::{Engine, Kind, Severity};
@@ -187,12 +187,22 @@ pub trait Sink: Sync {
     /// An input is done: its findings and what of it was not scanned, and why.
     /// `index` is `usize::MAX` for inputs outside the walk (stdin, blobs).
     fn file(&self, _index: usize, _outcome: &Outcome) {}
+    /// Whether [`Sink::file`] reads the findings. When not, a cached file's
+    /// findings are left encoded in its outcome ([`Outcome::later`]) and
+    /// decoded straight into the report.
+    fn wants_findings(&self) -> bool {
+        true
+    }
 }
 
 /// A sink that ignores everything.
 #[derive(Debug)]
 pub struct NoSink;
-impl Sink for NoSink {}
+impl Sink for NoSink {
+    fn wants_findings(&self) -> bool {
+        false
+    }
+}
 
 /// Errors that stop a scan before it starts.
 #[derive(Debug)]

@@ -116,6 +116,13 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
     // Each suppression travels with its finding (indices change in the merge).
     let mut suppressed = Vec::new();
     let mut shards = shards;
+    // The personal-data window the shards' policy set (shards of one sweep
+    // share their policy): kept for the merged summary.
+    let personal = shards
+        .iter()
+        .flat_map(|r| &r.summary.breach_notification)
+        .find(|b| b.class == "personal")
+        .map(|b| (b.window.clone(), b.business_days));
     for r in &mut shards {
         for s in std::mem::take(&mut r.suppressions) {
             if let Some(f) = r.findings.get(s.finding) {
@@ -162,7 +169,10 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         (a.root, &a.path, &a.inner, a.reason).cmp(&(b.root, &b.path, &b.inner, b.reason))
     });
     out.summary = Summary::of(&out.findings);
-    out.summary.breach_notification = crate::breach::summarize(&out.findings);
+    out.summary.breach_notification = crate::breach::summarize(
+        &out.findings,
+        personal.as_ref().map(|(w, b)| (w.as_str(), *b)),
+    );
     let at: std::collections::HashMap<_, usize> = out
         .findings
         .iter()

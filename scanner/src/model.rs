@@ -29,7 +29,9 @@ pub struct Location {
     /// 1-based line, when the input is text-like.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
-    /// 1-based column in bytes.
+    /// 1-based column, in characters: Unicode code points of UTF-8 text (of
+    /// bytes that are not UTF-8, each counts as one but a stray continuation
+    /// byte, which counts as none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<u64>,
     /// Byte offset of the finding's first byte.

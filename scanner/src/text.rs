@@ -3,6 +3,10 @@
 /// Escapes control characters and Unicode bidi overrides in `s`, so a path or
 /// value can't rewrite the terminal or reorder what the reader sees.
 pub fn sanitize(s: &str) -> String {
+    // Printable ASCII (hosts, paths, most values) needs nothing.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -18,6 +22,9 @@ pub fn sanitize(s: &str) -> String {
 
 /// UTF-8 text as is (sanitized); invalid bytes as `\xNN`.
 pub fn escape_lossy(bytes: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return sanitize(s);
+    }
     let mut out = String::new();
     for chunk in bytes.utf8_chunks() {
         out.push_str(&sanitize(chunk.valid()));
@@ -37,5 +44,10 @@ mod tests {
         assert_eq!(sanitize("a\x1b[31mb"), "a\\u{1b}[31mb");
         assert_eq!(sanitize("x\u{202E}y"), "x\\u{202e}y");
         assert_eq!(escape_lossy(b"ok\xff"), "ok\\xff");
+        assert_eq!(escape_lossy(b"s3.amazonaws.com"), "s3.amazonaws.com");
+        assert_eq!(escape_lossy(b"tab\there"), "tab\\there");
+        assert_eq!(escape_lossy("ж\u{202E}".as_bytes()), "ж\\u{202e}");
+        assert_eq!(sanitize("~ !"), "~ !");
+        assert_eq!(sanitize("del\x7f"), "del\\u{7f}");
     }
 }

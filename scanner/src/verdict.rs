@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use shekara_detectors::attributes::Value;
 use shekara_detectors::Kind;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, Weekday};
@@ -312,11 +313,12 @@ fn providers(report: &Report, idx: &[usize]) -> String {
     let same = |a: &str, b: &str| std::ptr::eq(a, b);
     let mut seen: Vec<(&str, &str)> = Vec::new();
     let mut m: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let (provider, country) = (Value::from("provider"), Value::from("country"));
     for &i in idx {
         if let Some(f) = report.findings.get(i) {
             let a = &f.attributes;
-            let p = a.get("provider").unwrap_or(f.rule.as_str());
-            let c = a.get("country").unwrap_or("unknown");
+            let p = a.get_value(&provider).unwrap_or(f.rule.as_str());
+            let c = a.get_value(&country).unwrap_or("unknown");
             if seen.iter().any(|&(sp, sc)| same(sp, p) && same(sc, c)) {
                 continue;
             }

@@ -20,7 +20,7 @@ pub struct Located {
     pub raw: RawFinding,
     /// 1-based line.
     pub line: u64,
-    /// 1-based column (bytes).
+    /// 1-based column, in characters (see [`chars`]).
     pub column: u64,
 }
 
@@ -29,21 +29,44 @@ pub struct Located {
 struct Lines {
     newlines: u64,
     last_newline: Option<u64>,
+    /// Characters since the last newline (or the start).
+    chars: u64,
 }
 
 impl Lines {
     /// Advances over `bytes` (which start at absolute offset `base`).
     fn advance(&mut self, bytes: &[u8], base: u64) {
         self.newlines += bytecount::count(bytes, b'\n') as u64;
-        if let Some(p) = memrchr(bytes) {
-            self.last_newline = Some(base + p as u64);
+        match memrchr(bytes) {
+            Some(p) => {
+                self.last_newline = Some(base + p as u64);
+                self.chars = chars(&bytes[p + 1..]);
+            }
+            None => self.chars += chars(bytes),
         }
     }
 
-    fn locate(&self, offset: u64) -> (u64, u64) {
-        let line_start = self.last_newline.map_or(0, |p| p + 1);
-        (self.newlines + 1, offset - line_start + 1)
+    /// Line and column of the offset advanced to.
+    fn locate(&self) -> (u64, u64) {
+        (self.newlines + 1, self.chars + 1)
     }
+}
+
+/// Characters in `bytes`: Unicode code points of UTF-8 text, counted as
+/// the bytes that do not continue a character (a stray byte counts as one;
+/// a stray continuation byte as none). Additive over any split of the
+/// bytes, so a count carried across windows is exact.
+pub fn chars(bytes: &[u8]) -> u64 {
+    bytecount::num_chars(bytes) as u64
+}
+
+/// 1-based line and column (in characters, see [`chars`]) of `at` in `bytes`.
+pub fn line_col(bytes: &[u8], at: usize) -> (u64, u64) {
+    let at = at.min(bytes.len());
+    let before = &bytes[..at];
+    let line = bytecount::count(before, b'\n') as u64 + 1;
+    let start = memrchr(before).map_or(0, |p| p + 1);
+    (line, chars(&before[start..]) + 1)
 }
 
 fn memrchr(bytes: &[u8]) -> Option<usize> {
@@ -90,7 +113,7 @@ impl<'e> InputScan<'e> {
             self.lines
                 .advance(&bytes[cursor..rel], base + cursor as u64);
             cursor = rel;
-            let (line, column) = self.lines.locate(raw.span.start);
+            let (line, column) = self.lines.locate();
             self.out.push(Located { raw, line, column });
         }
         self.lines
@@ -164,17 +187,19 @@ impl<'e> InputScan<'e> {
         let mut found = Vec::new();
         self.engine.scan_whole_file(&hay, &mut found);
         for raw in found {
-            let at = (raw.span.start as usize).min(bytes.len());
-            let before = &bytes[..at];
-            let line = bytecount::count(before, b'\n') as u64 + 1;
-            let column = (at - memrchr(before).map_or(0, |p| p + 1)) as u64 + 1;
+            let (line, column) = line_col(bytes, raw.span.start as usize);
             self.out.push(Located { raw, line, column });
         }
     }
 
-    /// Newlines counted so far, and the offset of the last one.
-    pub fn line_totals(&self) -> (u64, Option<u64>) {
-        (self.lines.newlines, self.lines.last_newline)
+    /// Newlines counted so far, the offset of the last one, and the
+    /// characters after it (or since the start when there is none).
+    pub fn line_totals(&self) -> (u64, Option<u64>, u64) {
+        (
+            self.lines.newlines,
+            self.lines.last_newline,
+            self.lines.chars,
+        )
     }
 
     /// The findings, ordered by offset then rule.
@@ -195,6 +220,35 @@ pub fn order(located: &mut Vec<Located>) {
         ))
     });
     located.dedup_by(|a, b| a.raw == b.raw);
+}
+
+/// Reads up to `limit` bytes of `reader` into the start of `buf` and returns
+/// how many it read: the input is `buf[..n]`.
+///
+/// `buf` is a buffer reused from file to file, and its length says how much
+/// of it is initialised: it is never shortened below what was read, so the
+/// next user ([`InputScan::reader`] needs a window's worth) does not zero
+/// it again. A longer input than any before is read past the length with
+/// `read_to_end` (which reads a file into spare capacity without zeroing it).
+///
+/// # Errors
+/// A read error (`Interrupted` is retried).
+pub fn read_whole(reader: &mut dyn Read, limit: u64, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let want = usize::try_from(limit).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+    if buf.len() < want {
+        if buf.capacity() < want {
+            // A fresh allocation: growing would copy the old bytes over.
+            *buf = Vec::new();
+        }
+        buf.clear();
+        buf.try_reserve(want)
+            .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        reader.take(limit).read_to_end(buf)?;
+        return Ok(buf.len());
+    }
+    let mut n = 0;
+    fill(reader, &mut buf[..want], &mut n)?;
+    Ok(n)
 }
 
 /// Reads into `buf[*len..]` until it is full or the reader ends; true at the end.
@@ -275,6 +329,35 @@ mod tests {
             let pos: Vec<_> = got.iter().map(|l| (l.line, l.column)).collect();
             assert_eq!(pos, vec![(3, 5), (5, 3)], "chunk {chunk}");
         }
+        // Columns count characters, not bytes: Cyrillic takes two bytes each.
+        let data = "ЖСН\nИИН: 850314319331 және 921130474626\n".as_bytes();
+        for chunk in [1, 3, 100] {
+            let got = by_reader(&engine, data, chunk);
+            let pos: Vec<_> = got.iter().map(|l| (l.line, l.column)).collect();
+            assert_eq!(pos, vec![(2, 6), (2, 24)], "chunk {chunk}");
+        }
+        let at = data.len() - 13;
+        assert_eq!(line_col(data, at), (2, 24));
+        assert_eq!(chars("ж\u{1F600}a".as_bytes()), 3);
+        assert_eq!(
+            chars(b"\xff\x80a"),
+            2,
+            "a stray continuation byte counts as none"
+        );
+    }
+
+    #[test]
+    fn read_whole_keeps_the_buffer_long() {
+        let mut buf = vec![7u8; 10];
+        let n = read_whole(&mut &b"abcdefghijklmnop"[..], 100, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"abcdefghijklmnop");
+        assert_eq!(buf.len(), 16, "longer than before: read to its end");
+        let n = read_whole(&mut &b"0123456789"[..], 4, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"0123");
+        assert_eq!(buf.len(), 16, "never shortened");
+        let n = read_whole(&mut &b"xyz"[..], 16, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"xyz");
+        assert_eq!(&buf[n..], b"3efghijklmnop", "bytes past the input stay");
     }
 
     #[test]

@@ -10,6 +10,9 @@ use std::path::Path;
 use shekara_fixtures::datasets::{csv_dataset, jsonl_dataset, DatasetCounts};
 use shekara_scanner::{Config, Finding, FingerprintKey, Input, NoSink, Progress, Report, Scanner};
 
+/// IINs on the last line of [`notes`].
+const LONG_LINE_IINS: usize = 3_000;
+
 /// Plain text with IINs, BINs, invalid numbers and URLs on every line, so
 /// that segment edges fall inside and between matches.
 fn notes(lines: usize) -> Vec<u8> {
@@ -21,6 +24,12 @@ fn notes(lines: usize) -> Vec<u8> {
             out.extend_from_slice(b"BIN:050340765602; s3://kz-archive/dump.csv\n");
         }
     }
+    // One line longer than several segments: its findings' columns (in
+    // characters) carry over segments without a newline.
+    for _ in 0..LONG_LINE_IINS {
+        out.extend_from_slice("жолы ИИН 850314319331, ".as_bytes());
+    }
+    out.push(b'\n');
     out
 }
 
@@ -107,7 +116,7 @@ fn parallel_and_sequential_paths_give_the_same_report() {
     assert_eq!(count(&reference, "events.jsonl", "iin", true), jsonl_ids);
     assert_eq!(
         count(&reference, "notes.txt", "iin", false),
-        c.notes_lines as u64
+        (c.notes_lines + LONG_LINE_IINS) as u64
     );
     assert!(count(&reference, "notes.txt", "bin", false) > 0);
     assert!(count(&reference, "main.tf", "foreign_endpoint", false) > 0);

@@ -16,13 +16,25 @@
 //! bounds-checked and a value that does not decode is a cache miss.
 
 use shekara_detectors::attributes::Value;
+use shekara_detectors::hash::FastHash;
 use shekara_detectors::{Confidence, Kind, Severity};
 
 use super::{Entry, Inline, Member, Stamp, Unscanned};
+
+/// Attribute sets at most this many are remembered per thread for sharing
+/// (then forgotten all at once): a few MB at most.
+const SEEN_CAP: usize = 1 << 16;
+
+type Seen = std::collections::HashMap<Box<[u8]>, shekara_detectors::Attributes, FastHash>;
+
+thread_local! {
+    /// The attribute sets this thread decoded, by their encoded bytes.
+    static SEEN: std::cell::RefCell<Seen> = std::cell::RefCell::default();
+}
 use crate::model::{BreachNotification, Evidence, Finding, Location, Reason};
 
 /// Layout version: the first byte of every value.
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 
 /// The reasons a cached result may carry, by their byte.
 pub(super) const REASONS: [Reason; 8] = [
@@ -71,10 +83,6 @@ pub(super) fn encode(e: &Entry) -> Option<Vec<u8>> {
             }
         }
     }
-    uvar(&mut w, e.findings.len() as u64);
-    for f in &e.findings {
-        finding(&mut w, f)?;
-    }
     uvar(&mut w, e.members.len() as u64);
     for m in &e.members {
         strings(&mut w, &m.inner);
@@ -90,6 +98,17 @@ pub(super) fn encode(e: &Entry) -> Option<Vec<u8>> {
     }
     uvar(&mut w, e.bytes);
     w.push(u8::from(e.complete));
+    // Findings last, after the kinds they hold: a sweep can take the rest
+    // now and decode the findings later, straight into the report.
+    let mut kinds = 0u16;
+    for f in &e.findings {
+        kinds |= 1 << KINDS.iter().position(|k| *k == f.kind)?;
+    }
+    w.extend_from_slice(&kinds.to_le_bytes());
+    uvar(&mut w, e.findings.len() as u64);
+    for f in &e.findings {
+        finding(&mut w, f)?;
+    }
     Some(w)
 }
 
@@ -104,6 +123,37 @@ pub(super) fn stamp_of(v: &[u8]) -> Option<Stamp> {
 
 /// Decodes a whole entry.
 pub(super) fn decode(v: &[u8]) -> Option<Entry> {
+    let (mut entry, rest) = decode_head(v)?;
+    let mut findings = Vec::with_capacity(rest.count.min(1 << 16));
+    decode_findings(v, &rest, &mut findings)?;
+    entry.findings = findings;
+    Some(entry)
+}
+
+/// Where a value's findings are, and what they hold (see [`decode_head`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Rest {
+    /// Offset of the first finding.
+    pub(super) at: usize,
+    /// How many there are.
+    pub(super) count: usize,
+    /// Bit `i` set when a finding of `KINDS[i]` is among them.
+    pub(super) kinds: u16,
+}
+
+impl Rest {
+    /// Whether a finding of this kind is among them.
+    pub(super) fn holds(&self, kind: Kind) -> bool {
+        KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .is_some_and(|i| self.kinds & (1 << i) != 0)
+    }
+}
+
+/// Decodes all of an entry but its findings (left empty), and says where
+/// they are.
+pub(super) fn decode_head(v: &[u8]) -> Option<(Entry, Rest)> {
     let stamp = stamp_of(v)?;
     let mut r = Reader { b: v, at: HEAD };
     // Attribute strings are stored by their index among the known strings
@@ -124,11 +174,6 @@ pub(super) fn decode(v: &[u8]) -> Option<Entry> {
         }
         _ => return None,
     };
-    let n = r.len()?;
-    let mut findings = Vec::with_capacity(n.min(1 << 16));
-    for _ in 0..n {
-        findings.push(r.finding()?);
-    }
     let n = r.len()?;
     let mut members = Vec::with_capacity(n.min(1 << 16));
     for _ in 0..n {
@@ -154,16 +199,54 @@ pub(super) fn decode(v: &[u8]) -> Option<Entry> {
         1 => true,
         _ => return None,
     };
-    (r.at == v.len()).then_some(Entry {
+    let kinds = u16::from_le_bytes(r.take(2)?.try_into().ok()?);
+    let count = r.len()?;
+    // Each finding takes more than one byte: a count past the bytes left is damage.
+    if count > v.len() - r.at {
+        return None;
+    }
+    let entry = Entry {
         stamp,
         sha256,
         inline,
-        findings,
+        findings: Vec::new(),
         members,
         not_scanned,
         bytes,
         complete,
-    })
+    };
+    Some((
+        entry,
+        Rest {
+            at: r.at,
+            count,
+            kinds,
+        },
+    ))
+}
+
+/// Appends the findings that `rest` (from [`decode_head`] of `v`) locates
+/// to `out`. `None` when they do not decode, or do not end the value, or
+/// hold a kind `rest` does not: then `out` is left as it was.
+pub(super) fn decode_findings(v: &[u8], rest: &Rest, out: &mut Vec<Finding>) -> Option<()> {
+    let before = out.len();
+    let mut r = Reader { b: v, at: rest.at };
+    let mut kinds = 0u16;
+    out.reserve(rest.count);
+    for _ in 0..rest.count {
+        match r.finding() {
+            Some(f) => {
+                kinds |= 1 << KINDS.iter().position(|k| *k == f.kind).unwrap_or(15);
+                out.push(f);
+            }
+            None => break,
+        }
+    }
+    if out.len() - before != rest.count || r.at != v.len() || kinds != rest.kinds {
+        out.truncate(before);
+        return None;
+    }
+    Some(())
 }
 
 fn stamp(w: &mut Vec<u8>, s: &Stamp) {
@@ -358,6 +441,45 @@ impl<'a> Reader<'a> {
         Some(Value::from(s))
     }
 
+    /// A finding's attributes. A set seen before (by its bytes) is the
+    /// same shared set: a report repeats a few thousand sets over hundreds
+    /// of thousands of findings (see [`shekara_detectors::Attributes::shared`]).
+    fn attributes(&mut self) -> Option<shekara_detectors::Attributes> {
+        let start = self.at;
+        let n = self.len()?;
+        if n == 0 {
+            return Some(shekara_detectors::Attributes::new());
+        }
+        for _ in 0..2 * n {
+            let x = self.uvar()?;
+            if x & 1 == 0 {
+                self.take(usize::try_from(x >> 1).ok()?)?;
+            }
+        }
+        let bytes = &self.b[start..self.at];
+        if let Some(a) = SEEN.with(|seen| seen.borrow().get(bytes).cloned()) {
+            return Some(a);
+        }
+        let end = self.at;
+        self.at = start;
+        self.len()?;
+        let mut attributes = shekara_detectors::Attributes::with_capacity(n.min(64));
+        for _ in 0..n {
+            // Stored in name order, so each insert appends.
+            attributes.insert_value(self.text()?, self.text()?);
+        }
+        debug_assert_eq!(self.at, end);
+        let attributes = attributes.shared();
+        SEEN.with(|seen| {
+            let mut seen = seen.borrow_mut();
+            if seen.len() >= SEEN_CAP {
+                seen.clear();
+            }
+            seen.insert(bytes.into(), attributes.clone());
+        });
+        Some(attributes)
+    }
+
     fn strings(&mut self) -> Option<Vec<String>> {
         let n = self.len()?;
         let mut list = Vec::with_capacity(n.min(64));
@@ -416,12 +538,7 @@ impl<'a> Reader<'a> {
             fingerprint: self.string()?,
             raw: self.opt_str()?,
         };
-        let n = self.len()?;
-        let mut attributes = shekara_detectors::Attributes::with_capacity(n.min(64));
-        for _ in 0..n {
-            // Stored in name order, so each insert appends.
-            attributes.insert_value(self.text()?, self.text()?);
-        }
+        let attributes = self.attributes()?;
         let breach_notification = match self.u8()? {
             0 => None,
             flag @ (1 | 2) => Some(Box::new(BreachNotification {
@@ -585,6 +702,34 @@ mod tests {
             decode(&other).is_none(),
             "a value of another known-string table"
         );
+    }
+
+    #[test]
+    fn repeated_attribute_sets_are_shared_and_distinct_ones_kept_apart() {
+        // Sets that differ only in an owned string (a host), or in one known
+        // value, decoded over two entries: each finding gets its own set back.
+        let mut e = sample();
+        let base = e.findings[1].clone();
+        e.findings = (0..40)
+            .map(|i| {
+                let mut f = base.clone();
+                f.attributes = shekara_detectors::Attributes::new();
+                f.attributes
+                    .insert("country", if i % 3 == 0 { "US" } else { "KZ" });
+                f.attributes
+                    .insert("host", format!("b{}.example.org", i % 5));
+                f
+            })
+            .collect();
+        let bytes = encode(&e).unwrap();
+        for _ in 0..2 {
+            assert_eq!(decode(&bytes).unwrap(), e);
+        }
+        let mut changed = e.clone();
+        for f in &mut changed.findings {
+            f.attributes.insert("host", "other.example.org");
+        }
+        assert_eq!(decode(&encode(&changed).unwrap()).unwrap(), changed);
     }
 
     #[test]

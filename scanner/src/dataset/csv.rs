@@ -248,9 +248,8 @@ impl Builder {
             return self.raw_quoted(bytes, start, end, field);
         }
         let raw = &bytes[start..end];
-        let v = raw.trim_ascii_start();
-        let lead = raw.len() - v.len();
-        self.cell(field, v.trim_ascii_end(), start + lead);
+        let (v, lead) = super::trimmed(raw);
+        self.cell(field, v, start + lead);
         true
     }
 
@@ -308,7 +307,16 @@ impl Builder {
 
     /// Ends a record; the first one becomes the header unless one of its
     /// cells is a valid 12-digit IIN/BIN.
+    #[inline(always)]
     fn end_record(&mut self) {
+        if self.first.is_some() {
+            self.end_first_record();
+        }
+    }
+
+    /// [`Builder::end_record`] for the first record.
+    #[inline(never)]
+    fn end_first_record(&mut self) {
         let Some(first) = self.first.take() else {
             return;
         };

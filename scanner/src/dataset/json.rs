@@ -345,23 +345,27 @@ fn current(stack: &[Frame], pending: Option<usize>) -> Option<usize> {
     pending.or_else(|| stack.last().filter(|f| !f.object).and_then(|f| f.key))
 }
 
-/// The column index of each key seen so far, by its raw bytes and by its
-/// (lossily decoded) name. Inputs repeat a handful of keys on every line, or
-/// hold thousands of distinct ones: a linear search of the column names cost
-/// more than the rest of the lexer together. The columns of a JSON input are
-/// only ever added here, so `names` knows every one of them.
+/// The column index of each key seen so far, by its raw bytes (and, for
+/// keys that are not UTF-8, by their lossily decoded name). Inputs repeat a
+/// handful of keys on every line, or hold thousands of distinct ones: a
+/// linear search of the column names cost more than the rest of the lexer
+/// together. The columns of a JSON input are only ever added here.
 ///
-/// Before any hashing, a key is compared with the one that followed the
-/// previous key last time (JSON Lines repeat their keys in the same order).
+/// Before any hashing, a key is compared with the two that followed the
+/// previous key most recently (JSON Lines repeat their keys in the same
+/// order, or alternate between a few kinds of line).
 #[derive(Default)]
 struct KeyCache<'a> {
     raw: HashMap<&'a [u8], usize, super::FastHash>,
-    names: HashMap<String, usize, super::FastHash>,
+    /// The names of keys that are not UTF-8, decoded lossily. A UTF-8 key
+    /// is its own name: an earlier key of that name was either the same
+    /// bytes (in `raw`) or one of these.
+    lossy: HashMap<String, usize, super::FastHash>,
     /// The raw bytes each column was first seen as, by column index.
     first: Vec<&'a [u8]>,
-    /// The column whose key came after column `k` last time, at `k + 1`
-    /// (at 0: after the start); `usize::MAX` for none yet.
-    next: Vec<usize>,
+    /// The columns whose keys came after column `k`'s, the latest first,
+    /// at `k + 1` (at 0: after the start); `usize::MAX` for none yet.
+    next: Vec<[usize; 2]>,
     /// The previous key's column, plus one (0 at the start).
     last: usize,
     /// A direct-mapped cache in front of `raw`: column + 1 (0: empty) by
@@ -370,7 +374,7 @@ struct KeyCache<'a> {
 }
 
 /// Slots of [`KeyCache::recent`] (a power of two).
-const RECENT: usize = 1024;
+const RECENT: usize = 4096;
 
 /// A cheap hash of a key's length and its first and last eight bytes.
 #[inline]
@@ -385,7 +389,7 @@ fn short_hash(raw: &[u8]) -> usize {
         (w, 0)
     };
     let h = (a ^ b.rotate_left(29) ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (h >> 54) as usize & (RECENT - 1)
+    (h >> (64 - RECENT.trailing_zeros())) as usize & (RECENT - 1)
 }
 
 /// Whether two keys are the same bytes: word compares for the usual short
@@ -404,6 +408,12 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     }
     if n <= 16 {
         return load8(a, 0) == load8(b, 0) && load8(a, n - 8) == load8(b, n - 8);
+    }
+    if n <= 32 {
+        return load8(a, 0) == load8(b, 0)
+            && load8(a, 8) == load8(b, 8)
+            && load8(a, n - 16) == load8(b, n - 16)
+            && load8(a, n - 8) == load8(b, n - 8);
     }
     a == b
 }
@@ -426,10 +436,15 @@ impl<'a> KeyCache<'a> {
     /// The column of the key `raw`, added when new.
     #[inline(always)]
     fn index(&mut self, cols: &mut Columns, raw: &'a [u8]) -> usize {
-        if let Some(&p) = self.next.get(self.last) {
+        if let Some(&[p, q]) = self.next.get(self.last) {
             if self.first.get(p).is_some_and(|f| same(f, raw)) {
                 self.last = p + 1;
                 return p;
+            }
+            if self.first.get(q).is_some_and(|f| same(f, raw)) {
+                self.next[self.last] = [q, p];
+                self.last = q + 1;
+                return q;
             }
         }
         self.index_unpredicted(cols, raw)
@@ -453,9 +468,10 @@ impl<'a> KeyCache<'a> {
             }
         };
         if self.next.len() <= self.last {
-            self.next.resize(self.last + 1, usize::MAX);
+            self.next.resize(self.last + 1, [usize::MAX; 2]);
         }
-        self.next[self.last] = i;
+        let after = &mut self.next[self.last];
+        *after = [i, after[0]];
         self.last = i + 1;
         i
     }
@@ -464,19 +480,33 @@ impl<'a> KeyCache<'a> {
         if let Some(&i) = self.raw.get(raw) {
             return i;
         }
-        let name = String::from_utf8_lossy(raw);
-        let i = match self.names.get(name.as_ref()) {
-            Some(&i) => i,
-            None => {
-                cols.cols.push(Column::new(&name, None));
-                self.first.push(raw);
-                let i = cols.cols.len() - 1;
-                self.names.insert(name.into_owned(), i);
-                i
+        let i = match std::str::from_utf8(raw) {
+            Ok(name) => match self.lossy.get(name) {
+                Some(&i) => i,
+                None => self.add(cols, name, raw),
+            },
+            Err(_) => {
+                let name = String::from_utf8_lossy(raw);
+                let known = self.raw.get(name.as_bytes());
+                match known.or_else(|| self.lossy.get(name.as_ref())) {
+                    Some(&i) => i,
+                    None => {
+                        let i = self.add(cols, &name, raw);
+                        self.lossy.insert(name.into_owned(), i);
+                        i
+                    }
+                }
             }
         };
         self.raw.insert(raw, i);
         i
+    }
+
+    /// A new column named `name`, first seen as `raw`.
+    fn add(&mut self, cols: &mut Columns, name: &str, raw: &'a [u8]) -> usize {
+        cols.cols.push(Column::new(name, None));
+        self.first.push(raw);
+        cols.cols.len() - 1
     }
 }
 
@@ -544,6 +574,23 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Keys of every length up to 40, equal or differing in one byte.
+        #[test]
+        fn same_is_slice_equality(
+            a in proptest::collection::vec(proptest::prop_oneof![Just(b'a'), Just(b'b')], 0..40),
+            flip in proptest::option::of(0usize..40),
+            extra in proptest::bool::ANY,
+        ) {
+            let mut b = a.clone();
+            if let Some(i) = flip.filter(|&i| i < b.len()) {
+                b[i] ^= 3;
+            }
+            if extra {
+                b.push(b'a');
+            }
+            proptest::prop_assert_eq!(same(&a, &b), a == b);
+        }
+
         #[test]
         fn string_end_agrees_with_bytewise(
             bytes in proptest::collection::vec(proptest::prop_oneof![
@@ -742,6 +789,44 @@ mod tests {
         assert_eq!(names, ["a\u{fffd}", "k"]);
         assert_eq!(cols.cols[0].nonempty, 3);
         assert_eq!(cols.cols[1].nonempty, 2);
+        // A UTF-8 key spelling the replacement character shares the column
+        // of the invalid keys it decodes like, before or after them.
+        for data in [
+            &b"{\"a\xef\xbf\xbd\": 1, \"a\xff\": 2}\n{\"a\xfe\": 3}"[..],
+            &b"{\"a\xff\": 1, \"a\xef\xbf\xbd\": 2}\n{\"a\xef\xbf\xbd\": 3}"[..],
+        ] {
+            let cols = columns(data, Format::Jsonl);
+            assert_eq!(cols.cols.len(), 1);
+            assert_eq!(cols.cols[0].name, "a\u{fffd}");
+            assert_eq!(cols.cols[0].nonempty, 3);
+            assert_eq!(
+                digest(&cols),
+                digest(&columns_bytewise(data, Format::Jsonl))
+            );
+        }
+    }
+
+    #[test]
+    fn alternating_lines_keep_their_columns() {
+        // Two kinds of line share a first key: the key after it alternates,
+        // and a third kind now and then pushes one of them out.
+        let mut data = Vec::new();
+        for i in 0..60 {
+            data.extend_from_slice(match i % 5 {
+                0 | 2 => b"{\"ts\": 1, \"iin\": \"850314319331\", \"a\": 2}\n".as_slice(),
+                1 | 3 => b"{\"ts\": 1, \"trace\": \"921130474626\", \"b\": 3}\n".as_slice(),
+                _ => b"{\"ts\": 1, \"x\": 4, \"iin\": \"050340765602\"}\n".as_slice(),
+            });
+        }
+        let cols = columns(&data, Format::Jsonl);
+        assert_eq!(
+            digest(&cols),
+            digest(&columns_bytewise(&data, Format::Jsonl))
+        );
+        assert_eq!(col(&cols, "ts").nonempty, 60);
+        assert_eq!(col(&cols, "iin").nonempty, 36);
+        assert_eq!(col(&cols, "trace").nonempty, 24);
+        assert_eq!(col(&cols, "x").nonempty, 12);
     }
 
     #[test]

@@ -24,7 +24,6 @@ pub mod parquet;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::sync::OnceLock;
 
@@ -154,10 +153,10 @@ pub(crate) fn scan_open_file(
             return None;
         }
     }
-    buf.clear();
-    let reader: &File = file;
-    reader.take(size).read_to_end(buf).ok()?;
-    Some(dispatch(scanner, place, buf).unwrap_or_else(|| scanner.scan_plain(place, buf)))
+    let mut reader: &File = file;
+    let n = crate::windows::read_whole(&mut reader, size, buf).ok()?;
+    let bytes = &buf[..n];
+    Some(dispatch(scanner, place, bytes).unwrap_or_else(|| scanner.scan_plain(place, bytes)))
 }
 
 /// Extensions of source and text files, which are never sniffed for a
@@ -387,6 +386,20 @@ fn words_say_id(name: &str) -> bool {
         })
 }
 
+/// `cell` without leading and trailing ASCII whitespace, and how many bytes
+/// led: `trim_ascii`, with one test for the usual cell that has none (every
+/// ASCII whitespace byte is at most `b' '`).
+#[inline(always)]
+pub(crate) fn trimmed(cell: &[u8]) -> (&[u8], usize) {
+    match (cell.first(), cell.last()) {
+        (Some(&a), Some(&b)) if a > b' ' && b > b' ' => (cell, 0),
+        _ => {
+            let v = cell.trim_ascii_start();
+            (v.trim_ascii_end(), cell.len() - v.len())
+        }
+    }
+}
+
 /// Where a counted cell is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum At {
@@ -449,7 +462,7 @@ impl Column {
     /// the digits when the cell is in the input's bytes.
     #[inline]
     pub fn observe(&mut self, cell: &[u8], at: At) {
-        let cell = cell.trim_ascii();
+        let (cell, _) = trimmed(cell);
         if !cell.is_empty() {
             self.observe_trimmed(cell, at);
         }
@@ -471,10 +484,14 @@ impl Column {
     fn observe_candidate(&mut self, cell: &[u8], at: At) {
         // The cheap necessary condition first: most such cells are phone
         // numbers, amounts or account numbers.
+        let digits = cell.strip_suffix(b".0").unwrap_or(cell);
+        if !(9..=12).contains(&digits.len()) || !may_be_id_unpadded(digits) {
+            return;
+        }
         let Some((value, padded)) = padded(cell) else {
             return;
         };
-        if !may_be_id(&value) || !value.iter().all(u8::is_ascii_digit) {
+        if !value.iter().all(u8::is_ascii_digit) {
             return;
         }
         let Ok((class, reason)) = classify(&value) else {
@@ -597,9 +614,30 @@ fn as_u64(d: &[u8; 12]) -> u64 {
 /// (1–6) or digits 5–6 a BIN's type digits (4–6, 0–3). Phone numbers,
 /// amounts and other 9–12-digit numbers mostly stop here. Any bytes may be
 /// given (a non-digit only makes the answer meaningless, never a panic).
-#[inline]
+/// The test oracle of [`may_be_id_unpadded`].
+#[cfg(test)]
 fn may_be_id(d: &[u8; 12]) -> bool {
     let digit = |i: usize| u32::from(d[i].wrapping_sub(b'0'));
+    let month = digit(2) * 10 + digit(3);
+    (1..=12).contains(&month)
+        && ((1..=6).contains(&digit(6)) || ((4..=6).contains(&digit(4)) && digit(5) <= 3))
+}
+
+/// The cheap necessary condition for [`classify`] to accept `digits` (9–12
+/// bytes) left-padded with `0` to 12 bytes, read in place, so that most
+/// cells stop here before any copy: the month (digits 3–4 of the padded
+/// number) is 01–12, and digit 7 is an IIN's century digit (1–6) or digits
+/// 5–6 a BIN's type digits (4–6, 0–3). Phone numbers, amounts and other
+/// 9–12-digit numbers mostly stop here. Any bytes may be given (a non-digit
+/// only makes the answer meaningless, never a panic).
+#[inline]
+fn may_be_id_unpadded(digits: &[u8]) -> bool {
+    let pad = 12usize.saturating_sub(digits.len());
+    let digit = |i: usize| {
+        i.checked_sub(pad)
+            .and_then(|j| digits.get(j))
+            .map_or(0, |&b| u32::from(b.wrapping_sub(b'0')))
+    };
     let month = digit(2) * 10 + digit(3);
     (1..=12).contains(&month)
         && ((1..=6).contains(&digit(6)) || ((4..=6).contains(&digit(4)) && digit(5) <= 3))
@@ -615,7 +653,11 @@ fn padded(cell: &[u8]) -> Option<([u8; 12], bool)> {
         return None;
     }
     let mut out = [b'0'; 12];
-    out[12 - cell.len()..].copy_from_slice(cell);
+    // Byte by byte rather than `copy_from_slice`, which calls `memcpy`
+    // for a length not known at compile time.
+    for (o, &c) in out[12 - cell.len()..].iter_mut().zip(cell) {
+        *o = c;
+    }
     Some((out, cell.len() < 12))
 }
 
@@ -795,13 +837,9 @@ impl Columns {
     }
 }
 
-/// 1-based line and byte column of `off` in `bytes`.
+/// 1-based line and column (in characters) of `off` in `bytes`.
 pub fn line_col(bytes: &[u8], off: u64) -> (u64, u64) {
-    let at = (off as usize).min(bytes.len());
-    let before = &bytes[..at];
-    let line = bytecount::count(before, b'\n') as u64 + 1;
-    let start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
-    (line, (at - start) as u64 + 1)
+    crate::windows::line_col(bytes, usize::try_from(off).unwrap_or(usize::MAX))
 }
 
 /// A text dataset (CSV/TSV, JSON/JSONL) with its ID columns aggregated: the
@@ -1004,6 +1042,39 @@ mod tests {
         assert!(accepted > 1000, "{accepted}");
         assert!(!may_be_id(b"087378029895"), "a phone number, month 73");
         assert!(!may_be_id(b"851314319331"), "month 13");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn trimmed_is_trim_ascii(
+            cell in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(b' '), proptest::strategy::Just(b'\t'),
+                proptest::strategy::Just(0x0b), proptest::strategy::Just(0x0c),
+                proptest::strategy::Just(b'\r'), proptest::strategy::Just(b'\n'),
+                0u8..0x22, proptest::num::u8::ANY
+            ], 0..8),
+        ) {
+            let (v, lead) = trimmed(&cell);
+            proptest::prop_assert_eq!(v, cell.trim_ascii());
+            proptest::prop_assert_eq!(lead, cell.len() - cell.trim_ascii_start().len());
+        }
+
+        #[test]
+        fn may_be_id_unpadded_is_may_be_id_of_the_padded_cell(
+            cell in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(b'0'), proptest::strategy::Just(b'1'),
+                proptest::strategy::Just(b'4'), proptest::strategy::Just(b'9'),
+                proptest::strategy::Just(b'.'), 0x2fu8..0x3b, proptest::num::u8::ANY
+            ], 9..=12),
+        ) {
+            // As `observe_candidate` asks: of the cell without a trailing `.0`.
+            let digits = cell.strip_suffix(b".0").unwrap_or(&cell);
+            if let Some((value, _)) = padded(&cell) {
+                proptest::prop_assert_eq!(may_be_id_unpadded(digits), may_be_id(&value));
+            } else {
+                proptest::prop_assert!(!(9..=12).contains(&digits.len()));
+            }
+        }
     }
 
     /// Lines that stress the cuts: keys split from their colon over lines,
