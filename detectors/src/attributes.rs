@@ -188,6 +188,14 @@ impl Attributes {
         self.pairs().binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
+    /// Attributes from pairs already in name order with unique names: a
+    /// detector's fixed layout, stored as is (checked in debug builds; the
+    /// detectors' tests compare such attributes with `insert`-built ones).
+    pub(crate) fn from_sorted(pairs: Vec<(Value, Value)>) -> Attributes {
+        debug_assert!(pairs.windows(2).all(|w| w[0].0.as_str() < w[1].0.as_str()));
+        Attributes(Repr::Owned(pairs))
+    }
+
     /// Sets `key` to `value`; returns the value it replaces.
     pub fn insert(&mut self, key: impl Into<Text>, value: impl Into<Text>) -> Option<Text> {
         self.insert_value(Value::from(key.into()), Value::from(value.into()))

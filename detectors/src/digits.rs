@@ -33,22 +33,20 @@ fn mask(block: &[u8]) -> u64 {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn mask_full(block: &[u8; 64]) -> u64 {
     use safe_arch::{
-        cmp_eq_mask_i8_m128i, m128i, min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
-        sub_i8_m128i,
+        cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i, sub_i8_m128i,
     };
     // SSE2, through safe_arch's safe wrappers: subtract '0', then a byte is a
     // digit when min(byte, 9) == byte (unsigned), and movemask packs the bits.
     let zero = set_splat_i8_m128i(b'0' as i8);
     let nine = set_splat_i8_m128i(9);
-    let mut m = 0u64;
-    for (k, chunk) in block.chunks_exact(16).enumerate() {
-        let mut lanes = [0u8; 16];
-        lanes.copy_from_slice(chunk);
-        let t = sub_i8_m128i(m128i::from(lanes), zero);
+    let lane = |k: usize| {
+        let bytes: &[u8; 16] = block[16 * k..16 * k + 16].try_into().unwrap_or(&[0; 16]);
+        let t = sub_i8_m128i(load_unaligned_m128i(bytes), zero);
         let digits = cmp_eq_mask_i8_m128i(min_u8_m128i(t, nine), t);
-        m |= u64::from(move_mask_i8_m128i(digits) as u16) << (16 * k);
-    }
-    m
+        u64::from(move_mask_i8_m128i(digits) as u16)
+    };
+    lane(0) | lane(1) << 16 | lane(2) << 32 | lane(3) << 48
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
@@ -65,7 +63,7 @@ fn mask_full(block: &[u8; 64]) -> u64 {
 }
 
 /// Bits `i` for which bits `i..i+n` of `w` are all set (n ≥ 1), by doubling.
-#[inline]
+#[inline(always)]
 fn runs_at_least(w: u128, n: u32) -> u128 {
     let mut have = 1u32; // r has bit i when i..i+have are all set
     let mut r = w;
@@ -247,24 +245,79 @@ fn run_start(hay: &[u8], mut s: usize) -> usize {
     s
 }
 
-/// Cheap test before the 128-bit run arithmetic: can a run of `n` digits
-/// start in the block whose digit mask is `cur` (`next`: the following block)?
-/// For `n ≥ 8` such a run either holds 8 digits inside the block or reaches
-/// its last byte and continues into the next; text full of dates, times and
-/// short numbers has neither in most blocks.
+/// Bits `i` for which bits `i..i+n` of `w` are all set (1 ≤ n ≤ 64), as
+/// [`runs_at_least`] within one word.
+#[inline(always)]
+fn runs_at_least_u64(w: u64, n: u32) -> u64 {
+    let mut have = 1u32;
+    let mut r = w;
+    while have * 2 <= n {
+        r &= r >> have;
+        have *= 2;
+    }
+    if have < n {
+        r &= r >> (n - have);
+    }
+    r
+}
+
+/// Cheap test before the 128-bit run arithmetic: can a run of at least `n`
+/// digits start in the block whose digit mask is `cur` (`next`: the
+/// following block's)? Such a run either lies inside the block or reaches
+/// its last byte (`cur`'s leading ones) and goes on into the next block
+/// (`next`'s trailing ones). Dates, times and short numbers pass neither
+/// test, so [`emit_starts`] runs in few blocks.
 #[inline(always)]
 fn may_start_run(cur: u64, next: u64, n: usize) -> bool {
     if n < 8 {
         return cur != 0;
     }
-    let mut r = cur & (cur >> 1);
-    r &= r >> 2;
-    r &= r >> 4;
-    r != 0 || (cur >> 63) & next & 1 != 0
+    let tail = cur.leading_ones();
+    runs_at_least_u64(cur, n as u32) != 0
+        || (tail != 0 && (tail + next.trailing_ones()) as usize >= n)
 }
 
-/// The bitmask method, for any `n` in `1..=64`.
-fn masked_runs(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(usize)) {
+/// The bitmask method, for any `n` in `1..=64`; compiled apart for `n = 12`
+/// (IINs and BINs), where the run tests fold to a few shifts.
+fn masked_runs(hay: &[u8], range: Range<usize>, n: usize, f: impl FnMut(usize)) {
+    if n == 12 {
+        masked_runs_n(hay, range, Fixed::<12>, f);
+    } else {
+        masked_runs_n(hay, range, n, f);
+    }
+}
+
+/// A run length: known when compiling (the 12 of IINs and BINs, so that
+/// the shift loops of the run tests unroll to constants) or at run time.
+trait RunLength: Copy {
+    fn get(self) -> usize;
+}
+
+/// A run length known when compiling.
+#[derive(Clone, Copy)]
+struct Fixed<const N: usize>;
+
+impl<const N: usize> RunLength for Fixed<N> {
+    #[inline(always)]
+    fn get(self) -> usize {
+        N
+    }
+}
+
+impl RunLength for usize {
+    #[inline(always)]
+    fn get(self) -> usize {
+        self
+    }
+}
+
+/// The body of [`masked_runs`]. Each 64-byte block's digit mask is computed
+/// once; the hot loop runs over whole blocks (`chunks_exact`, so no bounds
+/// checks or partial-block code in it) and leaves the rare blocks that may
+/// start a run to [`emit_starts`].
+#[inline(always)]
+fn masked_runs_n<L: RunLength>(hay: &[u8], range: Range<usize>, len: L, mut f: impl FnMut(usize)) {
+    let n = len.get();
     if n == 0 || n > 64 {
         return;
     }
@@ -275,30 +328,60 @@ fn masked_runs(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(usiz
     }
     let mut prev_digit = pos > 0 && hay[pos - 1].is_ascii_digit();
     let mut cur = mask(&hay[pos..(pos + 64).min(hay.len())]);
+    // Whole blocks following the current one, up to the one after the last
+    // block that holds a start in the range.
+    let blocks_end = hay.len().min(pos + 64 + (end - pos).div_ceil(64) * 64);
+    let following = hay.get(pos + 64..blocks_end).unwrap_or(&[]);
+    let mut whole = following.chunks_exact(64);
+    for block in &mut whole {
+        let next = mask_full(block.try_into().unwrap_or(&[0; 64]));
+        if may_start_run(cur, next, n) {
+            emit_starts(cur, next, prev_digit, pos, end - pos, len, &mut f);
+        }
+        prev_digit = cur >> 63 == 1;
+        cur = next;
+        pos += 64;
+    }
+    // The last blocks: a partial one, then none.
     while pos < end {
-        let next_start = pos + 64;
-        let next = match hay.get(next_start..) {
+        let next = match hay.get(pos + 64..) {
             Some(rest) => mask(&rest[..64.min(rest.len())]),
             None => 0,
         };
         if may_start_run(cur, next, n) {
-            let w = u128::from(cur) | (u128::from(next) << 64);
-            let runs = runs_at_least(w, n as u32);
-            let starts = runs & !((w << 1) | u128::from(prev_digit)) & !(w >> n);
-            let mut bits = starts as u64;
-            let limit = end - pos; // only starts inside the range
-            while bits != 0 {
-                let i = bits.trailing_zeros() as usize;
-                if i >= limit {
-                    break;
-                }
-                f(pos + i);
-                bits &= bits - 1;
-            }
+            emit_starts(cur, next, prev_digit, pos, end - pos, len, &mut f);
         }
         prev_digit = cur >> 63 == 1;
         cur = next;
-        pos = next_start;
+        pos += 64;
+    }
+}
+
+/// Calls `f(pos + i)` for each maximal run of exactly `n` digits starting at
+/// bit `i < limit` of the block whose digit mask is `cur` (`next`: the
+/// following block's; `prev_digit`: whether the byte before is a digit).
+#[inline(never)]
+fn emit_starts<L: RunLength>(
+    cur: u64,
+    next: u64,
+    prev_digit: bool,
+    pos: usize,
+    limit: usize,
+    len: L,
+    f: &mut impl FnMut(usize),
+) {
+    let n = len.get();
+    let w = u128::from(cur) | (u128::from(next) << 64);
+    let runs = runs_at_least(w, n as u32);
+    let starts = runs & !((w << 1) | u128::from(prev_digit)) & !(w >> n);
+    let mut bits = starts as u64;
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        if i >= limit {
+            break;
+        }
+        f(pos + i);
+        bits &= bits - 1;
     }
 }
 
@@ -394,6 +477,28 @@ mod tests {
                          a in 0usize..400, b in 0usize..400, n in 1usize..20) {
             let (lo, hi) = (a.min(b).min(hay.len()), a.max(b).min(hay.len()));
             prop_assert_eq!(fast(&hay, lo..hi, n), naive(&hay, lo..hi, n));
+        }
+
+        /// Runs of 10–14 digits (IIN length ± 2) placed right around the
+        /// 64-byte block edges, with range ends on or near the edges too.
+        #[test]
+        fn runs_near_block_edges(runs in proptest::collection::vec((0usize..6, 0usize..8, 10usize..15, any::<bool>()), 1..6),
+                                 lo_block in 0usize..4, lo_skew in 0usize..3, hi_skew in 0usize..3) {
+            let mut hay = vec![b'x'; 6 * 64 + 32];
+            for (block, back, len, digit_after) in runs {
+                let s = (block * 64 + 64).saturating_sub(back + len / 2);
+                for (i, b) in hay.iter_mut().skip(s).take(len).enumerate() {
+                    *b = b'0' + (i % 10) as u8;
+                }
+                if digit_after && s + len < hay.len() {
+                    hay[s + len] = b'7';
+                }
+            }
+            let lo = (lo_block * 64 + lo_skew).min(hay.len());
+            let hi = (hay.len() - hi_skew * 31).max(lo);
+            for n in [11, 12, 13] {
+                prop_assert_eq!(fast(&hay, lo..hi, n), naive(&hay, lo..hi, n));
+            }
         }
     }
 }

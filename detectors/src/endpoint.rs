@@ -39,7 +39,8 @@ use std::ops::Range;
 
 use shekara_signatures::{Confidence, Endpoint, Kind, Ruleset, Severity};
 
-use crate::{Detector, Haystack, RawFinding};
+use crate::attributes::Value;
+use crate::{Attributes, Detector, Haystack, RawFinding};
 
 /// Longest host name (RFC 1035), plus one for a trailing dot.
 const MAX_HOST: usize = 254;
@@ -322,7 +323,36 @@ impl Place {
 struct Entry {
     spec: Endpoint,
     hosts: Vec<HostPattern>,
-    regions: BTreeMap<String, String>,
+    regions: BTreeMap<String, Region>,
+    /// `endpoint.<id>`.
+    rule: String,
+    /// The attribute values of a finding without captures, stored once.
+    values: PlaceValues,
+}
+
+/// A region of an entry's table: its country, and both as stored attribute values.
+#[derive(Debug)]
+struct Region {
+    country: String,
+    region_value: Value,
+    country_value: Value,
+}
+
+/// The attribute values of an entry's findings, known when the table loads:
+/// a finding copies them (indices, mostly) instead of looking each string up.
+#[derive(Debug)]
+struct PlaceValues {
+    provider: Value,
+    service: Value,
+    category: Value,
+    /// The entry's region when no `{region}` is captured, or `unknown`.
+    region: Value,
+    /// The entry's country, or `unknown`.
+    country: Value,
+    /// Whether that country is Kazakhstan.
+    domestic: bool,
+    operator_country: Option<Value>,
+    note: Option<Value>,
 }
 
 impl Entry {
@@ -336,10 +366,36 @@ impl Entry {
             .region_table
             .as_deref()
             .and_then(|t| rules.region_table(t));
+        let regions = table
+            .iter()
+            .flat_map(|t| t.regions.iter())
+            .map(|(r, c)| {
+                let region = Region {
+                    country: c.clone(),
+                    region_value: Value::from(r.as_str()),
+                    country_value: Value::from(c.as_str()),
+                };
+                (r.clone(), region)
+            })
+            .collect();
+        let unknown = || "unknown".to_string();
+        let country = spec.country.clone().unwrap_or_else(unknown);
+        let values = PlaceValues {
+            provider: Value::from(spec.provider.as_str()),
+            service: Value::from(spec.service.as_str()),
+            category: Value::from(spec.category.as_str()),
+            region: Value::from(spec.region.clone().unwrap_or_else(unknown)),
+            domestic: country == "KZ",
+            country: Value::from(country),
+            operator_country: spec.operator_country.as_deref().map(Value::from),
+            note: spec.note.as_deref().map(Value::from),
+        };
         Entry {
+            rule: format!("endpoint.{}", spec.id),
             spec: spec.clone(),
             hosts,
-            regions: table.map(|t| t.regions.clone()).unwrap_or_default(),
+            regions,
+            values,
         }
     }
 
@@ -348,14 +404,14 @@ impl Entry {
     fn place(&self, region: Option<&str>, service: Option<&str>) -> Option<Place> {
         let unknown = || "unknown".to_string();
         let (region, country) = match region {
-            Some(r) => (r.to_string(), self.regions.get(r)?.clone()),
+            Some(r) => (r.to_string(), self.regions.get(r)?.country.clone()),
             None => (
                 self.spec.region.clone().unwrap_or_else(unknown),
                 self.spec.country.clone().unwrap_or_else(unknown),
             ),
         };
         Some(Place {
-            rule: format!("endpoint.{}", self.spec.id),
+            rule: self.rule.clone(),
             provider: self.spec.provider.clone(),
             service: service.map_or_else(|| self.spec.service.clone(), str::to_string),
             category: self.spec.category.clone(),
@@ -367,11 +423,77 @@ impl Entry {
         })
     }
 
-    fn match_host(&self, labels: &[&str]) -> Option<Place> {
+    /// What the first pattern that matches `labels` captured, skipping
+    /// patterns whose captured region is not in the table (as [`Entry::place`]
+    /// has no place for them).
+    fn match_host<'h>(&self, labels: &[&'h str]) -> Option<Captures<'h>> {
         self.hosts.iter().find_map(|p| {
             let caps = p.matches_labels(labels)?;
-            self.place(caps.region, caps.service)
+            let known = caps.region.is_none_or(|r| self.regions.contains_key(r));
+            known.then_some(caps)
         })
+    }
+
+    /// The finding attributes for these captures and `host`: the same as
+    /// `self.place(caps…)?.attributes(host)`, built from stored values.
+    fn attributes(&self, caps: Captures<'_>, host: &str, keys: &AttributeNames) -> Attributes {
+        let v = &self.values;
+        let region = caps.region.and_then(|r| self.regions.get(r));
+        let (region, country) = match region {
+            Some(r) => (r.region_value.clone(), r.country_value.clone()),
+            None => (v.region.clone(), v.country.clone()),
+        };
+        let service = caps.service.map_or_else(|| v.service.clone(), Value::from);
+        let mut pairs = Vec::with_capacity(8);
+        pairs.push((keys.category.clone(), v.category.clone()));
+        pairs.push((keys.country.clone(), country));
+        pairs.push((keys.host.clone(), Value::from(host)));
+        if let Some(note) = &v.note {
+            pairs.push((keys.note.clone(), note.clone()));
+        }
+        if let Some(op) = &v.operator_country {
+            pairs.push((keys.operator_country.clone(), op.clone()));
+        }
+        pairs.push((keys.provider.clone(), v.provider.clone()));
+        pairs.push((keys.region.clone(), region));
+        pairs.push((keys.service.clone(), service));
+        Attributes::from_sorted(pairs)
+    }
+
+    /// Whether a finding with these captures is domestic (see [`Place::kind`]).
+    fn domestic(&self, caps: Captures<'_>) -> bool {
+        match caps.region.and_then(|r| self.regions.get(r)) {
+            Some(r) => r.country == "KZ",
+            None => self.values.domestic,
+        }
+    }
+}
+
+/// The attribute names of an endpoint finding, stored once.
+#[derive(Debug)]
+struct AttributeNames {
+    category: Value,
+    country: Value,
+    host: Value,
+    note: Value,
+    operator_country: Value,
+    provider: Value,
+    region: Value,
+    service: Value,
+}
+
+impl AttributeNames {
+    fn new() -> AttributeNames {
+        AttributeNames {
+            category: Value::from("category"),
+            country: Value::from("country"),
+            host: Value::from("host"),
+            note: Value::from("note"),
+            operator_country: Value::from("operator_country"),
+            provider: Value::from("provider"),
+            region: Value::from("region"),
+            service: Value::from("service"),
+        }
     }
 }
 
@@ -400,6 +522,7 @@ pub struct Endpoints {
     suffixes: SuffixMap,
     foreign: Severity,
     domestic: Severity,
+    names: AttributeNames,
 }
 
 /// Registrable domain → entries. Looked up once per URL host in the input,
@@ -430,35 +553,60 @@ impl Hasher for SuffixHasher {
     }
 }
 
-fn is_host_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'.' || b == b'-'
+/// Byte classes, one bit each in [`CLASSES`].
+const HOST: u8 = 1;
+const SCHEME: u8 = 2;
+const AUTHORITY: u8 = 4;
+const ARN: u8 = 8;
+
+/// The classes of each byte: a table look-up per byte where the runs of
+/// hosts and authorities after each `://` are measured.
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut k = 0;
+        if c.is_ascii_alphanumeric() {
+            k = HOST | SCHEME | AUTHORITY | ARN;
+        }
+        k |= match c {
+            b'.' | b'-' => HOST | SCHEME | AUTHORITY | ARN,
+            b'+' => SCHEME | AUTHORITY,
+            b'_' | b':' => AUTHORITY | ARN,
+            b'~' | b'%' | b'@' => AUTHORITY,
+            _ => 0,
+        };
+        t[b] = k;
+        b += 1;
+    }
+    t
+};
+
+fn in_class(b: u8, class: u8) -> bool {
+    CLASSES[usize::from(b)] & class != 0
 }
 
 fn is_scheme_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')
+    in_class(b, SCHEME)
 }
 
-fn is_authority_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~' | b'%' | b'@' | b':' | b'+')
-}
-
-fn is_arn_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':')
-}
-
-/// Length of the run of `pred` bytes starting at `from`, up to `max`.
-fn run_after(bytes: &[u8], from: usize, max: usize, pred: fn(u8) -> bool) -> usize {
+/// Length of the run of `class` bytes starting at `from`, up to `max`.
+fn run_after(bytes: &[u8], from: usize, max: usize, class: u8) -> usize {
     let tail = bytes.get(from..).unwrap_or_default();
-    tail.iter().take(max).take_while(|&&b| pred(b)).count()
+    tail.iter()
+        .take(max)
+        .take_while(|&&b| in_class(b, class))
+        .count()
 }
 
-/// Length of the run of `pred` bytes ending at `to`, up to `max`.
-fn run_before(bytes: &[u8], to: usize, max: usize, pred: fn(u8) -> bool) -> usize {
+/// Length of the run of `class` bytes ending at `to`, up to `max`.
+fn run_before(bytes: &[u8], to: usize, max: usize, class: u8) -> usize {
     let head = bytes.get(..to).unwrap_or_default();
     head.iter()
         .rev()
         .take(max)
-        .take_while(|&&b| pred(b))
+        .take_while(|&&b| in_class(b, class))
         .count()
 }
 
@@ -466,15 +614,17 @@ fn run_before(bytes: &[u8], to: usize, max: usize, pred: fn(u8) -> bool) -> usiz
 /// second-to-last is a generic one (`amazonaws.com.cn`).
 fn registrable(host: &str) -> &str {
     let b = host.as_bytes();
-    let Some(last) = memchr::memrchr(b'.', b) else {
+    // Hosts are short: a plain loop beats a SIMD search's set-up.
+    let dot_before = |end: usize| b[..end].iter().rposition(|&c| c == b'.');
+    let Some(last) = dot_before(b.len()) else {
         return host;
     };
-    let Some(second) = memchr::memrchr(b'.', &b[..last]) else {
+    let Some(second) = dot_before(last) else {
         return host;
     };
     let label = &host[second + 1..last];
     let cut = if GENERIC_SECOND_LEVEL.contains(&label) {
-        memchr::memrchr(b'.', &b[..second])
+        dot_before(second)
     } else {
         Some(second)
     };
@@ -526,12 +676,17 @@ fn is_email(bytes: &[u8], start: usize) -> bool {
     }
     let at = start - 1;
     let token = |b: u8| !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'`');
-    let back = run_before(bytes, at, MAX_TOKEN_BACK, token);
+    let back = bytes[..at]
+        .iter()
+        .rev()
+        .take(MAX_TOKEN_BACK)
+        .take_while(|&&b| token(b))
+        .count();
     !bytes[at - back..at].windows(3).any(|w| w == b"://")
 }
 
 /// Lower-cases a host and strips one trailing dot, into `buf`; returns the
-/// host and its length in the input. Hosts come from [`is_host_byte`] runs
+/// host and its length in the input. Hosts come from [`HOST`] byte runs
 /// (ASCII, at most [`MAX_HOST`] bytes): most are not in the table, and the
 /// stack buffer keeps them off the heap. `None` when `raw` does not fit.
 fn normalize_host<'b>(raw: &[u8], buf: &'b mut [u8; MAX_HOST]) -> Option<(&'b str, usize)> {
@@ -573,8 +728,10 @@ impl Endpoints {
             add(&a, Role::Host);
         }
         add(ARN_ANCHOR, Role::Arn);
-        // `://` is in every URL: searched on its own (see `frequent_anchors`).
-        roles.push(Role::SchemeSeparator);
+        // `://` is in every URL, but one more literal in the SIMD searcher of
+        // the host anchors costs less than a substring search of its own
+        // (callgrind on the benchmark corpus).
+        add(SCHEME_SEPARATOR, Role::SchemeSeparator);
         let mut schemes = Vec::new();
         let mut prefixes = Vec::new();
         for (i, e) in entries.iter().enumerate() {
@@ -602,17 +759,37 @@ impl Endpoints {
             prefixes,
             foreign: sev("endpoint.foreign", Severity::Medium),
             domestic: sev("endpoint.domestic", Severity::Info),
+            names: AttributeNames::new(),
         }
     }
 
     /// The place of a lower-cased host without trailing dot: the first entry with a matching pattern.
     pub fn classify_host(&self, host: &str) -> Option<Place> {
+        let (entry, caps) = self.spot(host)?;
+        self.entries[entry].place(caps.region, caps.service)
+    }
+
+    /// The first entry with a pattern that matches `host` (lower case, no
+    /// trailing dot), and what the pattern captured.
+    fn spot<'h>(&self, host: &'h str) -> Option<(usize, Captures<'h>)> {
         // github.com, example.org: most URL hosts end at this lookup.
         let candidates = self.suffixes.get(registrable(host))?;
-        let labels: Vec<&str> = host.split('.').collect();
-        candidates
-            .iter()
-            .find_map(|&i| self.entries[i].match_host(&labels))
+        let find = |labels: &[&'h str]| {
+            candidates
+                .iter()
+                .find_map(|&i| Some((i, self.entries[i].match_host(labels)?)))
+        };
+        // Labels on the stack when there are few, as in every table host.
+        let mut few = [""; 8];
+        let mut n = 0;
+        for label in host.split('.') {
+            match few.get_mut(n) {
+                Some(slot) => *slot = label,
+                None => return find(&host.split('.').collect::<Vec<_>>()),
+            }
+            n += 1;
+        }
+        find(&few[..n])
     }
 
     /// The place of a URI, a `scheme://authority` or a bare host: by the
@@ -646,37 +823,42 @@ impl Endpoints {
         })
     }
 
-    fn finding(&self, hay: &Haystack<'_>, span: Range<usize>, hit: Hit) -> RawFinding {
+    fn finding(&self, hay: &Haystack<'_>, span: Range<usize>, hit: Hit<'_>) -> RawFinding {
+        let entry = &self.entries[hit.entry];
+        let (kind, default) = match entry.domestic(hit.caps) {
+            true => (Kind::DomesticEndpoint, self.domestic),
+            false => (Kind::ForeignEndpoint, self.foreign),
+        };
         RawFinding {
-            rule: hit.place.rule.clone(),
-            kind: hit.place.kind(),
+            rule: entry.rule.clone(),
+            kind,
             span: hay.abs(span.start)..hay.abs(span.end),
-            value: hit.value.into_bytes(),
+            value: hit.value,
             confidence: hit.confidence,
-            severity: self.severity(&hit.place),
-            attributes: hit.place.attributes(&hit.host),
+            severity: entry.spec.severity.unwrap_or(default),
+            attributes: entry.attributes(hit.caps, hit.host, &self.names),
         }
     }
 
-    /// A host around an anchor at `at`: its span and what it is.
-    fn on_host(&self, hay: &Haystack<'_>, at: Range<usize>) -> Option<(Range<usize>, Hit)> {
+    /// A host around an anchor at `at`.
+    fn on_host(&self, hay: &Haystack<'_>, at: Range<usize>) -> Option<RawFinding> {
         let bytes = hay.bytes;
-        let start = at.start - run_before(bytes, at.start, MAX_HOST + 1, is_host_byte);
-        let end = at.end + run_after(bytes, at.end, MAX_HOST + 1, is_host_byte);
+        let start = at.start - run_before(bytes, at.start, MAX_HOST + 1, HOST);
+        let end = at.end + run_after(bytes, at.end, MAX_HOST + 1, HOST);
         let truncated = start == 0 && !hay.at_start();
         if end - start > MAX_HOST || truncated || is_email(bytes, start) {
             return None;
         }
         let mut buf = [0u8; MAX_HOST];
         let (host, len) = normalize_host(&bytes[start..end], &mut buf)?;
-        let place = self.classify_host(host)?;
-        let hit = Hit::new(place, host.to_string(), host.to_string(), Confidence::High);
-        Some((start..start + len, hit))
+        let (entry, caps) = self.spot(host)?;
+        let hit = Hit::new(entry, caps, host, host.into(), Confidence::High);
+        Some(self.finding(hay, start..start + len, hit))
     }
 
     /// A `://`: the scheme name before it, if it is one of the table's.
-    fn on_separator(&self, hay: &Haystack<'_>, at: Range<usize>) -> Option<(Range<usize>, Hit)> {
-        let back = run_before(hay.bytes, at.start, MAX_SCHEME + 1, is_scheme_byte);
+    fn on_separator(&self, hay: &Haystack<'_>, at: Range<usize>) -> Option<RawFinding> {
+        let back = run_before(hay.bytes, at.start, MAX_SCHEME + 1, SCHEME);
         if back == 0 || back > MAX_SCHEME {
             return None;
         }
@@ -693,28 +875,28 @@ impl Endpoints {
     }
 
     /// The host of a URL whose authority starts at `from` (`https://user@host:port/…`).
-    fn on_url_host(&self, hay: &Haystack<'_>, from: usize) -> Option<(Range<usize>, Hit)> {
+    fn on_url_host(&self, hay: &Haystack<'_>, from: usize) -> Option<RawFinding> {
         let bytes = hay.bytes;
-        let len = run_after(bytes, from, MAX_AUTHORITY, is_authority_byte);
+        let len = run_after(bytes, from, MAX_AUTHORITY, AUTHORITY);
         let authority = &bytes[from..from + len];
         let start = from
             + authority
                 .iter()
                 .rposition(|&b| b == b'@')
                 .map_or(0, |i| i + 1);
-        let end = start + run_after(bytes, start, MAX_HOST + 1, is_host_byte);
+        let end = start + run_after(bytes, start, MAX_HOST + 1, HOST);
         if end == start || end - start > MAX_HOST {
             return None;
         }
         let mut buf = [0u8; MAX_HOST];
         let (host, host_len) = normalize_host(&bytes[start..end], &mut buf)?;
-        let place = self.classify_host(host)?;
-        let hit = Hit::new(place, host.to_string(), host.to_string(), Confidence::High);
-        Some((start..start + host_len, hit))
+        let (entry, caps) = self.spot(host)?;
+        let hit = Hit::new(entry, caps, host, host.into(), Confidence::High);
+        Some(self.finding(hay, start..start + host_len, hit))
     }
 
     /// An `arn:aws`: the longest of the table's ARN prefixes that starts here.
-    fn on_arn(&self, hay: &Haystack<'_>, at: Range<usize>) -> Option<(Range<usize>, Hit)> {
+    fn on_arn(&self, hay: &Haystack<'_>, at: Range<usize>) -> Option<RawFinding> {
         let rest = &hay.bytes[at.start..];
         let (prefix, entry) = self
             .prefixes
@@ -725,76 +907,81 @@ impl Endpoints {
     }
 
     /// A URI at a scheme anchor: `scheme://authority`.
-    fn on_scheme(
-        &self,
-        hay: &Haystack<'_>,
-        at: Range<usize>,
-        entry: usize,
-    ) -> Option<(Range<usize>, Hit)> {
+    fn on_scheme(&self, hay: &Haystack<'_>, at: Range<usize>, entry: usize) -> Option<RawFinding> {
         let bytes = hay.bytes;
         if at.start > 0 && is_scheme_byte(bytes[at.start - 1]) {
             return None;
         }
-        let len = run_after(bytes, at.end, MAX_AUTHORITY, is_authority_byte);
+        let len = run_after(bytes, at.end, MAX_AUTHORITY, AUTHORITY);
         let first = bytes.get(at.end).copied().unwrap_or(b' ');
         if len == 0 || !first.is_ascii_alphanumeric() {
             return None;
         }
         let end = at.end + len;
-        let value = String::from_utf8_lossy(&bytes[at.start..end]).into_owned();
-        let authority = &value[at.len()..];
-        let host = authority_host(authority).to_ascii_lowercase();
-        let host = host.strip_suffix('.').unwrap_or(&host).to_string();
-        let hit = match self.classify_host(&host) {
-            Some(place) => Hit::new(place, host, value, Confidence::High),
+        // Scheme and authority bytes are ASCII: the value is the bytes as they are.
+        let value = bytes[at.start..end].to_vec();
+        let authority = std::str::from_utf8(&bytes[at.end..end]).ok()?;
+        let lower = authority_host(authority).to_ascii_lowercase();
+        let host = lower.strip_suffix('.').unwrap_or(&lower);
+        let hit = match self.spot(host) {
+            Some((entry, caps)) => Hit::new(entry, caps, host, value, Confidence::High),
             None => {
-                let place = self.entries.get(entry)?.place(None, None)?;
-                Hit::new(place, authority.to_string(), value, Confidence::Medium)
+                self.entries.get(entry)?;
+                let caps = Captures::default();
+                Hit::new(entry, caps, authority, value, Confidence::Medium)
             }
         };
-        Some((at.start..end, hit))
+        Some(self.finding(hay, at.start..end, hit))
     }
 
     /// An ARN at a prefix anchor: the prefix and the `[A-Za-z0-9._:-]` run after it.
-    fn on_prefix(
-        &self,
-        hay: &Haystack<'_>,
-        at: Range<usize>,
-        entry: usize,
-    ) -> Option<(Range<usize>, Hit)> {
+    fn on_prefix(&self, hay: &Haystack<'_>, at: Range<usize>, entry: usize) -> Option<RawFinding> {
         let bytes = hay.bytes;
         if at.start > 0 && is_scheme_byte(bytes[at.start - 1]) {
             return None;
         }
-        let len = run_after(bytes, at.end, MAX_AUTHORITY, is_arn_byte);
-        let tail = String::from_utf8_lossy(&bytes[at.end..at.end + len]).into_owned();
+        let len = run_after(bytes, at.end, MAX_AUTHORITY, ARN);
+        // ARN bytes are ASCII.
+        let tail = std::str::from_utf8(&bytes[at.end..at.end + len]).ok()?;
         let resource = tail.rsplit(':').next().unwrap_or_default();
         if resource.is_empty() || !tail.contains(':') {
             return None;
         }
-        let entry = self.entries.get(entry)?;
+        let e = self.entries.get(entry)?;
+        // A region not in the entry's table gives the entry's own place.
         let region = tail.split(':').next().filter(|r| !r.is_empty());
-        let place = region.and_then(|r| entry.place(Some(r), None));
-        let place = place.or_else(|| entry.place(None, None))?;
-        let value = String::from_utf8_lossy(&bytes[at.start..at.end + len]).into_owned();
-        let hit = Hit::new(place, resource.to_string(), value, Confidence::Medium);
-        Some((at.start..at.end + len, hit))
+        let caps = Captures {
+            region: region.filter(|r| e.regions.contains_key(*r)),
+            service: None,
+        };
+        let value = bytes[at.start..at.end + len].to_vec();
+        let hit = Hit::new(entry, caps, resource, value, Confidence::Medium);
+        Some(self.finding(hay, at.start..at.end + len, hit))
     }
 }
 
-/// A confirmed endpoint before it becomes a finding.
+/// A confirmed endpoint before it becomes a finding: the entry, what its
+/// pattern captured, the `host` attribute and the raw value.
 #[derive(Debug)]
-struct Hit {
-    place: Place,
-    host: String,
-    value: String,
+struct Hit<'h> {
+    entry: usize,
+    caps: Captures<'h>,
+    host: &'h str,
+    value: Vec<u8>,
     confidence: Confidence,
 }
 
-impl Hit {
-    fn new(place: Place, host: String, value: String, confidence: Confidence) -> Hit {
+impl<'h> Hit<'h> {
+    fn new(
+        entry: usize,
+        caps: Captures<'h>,
+        host: &'h str,
+        value: Vec<u8>,
+        confidence: Confidence,
+    ) -> Hit<'h> {
         Hit {
-            place,
+            entry,
+            caps,
             host,
             value,
             confidence,
@@ -811,10 +998,6 @@ impl Detector for Endpoints {
         self.anchors.clone()
     }
 
-    fn frequent_anchors(&self) -> Vec<Vec<u8>> {
-        vec![SCHEME_SEPARATOR.as_bytes().to_vec()]
-    }
-
     fn on_anchor(
         &self,
         hay: &Haystack<'_>,
@@ -828,9 +1011,7 @@ impl Detector for Endpoints {
             Some(Role::Arn) => self.on_arn(hay, at),
             None => None,
         };
-        if let Some((span, hit)) = found {
-            out.push(self.finding(hay, span, hit));
-        }
+        out.extend(found);
     }
 }
 
@@ -881,6 +1062,48 @@ mod tests {
             .is_some());
     }
 
+    /// Findings build their attributes from values stored per entry; they
+    /// must equal what the public [`Place`] gives for the same host.
+    #[test]
+    fn stored_attributes_equal_the_places() {
+        let det = Endpoints::new(Ruleset::builtin());
+        let mut checked = 0;
+        for spec in &Ruleset::builtin().endpoints {
+            for ex in &spec.examples {
+                for f in scan(&ex.text) {
+                    let host = f.attributes.get("host").unwrap().to_string();
+                    let place = match f.confidence {
+                        Confidence::High => det.classify_host(&host).unwrap(),
+                        _ => {
+                            let e = det.entries.iter().find(|e| e.rule == f.rule).unwrap();
+                            let region = f.attributes.get("region");
+                            let region = region.filter(|r| e.regions.contains_key(*r));
+                            e.place(region, None).unwrap()
+                        }
+                    };
+                    assert_eq!(f.attributes, place.attributes(&host), "{}", ex.text);
+                    assert_eq!(f.rule, place.rule, "{}", ex.text);
+                    assert_eq!(f.kind, place.kind(), "{}", ex.text);
+                    assert_eq!(f.severity, det.severity(&place), "{}", ex.text);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 50, "{checked} findings checked");
+    }
+
+    #[test]
+    fn byte_classes_are_the_url_grammar() {
+        for b in 0..=255u8 {
+            let alnum = b.is_ascii_alphanumeric();
+            assert_eq!(in_class(b, HOST), alnum || b"-.".contains(&b), "{b}");
+            assert_eq!(is_scheme_byte(b), alnum || b"+.-".contains(&b), "{b}");
+            let authority = alnum || b".-_~%@:+".contains(&b);
+            assert_eq!(in_class(b, AUTHORITY), authority, "{b}");
+            assert_eq!(in_class(b, ARN), alnum || b".-_:".contains(&b), "{b}");
+        }
+    }
+
     #[test]
     fn grammar_rejects_bad_patterns() {
         for bad in [
@@ -927,7 +1150,8 @@ mod tests {
             "{} anchors",
             egress.anchors().len()
         );
-        assert_eq!(d.frequent_anchors(), vec![b"://".to_vec()]);
+        assert!(d.anchors().contains(&b"://".to_vec()));
+        assert!(d.frequent_anchors().is_empty());
     }
 
     #[test]
