@@ -133,10 +133,30 @@ impl Deferred {
         self.rest.holds(kind)
     }
 
+    /// The findings one at a time, from the first.
+    pub fn reader(&self) -> FindingReader<'_> {
+        FindingReader(codec::Findings::new(&self.value, &self.rest))
+    }
+
     /// Appends the findings to `out`. `None` when they do not decode (a
     /// damaged cache): `out` is left as it was.
     pub fn decode_into(&self, out: &mut Vec<Finding>) -> Option<()> {
         codec::decode_findings(&self.value, &self.rest, out)
+    }
+}
+
+/// Reads a [`Deferred`]'s findings one at a time.
+pub struct FindingReader<'a>(codec::Findings<'a>);
+
+impl FindingReader<'_> {
+    /// The next finding; `None` when it does not decode (a damaged cache).
+    pub fn next_finding(&mut self) -> Option<Finding> {
+        self.0.next_finding()
+    }
+
+    /// Whether every finding has been read and nothing follows them.
+    pub fn at_end(&self) -> bool {
+        self.0.at_end()
     }
 }
 
@@ -548,6 +568,51 @@ mod tests {
         let fourth = run();
         assert_eq!(fourth.findings, first.findings);
         assert_eq!(fourth.coverage.files_cached, 3, "cached afresh");
+    }
+
+    #[test]
+    fn cached_findings_decoded_in_parallel_equal_a_fresh_scan() {
+        use crate::{Config, FingerprintKey, Input, NoSink, Progress, Scanner};
+        // Enough findings for several decoding jobs, which start mid-value,
+        // over files of different sizes, one of them changed between sweeps
+        // (its findings come fresh, between cached ones).
+        let data = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let write = |i: usize, n: usize| {
+            let mut text = String::new();
+            for j in 0..n {
+                text.push_str(&format!("{i}/{j} ИИН 850314319331 s3://b{}/k\n", j % 7));
+            }
+            std::fs::write(data.path().join(format!("f{i}.txt")), text).unwrap();
+        };
+        for (i, n) in [3000, 1, 5000, 0, 7000, 2500].into_iter().enumerate() {
+            write(i, n);
+        }
+        let run = |threads: usize, cached: bool| {
+            let mut c = Config::new(vec![Input::Path(data.path().to_path_buf())]);
+            c.key = Some(FingerprintKey::from_secret("k", "test"));
+            c.threads = threads;
+            if cached {
+                c.cache = Some(cache.path().to_path_buf());
+            }
+            Scanner::new(c)
+                .unwrap()
+                .run(&NoSink, &Progress::default())
+                .unwrap()
+        };
+        run(2, true);
+        write(2, 4999);
+        let fresh = run(1, false);
+        assert!(
+            fresh.findings.len() > 2 * 17_000,
+            "{}",
+            fresh.findings.len()
+        );
+        for threads in [1, 2, 4] {
+            let cached = run(threads, true);
+            assert_eq!(cached.findings, fresh.findings, "{threads} threads");
+            assert_eq!(cached.suppressions, fresh.suppressions);
+        }
     }
 
     #[test]

@@ -1010,6 +1010,28 @@ impl Scanner {
         let mut files = Vec::new();
         let mut coverage = Coverage::default();
         let mut known = crate::post::KnownInline::default();
+        // Cached findings: decoded in parallel, in place, when they all decode.
+        let decoded = if outcomes.iter().any(|o| o.later.is_some()) {
+            self.pool.install(|| decode_in_place(&outcomes))
+        } else {
+            None
+        };
+        let mut outcomes = outcomes;
+        if let Some(all) = decoded {
+            findings = all;
+            findings.reserve_exact(folders.len());
+            let mut base = 0;
+            for o in &mut outcomes {
+                let n = o.finding_count();
+                known.add(base, n, o.inline.take());
+                base += n;
+                o.later = None;
+                o.findings = Vec::new();
+                // Nothing left to count or move: the loop below sees no findings.
+                o.inline = Some(Vec::new());
+            }
+            left = folders.len();
+        }
         for mut o in outcomes {
             if let Some(later) = o.later.take() {
                 if findings.is_empty() {
@@ -1195,6 +1217,95 @@ fn entry_of(stamp: crate::cache::Stamp, sha256: String, o: &Outcome) -> crate::c
         bytes: o.bytes,
         complete: o.complete,
     }
+}
+
+/// All findings of `outcomes`, in order, with cached ones decoded straight
+/// into the list, in parallel: each job decodes a run of consecutive
+/// findings, moving to a value's next finding as it goes (a job that starts
+/// mid-value first reads past the findings before its own). `None` when a
+/// cached value does not decode: the caller then takes them one outcome at
+/// a time, scanning again what does not decode.
+fn decode_in_place(outcomes: &[Outcome]) -> Option<Vec<Finding>> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut segs: Vec<(usize, &Outcome)> = Vec::new();
+    let mut total = 0;
+    for o in outcomes {
+        let n = o.finding_count();
+        if n > 0 {
+            segs.push((total, o));
+            total += n;
+        }
+    }
+    let damaged = AtomicBool::new(false);
+    let placeholder = || Finding {
+        kind: shekara_detectors::Kind::Iin,
+        rule: String::new(),
+        severity: shekara_detectors::Severity::Info,
+        confidence: shekara_detectors::Confidence::Low,
+        location: crate::model::Location::at(String::new(), 0),
+        count: 0,
+        evidence: Evidence {
+            masked: String::new(),
+            fingerprint: String::new(),
+            raw: None,
+        },
+        attributes: shekara_detectors::Attributes::new(),
+        breach_notification: None,
+    };
+    // Per job: the segment and finding it is at, and the reader there.
+    struct Cursor<'a> {
+        seg: usize,
+        next: usize,
+        reader: Option<crate::cache::FindingReader<'a>>,
+    }
+    let mut out = Vec::new();
+    (0..total)
+        .into_par_iter()
+        .with_min_len(4096)
+        .map_init(
+            || Cursor {
+                seg: usize::MAX,
+                next: 0,
+                reader: None,
+            },
+            |c, i| {
+                let s = segs.partition_point(|&(start, _)| start <= i) - 1;
+                let (start, o) = segs[s];
+                let k = i - start;
+                let Some(later) = &o.later else {
+                    return o.findings[k].clone();
+                };
+                if c.seg != s || c.next != k {
+                    c.seg = s;
+                    c.next = 0;
+                    c.reader = Some(later.findings.reader());
+                }
+                let Some(reader) = c.reader.as_mut() else {
+                    return placeholder();
+                };
+                while c.next < k {
+                    if reader.next_finding().is_none() {
+                        damaged.store(true, Ordering::Relaxed);
+                        return placeholder();
+                    }
+                    c.next += 1;
+                }
+                c.next += 1;
+                let Some(mut f) = reader.next_finding() else {
+                    damaged.store(true, Ordering::Relaxed);
+                    return placeholder();
+                };
+                if c.next == later.findings.count() && !reader.at_end() {
+                    damaged.store(true, Ordering::Relaxed);
+                }
+                f.location.root = later.entry.root;
+                f.location.path.clone_from(&later.path);
+                f.location.path_base64.clone_from(&later.path_base64);
+                f
+            },
+        )
+        .collect_into_vec(&mut out);
+    (!damaged.load(Ordering::Relaxed)).then_some(out)
 }
 
 /// A cached result as the outcome of this file (at its place in this scan).

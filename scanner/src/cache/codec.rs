@@ -225,6 +225,30 @@ pub(super) fn decode_head(v: &[u8]) -> Option<(Entry, Rest)> {
     ))
 }
 
+/// Reads the findings that `rest` (from [`decode_head`] of `v`) locates,
+/// one at a time.
+pub(super) struct Findings<'a> {
+    r: Reader<'a>,
+}
+
+impl<'a> Findings<'a> {
+    pub(super) fn new(v: &'a [u8], rest: &Rest) -> Findings<'a> {
+        Findings {
+            r: Reader { b: v, at: rest.at },
+        }
+    }
+
+    /// The next finding; `None` when it does not decode.
+    pub(super) fn next_finding(&mut self) -> Option<Finding> {
+        self.r.finding()
+    }
+
+    /// Whether the value ends here (after the last finding).
+    pub(super) fn at_end(&self) -> bool {
+        self.r.at == self.r.b.len()
+    }
+}
+
 /// Appends the findings that `rest` (from [`decode_head`] of `v`) locates
 /// to `out`. `None` when they do not decode, or do not end the value, or
 /// hold a kind `rest` does not: then `out` is left as it was.

@@ -307,6 +307,11 @@ fn csv_parts(bytes: &[u8], format: Format, segment: usize) -> Option<Columns> {
         .enumerate()
         .map(|(k, r)| csv::part_columns(&bytes[r[0]..r[1]], format, delimiter, k == 0))
         .collect();
+    // The first record decides the header: a first part with none (blank
+    // lines only) leaves that to a part that was read as not the first.
+    if parts.len() > 1 && parts[0].as_ref().is_some_and(|c| c.cols.is_empty()) {
+        return None;
+    }
     let mut merged = Columns::new(format);
     for (part, &base) in parts.into_iter().zip(&cuts) {
         merged.absorb_by_position(part?, base as u64).ok()?;
@@ -1147,8 +1152,13 @@ mod tests {
             let bytes = csv_input(header, &picks);
             let one = digest(&csv::columns(&bytes, Format::Csv).unwrap());
             let parts = csv_parts(&bytes, Format::Csv, segment);
-            proptest::prop_assert!(parts.is_some(), "regular quotes: read in parts");
-            proptest::prop_assert_eq!(digest(&parts.unwrap()), one);
+            // In parts unless the input opens with a part of blank lines.
+            let first = record_cuts(&bytes, segment)[1];
+            let blank_start = bytes[..first].iter().all(|&b| b == b'\n' || b == b'\r');
+            proptest::prop_assert!(parts.is_some() || blank_start, "regular quotes: read in parts");
+            if let Some(parts) = parts {
+                proptest::prop_assert_eq!(digest(&parts), one);
+            }
         }
 
         #[test]
