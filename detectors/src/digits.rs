@@ -62,18 +62,22 @@ fn mask_full(block: &[u8; 64]) -> u64 {
     m
 }
 
-/// Bits `i` for which bits `i..i+n` of `w` are all set (n ≥ 1), by doubling.
+/// Bits `i` for which bits `i..i+n` of `w` are all set (n ≥ 1, n at most
+/// `w`'s width), by doubling; for one 64-bit block or two.
 #[inline(always)]
-fn runs_at_least(w: u128, n: u32) -> u128 {
+fn runs_at_least<T>(w: T, n: u32) -> T
+where
+    T: Copy + std::ops::BitAnd<Output = T> + std::ops::Shr<u32, Output = T>,
+{
     let mut have = 1u32; // r has bit i when i..i+have are all set
     let mut r = w;
     while have * 2 <= n {
-        r &= r >> have;
+        r = r & (r >> have);
         have *= 2;
     }
     if have < n {
         // i..i+have and (i+n-have)..i+n together cover i..i+n
-        r &= r >> (n - have);
+        r = r & (r >> (n - have));
     }
     r
 }
@@ -245,22 +249,6 @@ fn run_start(hay: &[u8], mut s: usize) -> usize {
     s
 }
 
-/// Bits `i` for which bits `i..i+n` of `w` are all set (1 ≤ n ≤ 64), as
-/// [`runs_at_least`] within one word.
-#[inline(always)]
-fn runs_at_least_u64(w: u64, n: u32) -> u64 {
-    let mut have = 1u32;
-    let mut r = w;
-    while have * 2 <= n {
-        r &= r >> have;
-        have *= 2;
-    }
-    if have < n {
-        r &= r >> (n - have);
-    }
-    r
-}
-
 /// Cheap test before the 128-bit run arithmetic: can a run of at least `n`
 /// digits start in the block whose digit mask is `cur` (`next`: the
 /// following block's)? Such a run either lies inside the block or reaches
@@ -273,8 +261,7 @@ fn may_start_run(cur: u64, next: u64, n: usize) -> bool {
         return cur != 0;
     }
     let tail = cur.leading_ones();
-    runs_at_least_u64(cur, n as u32) != 0
-        || (tail != 0 && (tail + next.trailing_ones()) as usize >= n)
+    runs_at_least(cur, n as u32) != 0 || (tail != 0 && (tail + next.trailing_ones()) as usize >= n)
 }
 
 /// The bitmask method, for any `n` in `1..=64`; compiled apart for `n = 12`
