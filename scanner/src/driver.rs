@@ -1269,7 +1269,21 @@ fn decode_in_place(outcomes: &[Outcome]) -> Option<Vec<Finding>> {
                 reader: None,
             },
             |c, i| {
-                let s = segs.partition_point(|&(start, _)| start <= i) - 1;
+                // The job's current segment or the next one, as a rule:
+                // a search only where a job starts.
+                let holds = |s: usize| {
+                    segs.get(s).is_some_and(|&(start, _)| start <= i)
+                        && segs
+                            .get(s.wrapping_add(1))
+                            .is_none_or(|&(next, _)| i < next)
+                };
+                let s = if holds(c.seg) {
+                    c.seg
+                } else if holds(c.seg.wrapping_add(1)) {
+                    c.seg.wrapping_add(1)
+                } else {
+                    segs.partition_point(|&(start, _)| start <= i) - 1
+                };
                 let (start, o) = segs[s];
                 let k = i - start;
                 let Some(later) = &o.later else {

@@ -254,11 +254,11 @@ impl<'a> Findings<'a> {
 /// hold a kind `rest` does not: then `out` is left as it was.
 pub(super) fn decode_findings(v: &[u8], rest: &Rest, out: &mut Vec<Finding>) -> Option<()> {
     let before = out.len();
-    let mut r = Reader { b: v, at: rest.at };
+    let mut r = Findings::new(v, rest);
     let mut kinds = 0u16;
     out.reserve(rest.count);
     for _ in 0..rest.count {
-        match r.finding() {
+        match r.next_finding() {
             Some(f) => {
                 kinds |= 1 << KINDS.iter().position(|k| *k == f.kind).unwrap_or(15);
                 out.push(f);
@@ -266,7 +266,7 @@ pub(super) fn decode_findings(v: &[u8], rest: &Rest, out: &mut Vec<Finding>) -> 
             None => break,
         }
     }
-    if out.len() - before != rest.count || r.at != v.len() || kinds != rest.kinds {
+    if out.len() - before != rest.count || !r.at_end() || kinds != rest.kinds {
         out.truncate(before);
         return None;
     }
