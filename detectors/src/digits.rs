@@ -14,7 +14,7 @@
 //!
 //! Shorter lengths (N < 11) use a bitmask of digit bytes per 64-byte block.
 
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 
 /// Bit `i` is set when `block[i]` is an ASCII digit; missing bytes count as non-digits.
 #[inline]
@@ -344,6 +344,48 @@ fn masked_runs_n<L: RunLength>(hay: &[u8], range: Range<usize>, len: L, mut f: i
     }
 }
 
+/// Calls `f(start, len)` for each maximal run of `min..=max` digits in `hay`
+/// (`1 ≤ min ≤ max`, `min ≤ 64`), in increasing order, until `f` returns
+/// `ControlFlow::Break`. For a quick "is there any such number" test of a
+/// whole input: per 64-byte block one digit mask, and only blocks where a
+/// run of at least `min` digits may start are looked at closely.
+pub fn runs_between(
+    hay: &[u8],
+    min: usize,
+    max: usize,
+    mut f: impl FnMut(usize, usize) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    if min == 0 || min > 64 || max < min {
+        return ControlFlow::Continue(());
+    }
+    let mut prev_digit = false;
+    let mut pos = 0;
+    let mut cur = mask(&hay[..hay.len().min(64)]);
+    while pos < hay.len() {
+        let next = match hay.get(pos + 64..) {
+            Some(rest) => mask(&rest[..64.min(rest.len())]),
+            None => 0,
+        };
+        if may_start_run(cur, next, min) {
+            let w = u128::from(cur) | (u128::from(next) << 64);
+            let starts = runs_at_least(w, min as u32) & !((w << 1) | u128::from(prev_digit));
+            let mut bits = starts as u64;
+            while bits != 0 {
+                let s = pos + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let len = run_end(hay, s) - s;
+                if len <= max {
+                    f(s, len)?;
+                }
+            }
+        }
+        prev_digit = cur >> 63 == 1;
+        cur = next;
+        pos += 64;
+    }
+    ControlFlow::Continue(())
+}
+
 /// Calls `f(pos + i)` for each maximal run of exactly `n` digits starting at
 /// bit `i < limit` of the block whose digit mask is `cur` (`next`: the
 /// following block's; `prev_digit`: whether the byte before is a digit).
@@ -464,6 +506,27 @@ mod tests {
                          a in 0usize..400, b in 0usize..400, n in 1usize..20) {
             let (lo, hi) = (a.min(b).min(hay.len()), a.max(b).min(hay.len()));
             prop_assert_eq!(fast(&hay, lo..hi, n), naive(&hay, lo..hi, n));
+        }
+
+        /// `runs_between` gives every maximal run of `min..=max` digits, in
+        /// order, and stops where its callback says.
+        #[test]
+        fn runs_between_matches_naive(hay in proptest::collection::vec(prop_oneof![4 => b'0'..=b'9', 1 => Just(b' '), 1 => any::<u8>()], 0..400),
+                                      min in 1usize..20, extra in 0usize..6, stop in 0usize..4) {
+            let max = min + extra;
+            let want: Vec<(usize, usize)> = (min..=max)
+                .flat_map(|n| naive(&hay, 0..hay.len(), n).into_iter().map(move |s| (s, n)))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut got = Vec::new();
+            let flow = runs_between(&hay, min, max, |s, n| {
+                got.push((s, n));
+                if got.len() > stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            });
+            let kept = want.len().min(stop + 1);
+            prop_assert_eq!(&got[..], &want[..kept]);
+            prop_assert_eq!(flow.is_break(), want.len() > stop);
         }
 
         /// Runs of 10–14 digits (IIN length ± 2) placed right around the

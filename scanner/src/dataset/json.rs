@@ -58,6 +58,138 @@ pub fn columns(bytes: &[u8], format: Format) -> Columns {
     lx.cols
 }
 
+/// Whether reading the columns of this JSON input can find an ID column;
+/// `false` only when it provably cannot, so the lexer pass is skipped.
+///
+/// An ID column has a name that says so, or at least 3 valid ID cells that
+/// are at least half of its non-empty cells (see [`Column::is_id`]). Every
+/// ID cell is a candidate run of [`super::may_hold_id_cells`]. Each such
+/// run is given the key it sits under, read back from it on its line
+/// (`"key": 850314319331`, `"key": "850314319331"`); then, per key, the
+/// runs bound its ID cells from above, and the values that follow `"key":`
+/// on the input's lines bound its non-empty cells from below. Anything not
+/// read that plainly (a run in an array, a line with a backslash, a key
+/// that is not UTF-8 or says IIN/BIN, too many keys) means yes.
+pub fn may_have_id_column(bytes: &[u8]) -> bool {
+    use std::ops::ControlFlow::{Break, Continue};
+    /// Past this many keys with candidates, the lexer is cheaper.
+    const MAX_KEYS: usize = 8;
+    let mut keys: Vec<(&[u8], usize)> = Vec::new();
+    let flow = shekara_detectors::digits::runs_between(bytes, 9, 12, |s, len| {
+        if !super::is_id_run(bytes, s, s + len, true) {
+            return Continue(());
+        }
+        let Some(key) = key_before(bytes, s) else {
+            return Break(());
+        };
+        match keys.iter().position(|(k, _)| *k == key) {
+            Some(i) => keys[i].1 += 1,
+            None if keys.len() < MAX_KEYS => keys.push((key, 1)),
+            None => return Break(()),
+        }
+        Continue(())
+    });
+    if flow.is_break() {
+        return true;
+    }
+    keys.iter().any(|&(key, runs)| {
+        let Ok(name) = std::str::from_utf8(key) else {
+            return true;
+        };
+        super::id_header(name) || (runs >= 3 && !nonempty_at_least(bytes, key, 2 * runs + 1))
+    })
+}
+
+/// Blanks within a line (a JSON Lines line end is a token).
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | 0x0c)
+}
+
+/// The key whose value holds the digit run at `s`, when its line reads
+/// plainly `"key": ` then the run or a string that starts with it (see
+/// [`may_have_id_column`]).
+fn key_before(bytes: &[u8], s: usize) -> Option<&[u8]> {
+    let mut i = s;
+    let back_blanks = |mut i: usize| {
+        while i > 0 && is_blank(bytes[i - 1]) {
+            i -= 1;
+        }
+        i
+    };
+    i = back_blanks(i);
+    if i > 0 && bytes[i - 1] == b'"' {
+        i = back_blanks(i - 1);
+    }
+    if i == 0 || bytes[i - 1] != b':' {
+        return None;
+    }
+    i = back_blanks(i - 1);
+    if i == 0 || bytes[i - 1] != b'"' {
+        return None;
+    }
+    let close = i - 1;
+    let open = memchr::memrchr(b'"', &bytes[close.saturating_sub(super::LINE_BACK)..close])
+        .map(|j| close.saturating_sub(super::LINE_BACK) + j)?;
+    let tail = &bytes[open..s];
+    if tail.contains(&b'\n') || tail.contains(&b'\\') || !opens_outside_string(bytes, open) {
+        return None;
+    }
+    Some(&bytes[open + 1..close])
+}
+
+/// Whether the quote at `q` surely opens a string: its line, up to it, has
+/// no backslash and an even number of quotes, and the line before does not
+/// end in a backslash (which may carry a string over the line end).
+fn opens_outside_string(bytes: &[u8], q: usize) -> bool {
+    let from = q.saturating_sub(super::LINE_BACK);
+    let start = match memchr::memrchr(b'\n', &bytes[from..q]) {
+        Some(j) => from + j + 1,
+        None if from == 0 => 0,
+        None => return false,
+    };
+    let line = &bytes[start..q];
+    let continued = start >= 2 && bytes[start - 2] == b'\\';
+    !continued && !line.contains(&b'\\') && bytecount::count(line, b'"').is_multiple_of(2)
+}
+
+/// Whether at least `want` values with something in them follow `"key":` on
+/// plain lines: each is a non-empty cell of the column `key` (a number, or
+/// a string whose first byte is not blank).
+fn nonempty_at_least(bytes: &[u8], key: &[u8], want: usize) -> bool {
+    let mut needle = Vec::with_capacity(key.len() + 2);
+    needle.push(b'"');
+    needle.extend_from_slice(key);
+    needle.push(b'"');
+    let mut seen = 0;
+    for q in memchr::memmem::find_iter(bytes, &needle) {
+        let mut i = q + needle.len();
+        while i < bytes.len() && is_blank(bytes[i]) {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b':') {
+            continue;
+        }
+        i += 1;
+        while i < bytes.len() && is_blank(bytes[i]) {
+            i += 1;
+        }
+        let value = match bytes.get(i) {
+            Some(b'0'..=b'9' | b'-') => true,
+            Some(b'"') => bytes
+                .get(i + 1)
+                .is_some_and(|&b| b != b'"' && b != b'\\' && !b.is_ascii_whitespace()),
+            _ => false,
+        };
+        if value && opens_outside_string(bytes, q) {
+            seen += 1;
+            if seen >= want {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// The lexers' shared state and token handlers.
 struct Lexer<'a> {
     bytes: &'a [u8],

@@ -108,10 +108,16 @@ pub fn dispatch(scanner: &Scanner, place: &Place, bytes: &[u8]) -> Option<Outcom
     let path = place.detector_path();
     let head = &bytes[..bytes.len().min(8)];
     match sniff(&path, head)? {
-        f @ (Format::Csv | Format::Tsv) => {
-            scan_text(scanner, place, bytes, || csv_columns(scanner, bytes, f))
-        }
+        f @ (Format::Csv | Format::Tsv) => scan_text(scanner, place, bytes, || {
+            if !may_hold_id_cells(bytes, f) {
+                return Some(Columns::new(f));
+            }
+            csv_columns(scanner, bytes, f)
+        }),
         f @ (Format::Json | Format::Jsonl) => scan_text(scanner, place, bytes, || {
+            if !json::may_have_id_column(bytes) {
+                return Some(Columns::new(f));
+            }
             Some(json_columns(scanner, bytes, f))
         }),
         Format::Parquet => parquet::scan_parquet(scanner, place, bytes),
@@ -213,6 +219,78 @@ fn is_text_extension(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name.rsplit_once('.')
         .is_some_and(|(_, ext)| TEXT_EXTENSIONS.iter().any(|t| t.eq_ignore_ascii_case(ext)))
+}
+
+/// Whether a CSV or JSON input may hold a cell the columns count: a run of
+/// 9–12 digits that, left-padded with `0` to 12, is a valid IIN or BIN, and
+/// that can be a whole cell (trimmed, maybe with a `.0` after it).
+///
+/// Without one, reading the columns finds no ID cell, so it gives no
+/// aggregate and drops no finding: logs and tables without IDs skip the
+/// column reader, for one digit-mask pass. The test errs towards yes:
+/// * a cell's digits are a maximal run of digits (its neighbours are a
+///   delimiter, a quote, a blank, a line end or, in JSON, a byte that ends a
+///   number);
+/// * a run is such a cell only when each neighbour is a blank, a quote, a
+///   delimiter, a line end, or (before it) `:` `[` `{`, (after it) `]` `}`:
+///   in CSV a cell holds nothing else. In JSON a number can also touch a
+///   byte the tolerant lexer skips (`x850314319331`), unless that run is
+///   inside a string: a run is taken as in a string only where its line, up
+///   to it, has no backslash and an odd number of quotes, and the line
+///   before does not end in a backslash (which may continue a string).
+pub(crate) fn may_hold_id_cells(bytes: &[u8], format: Format) -> bool {
+    let json = matches!(format, Format::Json | Format::Jsonl);
+    shekara_detectors::digits::runs_between(bytes, 9, 12, |s, len| {
+        if is_id_run(bytes, s, s + len, json) {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    })
+    .is_break()
+}
+
+/// Whether the maximal digit run `bytes[s..e]` (9–12 digits) may be a
+/// counted cell: valid as an ID once padded, and able to be a whole cell.
+fn is_id_run(bytes: &[u8], s: usize, e: usize, json: bool) -> bool {
+    let digits = &bytes[s..e];
+    may_be_id_unpadded(digits)
+        && padded(digits).is_some_and(|(value, _)| classify(&value).is_ok())
+        && may_be_cell(bytes, s, e, json)
+}
+
+/// Longest line prefix [`may_be_cell`] reads back for quotes; past it, yes.
+const LINE_BACK: usize = 4096;
+
+/// Whether the digits `bytes[s..e]` can be a whole cell (see [`may_hold_id_cells`]).
+fn may_be_cell(bytes: &[u8], s: usize, e: usize, json: bool) -> bool {
+    let e = if bytes[e..].starts_with(b".0") {
+        e + 2
+    } else {
+        e
+    };
+    let left = s == 0
+        || matches!(bytes[s - 1], b'"' | b',' | b';' | b'|' | b':' | b'[' | b'{')
+        || bytes[s - 1].is_ascii_whitespace();
+    let right = e == bytes.len()
+        || matches!(bytes[e], b'"' | b',' | b';' | b'|' | b']' | b'}')
+        || bytes[e].is_ascii_whitespace();
+    if left && right {
+        return true;
+    }
+    if !json {
+        return false;
+    }
+    // A JSON number touching other bytes: a cell unless inside a string.
+    let from = s.saturating_sub(LINE_BACK);
+    let Some(nl) = memchr::memrchr(b'\n', &bytes[from..s]).map(|i| from + i) else {
+        return from > 0
+            || bytes[..s].contains(&b'\\')
+            || bytecount::count(&bytes[..s], b'"').is_multiple_of(2);
+    };
+    let line = &bytes[nl + 1..s];
+    let continued = nl > 0 && bytes[nl - 1] == b'\\';
+    continued || line.contains(&b'\\') || bytecount::count(line, b'"').is_multiple_of(2)
 }
 
 /// Whether the columns of `bytes` are read in parts: a large input, and
@@ -1204,6 +1282,180 @@ mod tests {
         let at = |s: &[u8]| memchr::memmem::find(bytes, s).unwrap() + s.len();
         let expected = vec![0, at(b"1}\n"), at(b"y\"}\n"), at(b"2\n"), bytes.len()];
         assert_eq!(cuts, expected);
+    }
+
+    /// Pieces of CSV and JSON around the column reader's cells: valid and
+    /// invalid IDs, numbers that lost leading zeros, `.0` exports, quotes
+    /// and blanks around cells, longer and shorter digit runs, IDs glued to
+    /// letters or signs.
+    const GATE_PIECES: &[&str] = &[
+        "850314319331",
+        "50101300018",
+        "50101300018.0",
+        "850314319332",
+        "1775196831538",
+        "123456789",
+        "x",
+        "-",
+        ".0",
+        " ",
+        "\t",
+        ",",
+        ";",
+        "\n",
+        "\"",
+        "{\"iin\": ",
+        "}",
+        "[",
+        "]",
+        ":",
+        "\\",
+        "\r",
+        "abc",
+        "1c77f",
+        "e5",
+    ];
+
+    fn has_groups(cols: &Columns) -> bool {
+        cols.cols.iter().any(|c| !c.groups.is_empty())
+    }
+
+    proptest::proptest! {
+        /// Where the gate says no ID cell can be there, no reader finds one:
+        /// skipping the columns changes nothing.
+        #[test]
+        fn gate_passes_every_input_with_counted_cells(
+            picks in proptest::collection::vec(0..GATE_PIECES.len(), 0..80),
+        ) {
+            let bytes: Vec<u8> = picks.iter().flat_map(|&i| GATE_PIECES[i].bytes()).collect();
+            for f in [Format::Csv, Format::Tsv] {
+                if !may_hold_id_cells(&bytes, f) {
+                    proptest::prop_assert!(!has_groups(&csv::columns(&bytes, f).unwrap()), "{:?}", f);
+                }
+            }
+            for f in [Format::Json, Format::Jsonl] {
+                if !may_hold_id_cells(&bytes, f) {
+                    proptest::prop_assert!(!has_groups(&json::columns(&bytes, f)), "{:?}", f);
+                }
+            }
+        }
+    }
+
+    /// JSON pieces around the keys' bounds: ID values under a key (as
+    /// numbers, strings, padded, in arrays), other values, empty ones, keys
+    /// that say IIN, escapes and line ends that carry strings over.
+    const KEY_PIECES: &[&[u8]] = &[
+        b"{\"u\": 850314319331}\n",
+        b"{\"u\":921130474626,\"t\":1}\n",
+        b"{\"u\": \" 50101300018\"}\n",
+        b"{\"u\" : 850314319331.0}",
+        b"{\"u\": 123}\n",
+        b"{\"u\": \"x\"}\n",
+        b"{\"u\": \"\"}\n",
+        b"{\"u\": -}\n",
+        b"{\"v\": 850314319331}\n",
+        b"{\"v\": [850314319331, \"921130474626\"]}\n",
+        b"{\"\xff\": 850314319331}\n",
+        b"{\"\xfe\": 921130474626}\n",
+        b"{\"iin\": 7}\n",
+        b"\"u\":",
+        b"\"",
+        b"\\",
+        b"\n",
+        b" ",
+        b"x",
+        b"850314319331",
+    ];
+
+    proptest::proptest! {
+        /// Where the key bounds say no column can be an ID column, the
+        /// lexer finds none that counts a cell: skipping it changes nothing.
+        #[test]
+        fn key_bounds_pass_every_input_with_an_id_column(
+            picks in proptest::collection::vec(0..KEY_PIECES.len(), 0..60),
+        ) {
+            let bytes: Vec<u8> = picks.iter().flat_map(|&i| KEY_PIECES[i].iter().copied()).collect();
+            if !json::may_have_id_column(&bytes) {
+                for f in [Format::Json, Format::Jsonl] {
+                    let cols = json::columns(&bytes, f);
+                    let counting = cols.cols.iter().find(|c| c.is_id() && !c.groups.is_empty());
+                    proptest::prop_assert!(counting.is_none(), "{:?}: {:?}", f, counting.map(|c| &c.name));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn key_bounds_on_logs() {
+        // A key with a few valid IDs among many other values: not an ID column.
+        let mut log = Vec::new();
+        for i in 0..40u64 {
+            let v = if i % 10 == 0 {
+                850314319331
+            } else {
+                746674632673 + i
+            };
+            log.extend_from_slice(format!("{{\"ts\":\"x\",\"user_id\":{v}}}\n").as_bytes());
+        }
+        assert!(!json::may_have_id_column(&log));
+        // Mostly valid IDs: it may be one (and is).
+        let mut ids = Vec::new();
+        for _ in 0..4 {
+            ids.extend_from_slice(b"{\"user_id\":850314319331}\n{\"user_id\":\"921130474626\"}\n");
+        }
+        assert!(json::may_have_id_column(&ids));
+        let cols = json::columns(&ids, Format::Jsonl);
+        assert!(cols.cols.iter().any(|c| c.is_id() && !c.groups.is_empty()));
+        // `"user_id":` after a closing quote is no key: those values do not
+        // count as the column's cells, so its three IDs make it one.
+        let mut fake = b"{\"user_id\": 850314319331}\n".repeat(3);
+        fake.extend(b"{\"a\": \"\"user_id\": 5}\n".repeat(10));
+        assert!(json::may_have_id_column(&fake));
+        let cols = json::columns(&fake, Format::Jsonl);
+        assert!(cols.cols.iter().any(|c| c.is_id() && !c.groups.is_empty()));
+        // A key that says IIN, or a run in an array: the lexer decides.
+        assert!(json::may_have_id_column(b"{\"client_iin\": 850314319331}"));
+        assert!(json::may_have_id_column(b"{\"x\": [850314319331]}"));
+        assert!(!json::may_have_id_column(b"{\"x\": 850314319332}"));
+    }
+
+    #[test]
+    fn gate_on_logs_and_tables() {
+        use Format::{Csv, Json, Jsonl};
+        // A 13-digit epoch, an invalid ID, a valid one inside a hex string.
+        let log =
+            b"{\"ts\":\"2025-08-28T13:05:35Z\",\"epoch_ms\":1775196831538,\"n\":850314319332}\n\
+                    {\"trace\":\"1c77f850314319331ab\"}\n";
+        assert!(!may_hold_id_cells(log, Jsonl));
+        assert!(!may_hold_id_cells(log, Json));
+        // Phone numbers, invalid IDs, a valid one glued to text.
+        let table = b"id,phone,note\n1,77011234567,x\n2,850314319332,ref-850314319331\n";
+        assert!(!may_hold_id_cells(table, Csv));
+        for (input, f) in [
+            (&b"id,iin\n1,850314319331\n"[..], Csv),
+            (b"id;iin\n1;50101300018.0\r\n", Csv),
+            (b"{\"iin\": \" 50101300018 \"}", Json),
+            (b"{\"ids\": [1,2,921130474626]}", Json),
+            // Outside a string the tolerant lexer reads a number here...
+            (b"{\"iin\": x850314319331}", Json),
+            // ... and here, after a string that went on past an escaped
+            // line end and closes on this line.
+            (b"{\"a\": \"x\\\n\", \"iin\": y850314319331}", Jsonl),
+        ] {
+            assert!(
+                may_hold_id_cells(input, f),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+            // Each is a counted cell indeed.
+            let cols = match f {
+                Csv => csv::columns(input, f).unwrap(),
+                _ => json::columns(input, f),
+            };
+            assert!(has_groups(&cols), "{}", String::from_utf8_lossy(input));
+        }
+        assert!(!may_hold_id_cells(b"{\"iin\": x850314319331}", Csv));
+        assert!(!may_hold_id_cells(b"{\"a\": \"x y850314319331\"}", Json));
     }
 
     #[test]
