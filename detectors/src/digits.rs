@@ -344,40 +344,68 @@ fn masked_runs_n<L: RunLength>(hay: &[u8], range: Range<usize>, len: L, mut f: i
     }
 }
 
-/// Calls `f(start, len)` for each maximal run of `min..=max` digits in `hay`
-/// (`1 ≤ min ≤ max`, `min ≤ 64`), in increasing order, until `f` returns
+/// Calls `f(start, len)` for each maximal run of `MIN..=MAX` digits in `hay`
+/// (`1 ≤ MIN ≤ MAX`, `MIN ≤ 64`), in increasing order, until `f` returns
 /// `ControlFlow::Break`. For a quick "is there any such number" test of a
 /// whole input: per 64-byte block one digit mask, and only blocks where a
 /// run of at least `min` digits may start are looked at closely.
-pub fn runs_between(
+///
+/// `MIN` and `MAX` are constants so that the run tests unroll.
+pub fn runs_between<const MIN: usize, const MAX: usize>(
     hay: &[u8],
-    min: usize,
-    max: usize,
     mut f: impl FnMut(usize, usize) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
+    let (min, max) = (MIN, MAX);
     if min == 0 || min > 64 || max < min {
         return ControlFlow::Continue(());
     }
     let mut prev_digit = false;
     let mut pos = 0;
     let mut cur = mask(&hay[..hay.len().min(64)]);
+    // The starts of runs of at least `min` digits in the block at `pos`.
+    // A run starting in the block is measured by the masks when it is
+    // shorter than 64 digits (the next block's mask covers its end).
+    let short = max < 64;
+    let mut block = |cur: u64, next: u64, prev_digit: bool, pos: usize| {
+        let w = u128::from(cur) | (u128::from(next) << 64);
+        let mut starts = runs_at_least(w, min as u32) & !((w << 1) | u128::from(prev_digit));
+        if short {
+            starts &= !runs_at_least(w, max as u32 + 1);
+        }
+        let mut bits = starts as u64;
+        while bits != 0 {
+            let i = bits.trailing_zeros();
+            bits &= bits - 1;
+            let s = pos + i as usize;
+            let len = if short {
+                (w >> i).trailing_ones() as usize
+            } else {
+                run_end(hay, s) - s
+            };
+            if len <= max {
+                f(s, len)?;
+            }
+        }
+        ControlFlow::Continue(())
+    };
+    // Whole blocks in the hot loop (no bounds checks), then the tail.
+    let mut whole = hay.get(64..).unwrap_or(&[]).chunks_exact(64);
+    for b in &mut whole {
+        let next = mask_full(b.try_into().unwrap_or(&[0; 64]));
+        if may_start_run(cur, next, min) {
+            block(cur, next, prev_digit, pos)?;
+        }
+        prev_digit = cur >> 63 == 1;
+        cur = next;
+        pos += 64;
+    }
     while pos < hay.len() {
         let next = match hay.get(pos + 64..) {
             Some(rest) => mask(&rest[..64.min(rest.len())]),
             None => 0,
         };
         if may_start_run(cur, next, min) {
-            let w = u128::from(cur) | (u128::from(next) << 64);
-            let starts = runs_at_least(w, min as u32) & !((w << 1) | u128::from(prev_digit));
-            let mut bits = starts as u64;
-            while bits != 0 {
-                let s = pos + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                let len = run_end(hay, s) - s;
-                if len <= max {
-                    f(s, len)?;
-                }
-            }
+            block(cur, next, prev_digit, pos)?;
         }
         prev_digit = cur >> 63 == 1;
         cur = next;
@@ -511,19 +539,27 @@ mod tests {
         /// `runs_between` gives every maximal run of `min..=max` digits, in
         /// order, and stops where its callback says.
         #[test]
-        fn runs_between_matches_naive(hay in proptest::collection::vec(prop_oneof![4 => b'0'..=b'9', 1 => Just(b' '), 1 => any::<u8>()], 0..400),
-                                      min in 1usize..20, extra in 0usize..6, stop in 0usize..4) {
-            let max = min + extra;
+        fn runs_between_matches_naive(hay in proptest::collection::vec(prop_oneof![12 => b'0'..=b'9', 1 => Just(b' '), 1 => any::<u8>()], 0..400),
+                                      which in 0usize..5, stop in 0usize..4) {
+            // Past 63 digits the run is measured byte by byte.
+            let (min, max) = [(9, 12), (1, 1), (3, 70), (12, 14), (5, 9)][which];
             let want: Vec<(usize, usize)> = (min..=max)
                 .flat_map(|n| naive(&hay, 0..hay.len(), n).into_iter().map(move |s| (s, n)))
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
             let mut got = Vec::new();
-            let flow = runs_between(&hay, min, max, |s, n| {
+            let each = |s, n| {
                 got.push((s, n));
                 if got.len() > stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-            });
+            };
+            let flow = match (min, max) {
+                (9, 12) => runs_between::<9, 12>(&hay, each),
+                (1, 1) => runs_between::<1, 1>(&hay, each),
+                (3, 70) => runs_between::<3, 70>(&hay, each),
+                (12, 14) => runs_between::<12, 14>(&hay, each),
+                _ => runs_between::<5, 9>(&hay, each),
+            };
             let kept = want.len().min(stop + 1);
             prop_assert_eq!(&got[..], &want[..kept]);
             prop_assert_eq!(flow.is_break(), want.len() > stop);

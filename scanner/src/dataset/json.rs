@@ -75,7 +75,7 @@ pub fn may_have_id_column(bytes: &[u8]) -> bool {
     /// Past this many keys with candidates, the lexer is cheaper.
     const MAX_KEYS: usize = 8;
     let mut keys: Vec<(&[u8], usize)> = Vec::new();
-    let flow = shekara_detectors::digits::runs_between(bytes, 9, 12, |s, len| {
+    let flow = shekara_detectors::digits::runs_between::<9, 12>(bytes, |s, len| {
         if !super::is_id_run(bytes, s, s + len, true) {
             return Continue(());
         }

@@ -240,7 +240,7 @@ fn is_text_extension(path: &str) -> bool {
 ///   before does not end in a backslash (which may continue a string).
 pub(crate) fn may_hold_id_cells(bytes: &[u8], format: Format) -> bool {
     let json = matches!(format, Format::Json | Format::Jsonl);
-    shekara_detectors::digits::runs_between(bytes, 9, 12, |s, len| {
+    shekara_detectors::digits::runs_between::<9, 12>(bytes, |s, len| {
         if is_id_run(bytes, s, s + len, json) {
             std::ops::ControlFlow::Break(())
         } else {
