@@ -392,7 +392,7 @@ pub fn runs_between<const MIN: usize, const MAX: usize>(
     let mut whole = hay.get(64..).unwrap_or(&[]).chunks_exact(64);
     for b in &mut whole {
         let next = mask_full(b.try_into().unwrap_or(&[0; 64]));
-        if may_start_run(cur, next, min) {
+        if may_start_run_between(cur, next, prev_digit, min, max) {
             block(cur, next, prev_digit, pos)?;
         }
         prev_digit = cur >> 63 == 1;
@@ -404,7 +404,7 @@ pub fn runs_between<const MIN: usize, const MAX: usize>(
             Some(rest) => mask(&rest[..64.min(rest.len())]),
             None => 0,
         };
-        if may_start_run(cur, next, min) {
+        if may_start_run_between(cur, next, prev_digit, min, max) {
             block(cur, next, prev_digit, pos)?;
         }
         prev_digit = cur >> 63 == 1;
@@ -412,6 +412,25 @@ pub fn runs_between<const MIN: usize, const MAX: usize>(
         pos += 64;
     }
     ControlFlow::Continue(())
+}
+
+/// Cheap test before [`runs_between`]'s 128-bit arithmetic: can a maximal
+/// run of `min..=max` digits start in the block whose digit mask is `cur`?
+/// Runs that end inside the block are told exactly from `cur` alone; the
+/// run that reaches its last byte is measured with `next`'s trailing ones.
+/// Logs whose lines each hold a longer number (13-digit epoch times) pass
+/// it without the closer look.
+#[inline(always)]
+fn may_start_run_between(cur: u64, next: u64, prev_digit: bool, min: usize, max: usize) -> bool {
+    let starts = cur & !((cur << 1) | u64::from(prev_digit));
+    let mut inner = starts & runs_at_least(cur, min as u32);
+    if max < 64 {
+        inner &= !runs_at_least(cur, max as u32 + 1);
+    }
+    let tail = cur.leading_ones() as usize;
+    inner != 0
+        || tail == 64
+        || (tail != 0 && (min..=max).contains(&(tail + next.trailing_ones() as usize)))
 }
 
 /// Calls `f(pos + i)` for each maximal run of exactly `n` digits starting at
