@@ -149,6 +149,9 @@ pub(crate) struct FileResult {
     bytes: u64,
     problem: Option<(Reason, String)>,
     sha256: Option<String>,
+    /// Inline ignores of `located` (indices among them), settled from the
+    /// bytes when the whole input was at hand; `None`: read back later.
+    inline: Option<crate::cache::Inline>,
 }
 
 impl FileResult {
@@ -158,7 +161,15 @@ impl FileResult {
             bytes: 0,
             problem: Some((reason, detail)),
             sha256: None,
+            inline: None,
         }
+    }
+
+    /// Settles the inline ignores of `located` from `bytes`, the whole input.
+    fn settle_inline(&mut self, bytes: &[u8]) {
+        let items = self.located.iter().enumerate();
+        let items = items.map(|(i, l)| (i, l.raw.span.start, l.raw.rule.as_str()));
+        self.inline = Some(crate::suppress::inline_from(bytes, items));
     }
 }
 
@@ -472,7 +483,7 @@ impl Scanner {
             let sha256 = top.sha256.clone();
             // Settled now, while the file is in the page cache, and cached
             // with the findings: a re-sweep does not read the file back.
-            if self.config.inline_ignores {
+            if self.config.inline_ignores && outcome.inline.is_none() {
                 outcome.inline = Some(inline_of(&e.path, &outcome.findings));
             }
             cache.put(key, &entry_of(stamp, sha256, &outcome));
@@ -575,6 +586,7 @@ impl Scanner {
             bytes: bytes.len() as u64,
             problem: None,
             sha256,
+            inline: None,
         }
     }
 
@@ -704,6 +716,7 @@ impl Scanner {
             bytes,
             problem,
             sha256: hashing.finish(),
+            inline: None,
         }
     }
 
@@ -778,12 +791,21 @@ impl Scanner {
                     || self.config.hash_files.then(|| sha256_hex(map.bytes())),
                 );
                 let problem = map.faulted().then(|| (Reason::ChangedDuringScan, "file shrank while being scanned; the part past its new end was not scanned".to_string()));
-                return FileResult {
+                let mut r = FileResult {
                     located,
                     bytes: size,
                     sha256: sha256.filter(|_| problem.is_none()),
                     problem,
+                    inline: None,
                 };
+                if self.config.inline_ignores && r.problem.is_none() {
+                    r.settle_inline(map.bytes());
+                }
+                if map.faulted() {
+                    // Truncated while read back: not settled from these bytes.
+                    r.inline = None;
+                }
+                return r;
             }
         }
         hook();
@@ -794,7 +816,13 @@ impl Scanner {
     fn scan_whole(&self, file: &File, path: &str, size: u64, buf: &mut Vec<u8>) -> FileResult {
         let mut reader: &File = file;
         match crate::windows::read_whole(&mut reader, size, buf) {
-            Ok(n) => self.pass(&buf[..n], path),
+            Ok(n) => {
+                let mut r = self.pass(&buf[..n], path);
+                if self.config.inline_ignores {
+                    r.settle_inline(&buf[..n]);
+                }
+                r
+            }
             Err(err) => FileResult::failed(Reason::ReadError, os_error(&err)),
         }
     }
@@ -864,6 +892,7 @@ impl Scanner {
             bytes: bytes.len() as u64,
             problem: None,
             sha256: self.config.hash_files.then(|| sha256_hex(bytes)),
+            inline: None,
         };
         self.outcome(place, r)
     }
@@ -919,7 +948,7 @@ impl Scanner {
             files,
             bytes: r.bytes,
             complete,
-            inline: None,
+            inline: r.inline,
             later: None,
         }
     }

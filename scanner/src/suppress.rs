@@ -234,21 +234,43 @@ pub fn inline_unless(
 /// before). Findings inside archive members are never suppressed inline.
 /// Returns (index among `findings`, reason), the form the cache keeps.
 pub fn inline_in_bytes(findings: &[Finding], bytes: &[u8]) -> crate::cache::Inline {
-    if findings.is_empty() || marker_finder().find(bytes).is_none() {
+    let top = findings.iter().enumerate();
+    inline_from(
+        bytes,
+        top.filter(|(_, f)| f.location.inner.is_empty())
+            .map(|(i, f)| (i, f.location.byte_offset, f.rule.as_str())),
+    )
+}
+
+/// Bytes per finding past which [`inline_from`] looks at each finding's
+/// lines rather than first searching the whole input for the marker.
+const SPARSE: usize = 2048;
+
+/// [`inline_in_bytes`] for findings given as (index, byte offset, rule),
+/// before they are made into [`Finding`]s (a file scanned whole, or mapped,
+/// settles its inline ignores while its bytes are at hand, and is not read
+/// back after the scan).
+pub fn inline_from<'a>(
+    bytes: &[u8],
+    findings: impl IntoIterator<Item = (usize, u64, &'a str)>,
+) -> crate::cache::Inline {
+    let findings: Vec<(usize, u64, &str)> = findings.into_iter().collect();
+    // A few findings in a large input: their lines are looked at directly.
+    // Many: one search of the whole input for the marker first.
+    let sparse = findings.len().saturating_mul(SPARSE) < bytes.len();
+    if findings.is_empty() || (!sparse && marker_finder().find(bytes).is_none()) {
         return Vec::new();
     }
     findings
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.location.inner.is_empty())
-        .filter_map(|(i, f)| {
-            let at = usize::try_from(f.location.byte_offset).ok()?;
+        .into_iter()
+        .filter_map(|(i, at, rule)| {
+            let at = usize::try_from(at).ok()?;
             if at > bytes.len() {
                 return None;
             }
             let lo = at.saturating_sub(BACK as usize);
             let hi = bytes.len().min(at + BLOCK as usize);
-            let why = check_lines_counting(&bytes[lo..hi], at - lo, &f.rule).0?;
+            let why = check_lines_counting(&bytes[lo..hi], at - lo, rule).0?;
             Some((i, why))
         })
         .collect()
@@ -626,6 +648,33 @@ mod tests {
             f.location.inner = vec!["x.txt".into()];
         }
         assert!(inline_in_bytes(&member, text.as_bytes()).is_empty());
+
+        // Few findings far apart (their lines are looked at directly, with
+        // no search of the whole input): the same answers as a read-back.
+        let filler = "filler line without anything\n".repeat(2000);
+        let sparse = format!(
+            "# shekara:ignore\na 850314319331\n{filler}b 850314319331\n{filler}c 850314319331 # shekara:ignore\n"
+        );
+        let q = dir.path().join("b.txt");
+        std::fs::write(&q, &sparse).unwrap();
+        let mut few = Vec::new();
+        for o in memchr::memmem::find_iter(sparse.as_bytes(), b"850314319331") {
+            let mut f = Finding::sample(shekara_detectors::Kind::Iin, "b.txt");
+            f.rule = "kz.iin".into();
+            f.location.byte_offset = o as u64;
+            few.push(f);
+        }
+        assert!(few.len() * SPARSE < sparse.len(), "sparse");
+        let from_file: crate::cache::Inline = inline(&few, |_| Some(q.clone()))
+            .into_iter()
+            .map(|s| (s.finding, s.reason.unwrap_or_default()))
+            .collect();
+        let from_bytes = inline_in_bytes(&few, sparse.as_bytes());
+        assert_eq!(
+            from_bytes.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            vec![0, 2]
+        );
+        assert_eq!(from_bytes, from_file);
     }
 
     #[test]

@@ -329,3 +329,53 @@ fn merge_of_four_shards_equals_the_full_scan() {
     assert_eq!(merged.summary, full.summary);
     assert_eq!(merged.scan.options["merged_shards"], 4);
 }
+
+/// Inline ignores are settled from the bytes a file was scanned from,
+/// whichever way it was read: whole (source, datasets), memory-mapped or
+/// streamed in windows (read back after the scan). Each way gives the same
+/// suppressions.
+#[test]
+fn inline_ignores_are_the_same_however_a_file_is_read() {
+    let data = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(11);
+    let mut ids = || valid_iin(&mut rng);
+    let ignored = |id: String| format!("x = \"{id}\"  # shekara:ignore\n");
+    let kept = |id: String| format!("y = \"{id}\"\n");
+    fs::write(
+        data.path().join("code.py"),
+        ignored(ids()) + &kept(ids()) + &ignored(ids()),
+    )
+    .unwrap();
+    fs::write(
+        data.path().join("notes.txt"),
+        kept(ids()) + &"filler line\n".repeat(500) + &ignored(ids()),
+    )
+    .unwrap();
+    fs::write(
+        data.path().join("rows.csv"),
+        format!(
+            "note,ref\n\"{}\",a # shekara:ignore\n\"{}\",b\n",
+            ids(),
+            ids()
+        ),
+    )
+    .unwrap();
+    let scan = |mmap: Option<u64>| {
+        let mut c = config(data.path(), "k");
+        c.mmap_threshold = mmap;
+        let report = run(c);
+        let suppressed: Vec<String> = report
+            .suppressions
+            .iter()
+            .map(|s| {
+                let f = &report.findings[s.finding];
+                format!("{}:{:?}:{}", f.location.path, f.location.line, s.by)
+            })
+            .collect();
+        (report.findings.len(), suppressed)
+    };
+    let whole = scan(None);
+    assert_eq!(whole.1.len(), 4, "{:?}", whole.1);
+    assert_eq!(scan(Some(1)), whole, "memory-mapped");
+    assert_eq!(scan(Some(1 << 40)), whole, "read whole or streamed");
+}

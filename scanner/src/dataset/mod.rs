@@ -152,9 +152,11 @@ pub(crate) fn scan_open_file(
     after_open();
     if scanner.mmap_threshold().is_some_and(|t| size >= t.max(1)) {
         if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file) {
-            let out = dispatch(scanner, place, map.bytes());
+            let out = dispatch(scanner, place, map.bytes())
+                .unwrap_or_else(|| scanner.scan_plain(place, map.bytes()));
+            let out = settle_inline(scanner, out, map.bytes());
             if !map.faulted() {
-                return Some(out.unwrap_or_else(|| scanner.scan_plain(place, map.bytes())));
+                return Some(out);
             }
             return None;
         }
@@ -162,7 +164,17 @@ pub(crate) fn scan_open_file(
     let mut reader: &File = file;
     let n = crate::windows::read_whole(&mut reader, size, buf).ok()?;
     let bytes = &buf[..n];
-    Some(dispatch(scanner, place, bytes).unwrap_or_else(|| scanner.scan_plain(place, bytes)))
+    let out = dispatch(scanner, place, bytes).unwrap_or_else(|| scanner.scan_plain(place, bytes));
+    Some(settle_inline(scanner, out, bytes))
+}
+
+/// `out` with its inline ignores settled from `bytes`, the whole input it
+/// was scanned from, rather than by reading the file back after the scan.
+fn settle_inline(scanner: &Scanner, mut out: Outcome, bytes: &[u8]) -> Outcome {
+    if scanner.config().inline_ignores && out.inline.is_none() {
+        out.inline = Some(crate::suppress::inline_in_bytes(&out.findings, bytes));
+    }
+    out
 }
 
 /// Extensions of source and text files, which are never sniffed for a
