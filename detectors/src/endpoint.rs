@@ -528,7 +528,8 @@ pub struct Endpoints {
 /// Registrable domain → entries. Looked up once per URL host in the input,
 /// so it hashes with a few multiplications rather than SipHash: its keys are
 /// the table's, and a collision only costs a comparison.
-type SuffixMap = HashMap<String, Vec<usize>, BuildHasherDefault<SuffixHasher>>;
+/// Keyed by bytes, so a host read from the input is looked up as it is.
+type SuffixMap = HashMap<Box<[u8]>, Vec<usize>, BuildHasherDefault<SuffixHasher>>;
 
 /// FxHash's multiply-rotate step, eight bytes at a time.
 #[derive(Default)]
@@ -613,22 +614,63 @@ fn run_before(bytes: &[u8], to: usize, max: usize, class: u8) -> usize {
 /// The registrable part of a host: its last two labels, or three when the
 /// second-to-last is a generic one (`amazonaws.com.cn`).
 fn registrable(host: &str) -> &str {
-    let b = host.as_bytes();
+    &host[registrable_start(host.as_bytes())..]
+}
+
+/// Where [`registrable`] starts in `host`, which may be in any case (the
+/// generic labels are matched ignoring case).
+fn registrable_start(b: &[u8]) -> usize {
     // Hosts are short: a plain loop beats a SIMD search's set-up.
     let dot_before = |end: usize| b[..end].iter().rposition(|&c| c == b'.');
     let Some(last) = dot_before(b.len()) else {
-        return host;
+        return 0;
     };
     let Some(second) = dot_before(last) else {
-        return host;
+        return 0;
     };
-    let label = &host[second + 1..last];
-    let cut = if GENERIC_SECOND_LEVEL.contains(&label) {
+    let label = &b[second + 1..last];
+    let cut = if GENERIC_SECOND_LEVEL
+        .iter()
+        .any(|g| g.as_bytes().eq_ignore_ascii_case(label))
+    {
         dot_before(second)
     } else {
         Some(second)
     };
-    cut.map_or(host, |c| &host[c + 1..])
+    cut.map_or(0, |c| c + 1)
+}
+
+/// Where the host of a URL authority starting at `from` lies, found in one
+/// pass: after the last `@` of the authority (its first [`MAX_AUTHORITY`]
+/// bytes of [`AUTHORITY`]), up to the first byte that is not [`HOST`].
+/// `None` when that host is empty or longer than [`MAX_HOST`].
+fn url_host(bytes: &[u8], from: usize) -> Option<Range<usize>> {
+    let tail = bytes.get(from..)?;
+    let lim = tail.len().min(MAX_AUTHORITY);
+    let (mut start, mut end) = (0, None);
+    let mut i = 0;
+    while i < lim {
+        let b = tail[i];
+        let class = CLASSES[usize::from(b)];
+        if class & AUTHORITY == 0 {
+            break;
+        }
+        if class & HOST == 0 {
+            if b == b'@' {
+                (start, end) = (i + 1, None);
+            } else if end.is_none() {
+                end = Some(i);
+            }
+        }
+        i += 1;
+    }
+    // A host still running where the authority scan stopped ends at the
+    // first byte that is not a host byte.
+    let end = end.unwrap_or_else(|| i + run_after(tail, i, MAX_HOST + 1, HOST));
+    if end == start || end - start > MAX_HOST {
+        return None;
+    }
+    Some(from + start..from + end)
 }
 
 /// Second-level labels under which names are registered (`com.cn`, `co.uk`).
@@ -743,7 +785,7 @@ impl Endpoints {
         for (i, e) in entries.iter().enumerate() {
             for h in &e.hosts {
                 let list = suffixes
-                    .entry(registrable(&h.anchor()).to_string())
+                    .entry(registrable(&h.anchor()).as_bytes().into())
                     .or_default();
                 if list.last() != Some(&i) {
                     list.push(i);
@@ -769,11 +811,29 @@ impl Endpoints {
         self.entries[entry].place(caps.region, caps.service)
     }
 
+    /// Whether the registrable domain of a host as it stands in the input
+    /// (any case, perhaps one trailing dot) is one of the table's: most hosts
+    /// in URLs are not (`github.com`), and are turned down here before being
+    /// copied and lower-cased whole. [`Endpoints::spot`] gives `None` for any
+    /// host this turns down.
+    fn known_domain(&self, raw: &[u8]) -> bool {
+        let raw = raw.strip_suffix(b".").unwrap_or(raw);
+        let domain = &raw[registrable_start(raw)..];
+        let mut buf = [0u8; 64];
+        let Some(lower) = buf.get_mut(..domain.len()) else {
+            return false;
+        };
+        for (l, b) in lower.iter_mut().zip(domain) {
+            *l = b.to_ascii_lowercase();
+        }
+        self.suffixes.contains_key(&*lower)
+    }
+
     /// The first entry with a pattern that matches `host` (lower case, no
     /// trailing dot), and what the pattern captured.
     fn spot<'h>(&self, host: &'h str) -> Option<(usize, Captures<'h>)> {
         // github.com, example.org: most URL hosts end at this lookup.
-        let candidates = self.suffixes.get(registrable(host))?;
+        let candidates = self.suffixes.get(registrable(host).as_bytes())?;
         let find = |labels: &[&'h str]| {
             candidates
                 .iter()
@@ -849,6 +909,9 @@ impl Endpoints {
         if end - start > MAX_HOST || truncated || is_email(bytes, start) {
             return None;
         }
+        if !self.known_domain(&bytes[start..end]) {
+            return None;
+        }
         let mut buf = [0u8; MAX_HOST];
         let (host, len) = normalize_host(&bytes[start..end], &mut buf)?;
         let (entry, caps) = self.spot(host)?;
@@ -877,15 +940,8 @@ impl Endpoints {
     /// The host of a URL whose authority starts at `from` (`https://user@host:port/…`).
     fn on_url_host(&self, hay: &Haystack<'_>, from: usize) -> Option<RawFinding> {
         let bytes = hay.bytes;
-        let len = run_after(bytes, from, MAX_AUTHORITY, AUTHORITY);
-        let authority = &bytes[from..from + len];
-        let start = from
-            + authority
-                .iter()
-                .rposition(|&b| b == b'@')
-                .map_or(0, |i| i + 1);
-        let end = start + run_after(bytes, start, MAX_HOST + 1, HOST);
-        if end == start || end - start > MAX_HOST {
+        let Range { start, end } = url_host(bytes, from)?;
+        if !self.known_domain(&bytes[start..end]) {
             return None;
         }
         let mut buf = [0u8; MAX_HOST];
@@ -1194,6 +1250,90 @@ mod tests {
             values("https://user@x.s3.amazonaws.com/k"),
             ["x.s3.amazonaws.com"]
         );
+    }
+
+    use proptest::strategy::Strategy;
+
+    /// What `on_url_host` computed before [`url_host`]: three passes.
+    fn url_host_reference(bytes: &[u8], from: usize) -> Option<Range<usize>> {
+        let len = run_after(bytes, from, MAX_AUTHORITY, AUTHORITY);
+        let authority = &bytes[from..from + len];
+        let at = authority.iter().rposition(|&b| b == b'@');
+        let start = from + at.map_or(0, |i| i + 1);
+        let end = start + run_after(bytes, start, MAX_HOST + 1, HOST);
+        (end != start && end - start <= MAX_HOST).then_some(start..end)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn url_host_in_one_pass_is_the_three_pass_host(
+            parts in proptest::collection::vec(proptest::prop_oneof![
+                "[a-zA-Z0-9.-]{0,12}",
+                proptest::sample::select(vec!["@", ":", ":8080", "_", "~", "%", "+", "/", " ", "\"", "."]).prop_map(str::to_string),
+                proptest::sample::select(vec![300usize, 500, 511, 513]).prop_map(|n| "a".repeat(n)),
+            ], 0..12),
+        ) {
+            let bytes = parts.concat().into_bytes();
+            for from in 0..=bytes.len().min(20) {
+                proptest::prop_assert_eq!(url_host(&bytes, from), url_host_reference(&bytes, from));
+            }
+        }
+
+        /// The quick test turns down only hosts the table has no entry for.
+        #[test]
+        fn known_domain_keeps_every_table_host(
+            labels in proptest::collection::vec(proptest::prop_oneof![
+                "[a-z0-9-]{1,8}",
+                proptest::sample::select(vec!["s3", "com", "cn", "co", "amazonaws", "windows", "net",
+                    "blob", "core", "googleapis", "storage", "yandexcloud", "kz", "hf", "eu-west-1"])
+                    .prop_map(str::to_string),
+            ], 1..7),
+            upper in proptest::collection::vec(proptest::bool::ANY, 64),
+            dot in proptest::bool::ANY,
+        ) {
+            let det = Endpoints::new(Ruleset::builtin());
+            let host = labels.join(".");
+            let mut raw: Vec<u8> = host.bytes().zip(upper.iter().cycle())
+                .map(|(b, &u)| if u { b.to_ascii_uppercase() } else { b }).collect();
+            if dot {
+                raw.push(b'.');
+            }
+            if det.spot(&host).is_some() {
+                proptest::prop_assert!(det.known_domain(&raw), "{}", host);
+            }
+            proptest::prop_assert_eq!(det.known_domain(&raw), det.known_domain(host.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn table_domains_fit_the_quick_test() {
+        let det = Endpoints::new(Ruleset::builtin());
+        for key in det.suffixes.keys() {
+            assert!(key.len() <= 64, "{}", String::from_utf8_lossy(key));
+            assert!(det.known_domain(key));
+        }
+        assert!(!det.known_domain(b"github.com"));
+        assert!(det.known_domain(b"X.S3.AmazonAWS.COM."));
+        assert!(det.known_domain(b"b.s3.cn-north-1.amazonaws.COM.cn"));
+    }
+
+    #[test]
+    fn url_hosts_in_any_case_with_userinfo_ports_and_dots() {
+        assert_eq!(
+            values("HTTPS://DATA.S3.EU-WEST-1.AMAZONAWS.COM/k"),
+            ["data.s3.eu-west-1.amazonaws.com"]
+        );
+        assert_eq!(
+            values("https://a@b:c@x.s3.amazonaws.com:443/k"),
+            ["x.s3.amazonaws.com"]
+        );
+        assert_eq!(
+            values("(https://Storage.GoogleAPIs.COM./b)"),
+            ["storage.googleapis.com"]
+        );
+        assert!(scan("https://x.s3.amazonaws.com.example.org/k").is_empty());
+        assert!(scan("https://github.com/o/r http://localhost:8080/ https://@/").is_empty());
+        assert!(scan(&format!("https://{}.s3.amazonaws.com/", "a".repeat(300))).is_empty());
     }
 
     #[test]

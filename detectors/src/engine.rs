@@ -23,13 +23,92 @@ const BLOCK: usize = 64 * 1024;
 /// 32 aho-corasick switches to a slower variant, and past 64 to none.
 const GROUP_MAX: usize = 24;
 
-/// One SIMD literal searcher over a group of one detector's anchors.
+/// A detector's few text anchors (at most this many) join another
+/// detector's searcher rather than cost a pass of their own…
+const MERGE_SMALL: usize = 8;
+
+/// …as long as that searcher stays a slim Teddy (8 buckets, 32 literals).
+const MERGED_MAX: usize = 32;
+
+/// Bytes that text (ASCII or UTF-8) never holds or hardly ever: NUL, DEL and
+/// `0xFF`. An anchor with one of them (a binary magic) can only match where
+/// one occurs, so its searcher runs only over blocks that hold one (binary
+/// files, not text); one SIMD byte search over the block decides.
+const RARE: [u8; 3] = [0x00, 0x7F, 0xFF];
+
+/// Whether `bytes` hold a byte of [`RARE`].
+fn has_rare(bytes: &[u8]) -> bool {
+    memchr::memchr3(RARE[0], RARE[1], RARE[2], bytes).is_some()
+}
+
+/// Whether a literal holds a byte of [`RARE`].
+fn is_rare(lit: &[u8]) -> bool {
+    lit.iter().any(|b| RARE.contains(b))
+}
+
+/// Whether occurrences of `a` and `b` can overlap: one holds the other, or
+/// an end of one begins the other.
+fn may_overlap(a: &[u8], b: &[u8]) -> bool {
+    let holds = |x: &[u8], y: &[u8]| y.is_empty() || x.windows(y.len()).any(|w| w == y);
+    let joins = |x: &[u8], y: &[u8]| (1..x.len()).any(|i| y.starts_with(&x[i..]));
+    holds(a, b) || holds(b, a) || joins(a, b) || joins(b, a)
+}
+
+/// One SIMD literal searcher over a group of anchors.
 struct LiteralGroup {
     searcher: packed::Searcher,
-    detector: usize,
-    /// Anchor index (within the detector) of each pattern.
-    anchors: Vec<usize>,
+    /// Detector and anchor index (within the detector) of each pattern.
+    patterns: Vec<(usize, usize)>,
+    /// The detectors with a pattern here.
+    detectors: Vec<usize>,
     longest: usize,
+    /// Whether every pattern holds a [`RARE`] byte (run only where one occurs).
+    rare: bool,
+}
+
+/// A group's literals before its searcher is built.
+///
+/// Literals of different detectors share a searcher only when none is a
+/// prefix of another's: the searcher reports, at each position, the longest
+/// literal that starts there, which is then the one its detector's own
+/// searcher would report. A shared searcher steps one byte past each match
+/// start (an occurrence of one detector's literal may overlap another's) and
+/// keeps, per detector, only matches after that detector's last one: the
+/// non-overlapping matches each detector's own searcher gives.
+struct Pending {
+    literals: Vec<Vec<u8>>,
+    patterns: Vec<(usize, usize)>,
+    rare: bool,
+}
+
+impl Pending {
+    fn build(self) -> Option<LiteralGroup> {
+        let mut b = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostLongest)
+            .builder();
+        for lit in &self.literals {
+            b.add(lit);
+        }
+        let mut detectors: Vec<usize> = self.patterns.iter().map(|p| p.0).collect();
+        detectors.dedup();
+        Some(LiteralGroup {
+            searcher: b.build()?,
+            patterns: self.patterns,
+            detectors,
+            longest: self.literals.iter().map(Vec::len).max().unwrap_or(0),
+            rare: self.rare,
+        })
+    }
+
+    /// Whether `lits` of another detector may join this group.
+    fn takes(&self, lits: &[(usize, Vec<u8>)]) -> bool {
+        let prefix = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
+        !self.rare
+            && self.literals.len() + lits.len() <= MERGED_MAX
+            && !lits
+                .iter()
+                .any(|(_, l)| self.literals.iter().any(|m| prefix(l, m)))
+    }
 }
 
 /// A frequent anchor, searched on its own.
@@ -44,6 +123,8 @@ pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,
     groups: Vec<LiteralGroup>,
     frequent: Vec<Frequent>,
+    /// The longest literal of a [`RARE`] group.
+    rare_longest: usize,
     literals: Vec<Vec<u8>>,
     digit_detectors: Vec<usize>,
 }
@@ -64,32 +145,40 @@ pub struct Scratch {
     found: Vec<RawFinding>,
 }
 
-/// Splits one detector's anchors into balanced groups of at most [`GROUP_MAX`].
-fn literal_groups(detector: usize, anchors: Vec<Vec<u8>>) -> Vec<LiteralGroup> {
-    let n = anchors.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    let groups = n.div_ceil(GROUP_MAX);
-    let per = n.div_ceil(groups);
-    let indexed: Vec<(usize, Vec<u8>)> = anchors.into_iter().enumerate().collect();
-    indexed
-        .chunks(per)
-        .filter_map(|chunk| {
-            let mut b = packed::Config::new()
-                .match_kind(packed::MatchKind::LeftmostLongest)
-                .builder();
-            for (_, lit) in chunk {
-                b.add(lit);
+/// Splits one detector's anchors into balanced groups of at most [`GROUP_MAX`],
+/// those with a [`RARE`] byte apart; a few text anchors join an earlier group
+/// of another detector when they fit (see [`Pending::takes`]).
+fn literal_groups(detector: usize, anchors: Vec<Vec<u8>>, share: bool, groups: &mut Vec<Pending>) {
+    // One searcher reports one of two overlapping matches; two report both.
+    // The rare anchors are searched apart only when that cannot happen.
+    let apart = share && {
+        let (rare, text): (Vec<&Vec<u8>>, _) = anchors.iter().partition(|l| is_rare(l));
+        !rare.iter().any(|r| text.iter().any(|t| may_overlap(r, t)))
+    };
+    let indexed = anchors.into_iter().enumerate();
+    let (rare, text): (Vec<_>, Vec<_>) = indexed.partition(|(_, lit)| apart && is_rare(lit));
+    for (set, is_rare) in [(text, false), (rare, true)] {
+        if set.is_empty() {
+            continue;
+        }
+        if share && !is_rare && set.len() <= MERGE_SMALL {
+            if let Some(g) = groups.iter_mut().find(|g| g.takes(&set)) {
+                for (i, lit) in set {
+                    g.patterns.push((detector, i));
+                    g.literals.push(lit);
+                }
+                continue;
             }
-            Some(LiteralGroup {
-                searcher: b.build()?,
-                detector,
-                anchors: chunk.iter().map(|(i, _)| *i).collect(),
-                longest: chunk.iter().map(|(_, l)| l.len()).max().unwrap_or(0),
-            })
-        })
-        .collect()
+        }
+        let per = set.len().div_ceil(set.len().div_ceil(GROUP_MAX));
+        for chunk in set.chunks(per) {
+            groups.push(Pending {
+                literals: chunk.iter().map(|(_, l)| l.clone()).collect(),
+                patterns: chunk.iter().map(|(i, _)| (detector, *i)).collect(),
+                rare: is_rare,
+            });
+        }
+    }
 }
 
 impl Engine {
@@ -98,9 +187,20 @@ impl Engine {
     /// Each detector's anchors are searched with SIMD literal searchers of at
     /// most [`GROUP_MAX`] literals (aho-corasick's Teddy, measured 7–10 GB/s
     /// per group on the benchmark corpus, against 2 GB/s for one searcher of
-    /// all 59); frequent anchors with `memmem`.
+    /// all 59); frequent anchors with `memmem`. Each searcher is a full pass
+    /// over the block (≈ 1.3 instructions a byte, whatever it finds), so
+    /// there are as few as can be: anchors with a [`RARE`] byte (binary
+    /// magics) get searchers that run only over blocks holding such a byte,
+    /// and a detector's few ([`MERGE_SMALL`]) other anchors join another
+    /// detector's searcher while it stays slim ([`MERGED_MAX`]).
     pub fn new(detectors: Vec<Box<dyn Detector>>) -> Engine {
-        let mut groups = Vec::new();
+        Engine::build(detectors, true)
+    }
+
+    /// [`Engine::new`]; with `share` false, every group holds one detector's
+    /// anchors and runs over every block (the reference the tests compare to).
+    fn build(detectors: Vec<Box<dyn Detector>>, share: bool) -> Engine {
+        let mut pending = Vec::new();
         let mut frequent = Vec::new();
         let mut literals = Vec::new();
         for (d, det) in detectors.iter().enumerate() {
@@ -108,7 +208,7 @@ impl Engine {
             let base = anchors.len();
             literals.extend(anchors.iter().cloned());
             literals.extend(det.frequent_anchors());
-            groups.extend(literal_groups(d, anchors));
+            literal_groups(d, anchors, share, &mut pending);
             for (i, lit) in det.frequent_anchors().into_iter().enumerate() {
                 frequent.push(Frequent {
                     finder: memmem::Finder::new(&lit).into_owned(),
@@ -117,6 +217,8 @@ impl Engine {
                 });
             }
         }
+        let groups: Vec<LiteralGroup> = pending.into_iter().filter_map(Pending::build).collect();
+        let rare_longest = groups.iter().filter(|g| g.rare).map(|g| g.longest).max();
         let digit_detectors = (0..detectors.len())
             .filter(|&i| detectors[i].wants_digit_runs())
             .collect();
@@ -124,6 +226,7 @@ impl Engine {
             detectors,
             groups,
             frequent,
+            rare_longest: rare_longest.unwrap_or(0),
             literals,
             digit_detectors,
         }
@@ -148,7 +251,7 @@ impl Engine {
 
     /// Number of literals in the prefilter (grouped and frequent).
     pub fn literal_count(&self) -> usize {
-        self.groups.iter().map(|g| g.anchors.len()).sum::<usize>() + self.frequent.len()
+        self.groups.iter().map(|g| g.patterns.len()).sum::<usize>() + self.frequent.len()
     }
 
     /// Whether some detector wants the whole content of the file at `path`.
@@ -209,20 +312,31 @@ impl Engine {
     }
 
     fn literals_in(&self, hay: &Haystack<'_>, block: Range<usize>, found: &mut Vec<RawFinding>) {
+        // Whether the block holds a rare byte, found out when a group needs to know.
+        let mut rare: Option<bool> = None;
         for g in &self.groups {
-            if !self.detectors[g.detector].wants_anchors_in(hay.path) {
+            // Bit `i`: whether `g.detectors[i]` wants its anchors searched here.
+            let wanted = g
+                .detectors
+                .iter()
+                .enumerate()
+                .filter(|&(_, &d)| self.detectors[d].wants_anchors_in(hay.path))
+                .fold(0u64, |acc, (i, _)| acc | 1 << i);
+            if wanted == 0 {
                 continue;
+            }
+            if g.rare {
+                let end = (block.end + self.rare_longest).min(hay.bytes.len());
+                if !*rare.get_or_insert_with(|| has_rare(&hay.bytes[block.start..end])) {
+                    continue;
+                }
             }
             // Let matches that start in this block run past its end.
             let end = (block.end + g.longest).min(hay.bytes.len());
-            let mut at = block.start;
-            while let Some(m) = g.searcher.find_in(hay.bytes, Span::from(at..end)) {
-                if m.start() >= block.end {
-                    break;
-                }
-                let anchor = g.anchors[m.pattern().as_usize()];
-                self.detectors[g.detector].on_anchor(hay, anchor, m.start()..m.end(), found);
-                at = m.end().max(m.start() + 1);
+            if g.detectors.len() == 1 {
+                self.matches_of_one(hay, g, block.start..block.end, end, found);
+            } else {
+                self.matches_of_many(hay, g, wanted, block.start..block.end, end, found);
             }
         }
         for f in &self.frequent {
@@ -234,6 +348,61 @@ impl Engine {
                     break;
                 }
                 self.detectors[f.detector].on_anchor(hay, f.anchor, s..s + n, found);
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// The non-overlapping matches of a one-detector group that start in
+    /// `block`, searched up to `end`, each to its detector.
+    fn matches_of_one(
+        &self,
+        hay: &Haystack<'_>,
+        g: &LiteralGroup,
+        block: Range<usize>,
+        end: usize,
+        found: &mut Vec<RawFinding>,
+    ) {
+        let mut at = block.start;
+        while let Some(m) = g.searcher.find_in(hay.bytes, Span::from(at..end)) {
+            if m.start() >= block.end {
+                break;
+            }
+            let (d, anchor) = g.patterns[m.pattern().as_usize()];
+            self.detectors[d].on_anchor(hay, anchor, m.start()..m.end(), found);
+            at = m.end().max(m.start() + 1);
+        }
+    }
+
+    /// The matches of a shared group (see [`Pending`]) that start in `block`,
+    /// searched up to `end`: per detector with bit `i` in `wanted` (for
+    /// `g.detectors[i]`), the non-overlapping ones.
+    fn matches_of_many(
+        &self,
+        hay: &Haystack<'_>,
+        g: &LiteralGroup,
+        wanted: u64,
+        block: Range<usize>,
+        end: usize,
+        found: &mut Vec<RawFinding>,
+    ) {
+        // Per detector slot, where its last match ended.
+        let mut free = [block.start; 64];
+        let mut at = block.start;
+        while let Some(m) = g.searcher.find_in(hay.bytes, Span::from(at..end)) {
+            if m.start() >= block.end {
+                break;
+            }
+            at = m.start() + 1;
+            let (d, anchor) = g.patterns[m.pattern().as_usize()];
+            let slot = g.detectors.iter().position(|&x| x == d).unwrap_or(0);
+            if m.start() < free[slot] {
+                continue;
+            }
+            free[slot] = m.end().max(m.start() + 1);
+            if wanted & 1 << slot != 0 {
+                self.detectors[d].on_anchor(hay, anchor, m.start()..m.end(), found);
             }
         }
     }
@@ -284,4 +453,136 @@ pub fn builtin_detectors() -> Vec<Box<dyn Detector>> {
     ];
     d.extend(crate::biometric::detectors(rules));
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn binary_magics_are_gated_and_few_text_anchors_shared() {
+        let e = Engine::builtin();
+        let rare: Vec<_> = e.groups.iter().filter(|g| g.rare).collect();
+        assert_eq!(rare.len(), 1, "one searcher for the binary magics");
+        assert!(rare[0].patterns.len() >= 10);
+        let shared = e.groups.iter().filter(|g| g.detectors.len() > 1).count();
+        assert_eq!(shared, 1, "the biometric text anchors join the endpoints'");
+        assert!(e.groups.iter().all(|g| g.patterns.len() <= MERGED_MAX));
+        // Nothing is lost: every literal is searched exactly once.
+        let reference = Engine::build(builtin_detectors(), false);
+        assert_eq!(e.literal_count(), reference.literal_count());
+        assert_eq!(e.literals(), reference.literals());
+    }
+
+    #[test]
+    fn overlaps() {
+        assert!(may_overlap(b"abc", b"bcd"));
+        assert!(may_overlap(b"bcd", b"abc"));
+        assert!(may_overlap(b"xabcx", b"abc"));
+        assert!(!may_overlap(b"abc", b"xyz"));
+        assert!(!may_overlap(b"\x93NUMPY", b"FMR\0"));
+    }
+
+    /// A detector whose rare and text anchors may overlap keeps them in one
+    /// searcher, over every block.
+    #[test]
+    fn overlapping_rare_and_text_anchors_stay_together() {
+        struct Two;
+        impl Detector for Two {
+            fn id(&self) -> &str {
+                "two"
+            }
+            fn anchors(&self) -> Vec<Vec<u8>> {
+                vec![b"ab\0".to_vec(), b"xab".to_vec()]
+            }
+        }
+        let e = Engine::new(vec![Box::new(Two)]);
+        assert_eq!(e.groups.len(), 1);
+        assert!(!e.groups[0].rare);
+        assert_eq!(e.groups[0].patterns.len(), 2);
+    }
+
+    #[test]
+    fn rare_bytes_are_not_in_text() {
+        assert!(!has_rare("ИИН: 850314319331, ғ, Ё, €".as_bytes()));
+        assert!(has_rare(b"FMR\0"));
+        assert!(has_rare(&[b'a', 0xFF]));
+        assert!(has_rare(&[0x7F, b'a']));
+    }
+
+    /// Scans `bytes` in windows of `chunk` owned bytes, as the scanner does.
+    fn windows(e: &Engine, bytes: &[u8], path: &str, chunk: usize) -> Vec<RawFinding> {
+        let mut out = Vec::new();
+        let mut scratch = Scratch::default();
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = (start + chunk).min(bytes.len());
+            let lo = start.saturating_sub(OVERLAP);
+            let hi = (end + OVERLAP).min(bytes.len());
+            let hay = Haystack {
+                bytes: &bytes[lo..hi],
+                owned: start - lo..end - lo,
+                base: lo as u64,
+                path,
+            };
+            e.scan_with(&hay, &mut scratch, &mut out);
+            start = end;
+        }
+        out
+    }
+
+    /// Pieces that make anchors meet, overlap and straddle block edges:
+    /// every prefilter literal (whole, cut, upper-cased), hosts, URL parts,
+    /// rare bytes and noise.
+    fn piece(literals: &[Vec<u8>]) -> impl Strategy<Value = Vec<u8>> {
+        use shekara_fixtures::biometric as bio;
+        let lits = literals.to_vec();
+        let cut = literals.to_vec();
+        let mut rng = shekara_fixtures::Rng::new(2);
+        let records = vec![
+            bio::fmr_iso2005(&mut rng, 1, 3),
+            bio::wsq(40, 50),
+            bio::icao_dg(0x75, &bio::fac_2005(8, 8)),
+            bio::ansi_nist(&[2, 4]),
+            bio::npy_f32(&mut rng, 1, 128, true),
+            bio::faiss_flat(&mut rng, b"IxF2", 128, 2),
+        ];
+        prop_oneof![
+            1 => proptest::sample::select(records),
+            4 => proptest::sample::select(lits),
+            1 => (proptest::sample::select(cut), any::<proptest::sample::Index>())
+                .prop_map(|(l, i)| l[..i.index(l.len() + 1)].to_vec()),
+            2 => proptest::sample::select(vec![
+                &b"https://"[..], b"s3://b", b"gs://", b"x.s3.eu-west-1", b"data.blob.core",
+                b"user@", b"-", b".", b" ", b"\n", b"\"", b"/", b"1.001:", b"\x1d",
+                b"FMR", b"\0 20\0", b"\x93NUMPY", b"storage.yandexcloud", b"HTTPS://X.S3.",
+                b".COM", b"arn:aws:s3:::b/k", b"push_to_hub(\"https://hf.co/x\")",
+            ])
+            .prop_map(|p| p.to_vec()),
+            2 => proptest::collection::vec(any::<u8>(), 0..12),
+            2 => "[a-z0-9.-]{0,20}".prop_map(String::into_bytes),
+            1 => Just(vec![b'a'; 70_000]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Shared searchers and the rare-byte gate find exactly what one
+        /// searcher per detector over every block finds.
+        #[test]
+        fn sharing_and_gating_change_nothing(
+            parts in proptest::collection::vec(
+                piece(Engine::builtin().literals()), 1..120),
+            path in proptest::sample::select(vec!["a.py", "b.csv", "c.bin", ".dvc/config"]),
+            chunk in proptest::sample::select(vec![7usize, 4096, 256 * 1024]),
+        ) {
+            let bytes = parts.concat();
+            let shared = Engine::builtin();
+            let reference = Engine::build(builtin_detectors(), false);
+            let got = windows(&shared, &bytes, path, chunk);
+            let want = windows(&reference, &bytes, path, chunk);
+            prop_assert_eq!(got, want);
+        }
+    }
 }
