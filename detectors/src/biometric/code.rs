@@ -126,9 +126,12 @@ const TRIGGER_COST: f64 = 2e-7;
 /// [`byte_weight`]s, raised for substrings of [`COMMON`] words.
 fn weight(w: &[u8]) -> f64 {
     let p: f64 = w.iter().map(|&b| byte_weight(b)).product();
-    let common = COMMON
-        .iter()
-        .any(|c| c.as_bytes().windows(w.len()).any(|x| x == w));
+    // The first byte first: a slice comparison is a call (start-up time).
+    let common = COMMON.iter().any(|c| {
+        c.as_bytes()
+            .windows(w.len())
+            .any(|x| x.first() == w.first() && x == w)
+    });
     if common {
         p * COMMON_PENALTY
     } else {
@@ -172,9 +175,12 @@ fn choose_triggers(keys: &[Vec<u8>]) -> Vec<(Vec<u8>, Holders)> {
     let mut holding: BTreeMap<Vec<u8>, Vec<usize>> = BTreeMap::new();
     for (i, k) in keys.iter().enumerate() {
         for w in k.windows(TRIGGER_LEN) {
-            let h = holding.entry(w.to_vec()).or_default();
-            if h.last() != Some(&i) {
-                h.push(i);
+            match holding.get_mut(w) {
+                Some(h) if h.last() == Some(&i) => {}
+                Some(h) => h.push(i),
+                None => {
+                    holding.insert(w.to_vec(), vec![i]);
+                }
             }
         }
     }
