@@ -43,32 +43,12 @@ pub fn with_block<R>(bytes: &[u8], base: usize, f: impl FnOnce(&[u8; BLOCK]) -> 
 }
 
 /// One mask per needle: bit `i` of `out[k]` is set when `block[i] == needles[k]`.
-/// (The CSV splitter now asks [`csv_masks`].)
-#[cfg_attr(not(test), allow(dead_code))]
 #[inline]
 pub fn eq_masks<const N: usize>(block: &[u8; BLOCK], needles: [u8; N]) -> [u64; N] {
     let mut out = [0u64; N];
     for (k, lanes) in lanes(block).iter().enumerate() {
         for (m, &n) in out.iter_mut().zip(needles.iter()) {
             *m |= u64::from(lanes.eq(n)) << (16 * k);
-        }
-    }
-    out
-}
-
-/// The CSV splitter's classes: `[quote, delimiter, line ends]`, where the
-/// line ends are `\n` and `\r` (joined before the mask is taken).
-#[inline]
-pub fn csv_masks(block: &[u8; BLOCK], delimiter: u8) -> [u64; 3] {
-    let mut out = [0u64; 3];
-    for (k, lanes) in lanes(block).iter().enumerate() {
-        let classes = [
-            lanes.eq(b'"'),
-            lanes.eq(delimiter),
-            lanes.eq_either(b'\n', b'\r'),
-        ];
-        for (o, c) in out.iter_mut().zip(classes) {
-            *o |= u64::from(c) << (16 * k);
         }
     }
     out
@@ -189,18 +169,6 @@ impl Lanes {
     }
 
     #[inline]
-    fn eq_either(self, a: u8, b: u8) -> u16 {
-        use safe_arch::{
-            bitor_m128i, cmp_eq_mask_i8_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
-        };
-        let hit = bitor_m128i(
-            cmp_eq_mask_i8_m128i(self.0, set_splat_i8_m128i(a as i8)),
-            cmp_eq_mask_i8_m128i(self.0, set_splat_i8_m128i(b as i8)),
-        );
-        move_mask_i8_m128i(hit) as u16
-    }
-
-    #[inline]
     fn or(self, n: u8) -> Lanes {
         Lanes(safe_arch::bitor_m128i(
             self.0,
@@ -232,11 +200,6 @@ impl Lanes {
     #[inline]
     fn eq(self, n: u8) -> u16 {
         self.bits(|b| b == n)
-    }
-
-    #[inline]
-    fn eq_either(self, a: u8, b: u8) -> u16 {
-        self.bits(|x| x == a || x == b)
     }
 
     #[inline]
@@ -277,9 +240,6 @@ mod tests {
             Just(b'"'),
             Just(b'\\'),
             Just(b'\n'),
-            Just(b'\r'),
-            Just(b'\t'),
-            Just(b';'),
             Just(b','),
             Just(b'{'),
             Just(b']'),
@@ -307,12 +267,6 @@ mod tests {
             prop_assert_eq!(q, naive(&b, |x| x == b'"'));
             prop_assert_eq!(c, naive(&b, |x| x == b','));
             prop_assert_eq!(nl, naive(&b, |x| x == b'\n'));
-            for d in [b',', b';', b'\t'] {
-                let [q, dl, eol] = csv_masks(&b, d);
-                prop_assert_eq!(q, naive(&b, |x| x == b'"'));
-                prop_assert_eq!(dl, naive(&b, |x| x == d));
-                prop_assert_eq!(eol, naive(&b, |x| x == b'\n' || x == b'\r'));
-            }
             for newline in [false, true] {
                 let [stops, tokens] = json_masks(&b, newline);
                 prop_assert_eq!(stops, naive(&b, |x| matches!(x, b'"' | b'\\' | b'\n')));

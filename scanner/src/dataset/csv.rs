@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use memchr::memmem;
 
-use super::bits::{csv_masks, prefix_xor, with_block, BLOCK};
+use super::bits::{eq_masks, prefix_xor, with_block, BLOCK};
 use super::{Column, Columns, Format};
 
 /// The columns of a CSV input, with every cell observed.
@@ -82,8 +82,9 @@ fn split_fast(bytes: &[u8], delimiter: u8, out: &mut Builder) -> Result<(), Stra
     let mut field = 0usize;
     let mut base = 0usize;
     while base < bytes.len() {
-        let [quote, delim, eol] = with_block(bytes, base, |b| csv_masks(b, delimiter));
-        let seps = delim | eol;
+        let needles = [b'"', delimiter, b'\n', b'\r'];
+        let [quote, delim, lf, cr] = with_block(bytes, base, |b| eq_masks(b, needles));
+        let seps = delim | lf | cr;
         if quote | inside == 0 && quote_end <= start {
             // No field that ends in this block holds a quote: the usual block.
             (start, field) = split_plain(bytes, base, seps, delim, start, field, out);
@@ -152,7 +153,7 @@ fn split_plain(
         let bit = seps.trailing_zeros() as usize;
         seps &= seps - 1;
         let pos = base + bit;
-        let term = (delim >> bit) & 1 == 0;
+        let term = delim & (1 << bit) == 0;
         if pos == start {
             if term && field == 0 {
                 // A blank line, or the `\n` of a `\r\n`.
@@ -291,17 +292,8 @@ impl Builder {
     /// `field` of its record.
     #[inline(always)]
     fn plain(&mut self, bytes: &[u8], start: usize, end: usize, field: usize) {
-        let raw = &bytes[start..end];
-        match (raw.first(), raw.last(), self.cols.cols.get_mut(field)) {
-            // The usual cell: no space to trim, in a known column.
-            (Some(&a), Some(&b), Some(col)) if a > b' ' && b > b' ' => {
-                col.observe_trimmed(raw, start);
-            }
-            _ => {
-                let (v, lead) = super::trimmed(raw);
-                self.cell(field, v, start + lead);
-            }
-        }
+        let (v, lead) = super::trimmed(&bytes[start..end]);
+        self.cell(field, v, start + lead);
     }
 
     /// Takes the field `bytes[start..end]`, number `field` of its record;
