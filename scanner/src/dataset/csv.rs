@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use memchr::memmem;
 
 use super::bits::{eq_masks, prefix_xor, with_block, BLOCK};
-use super::{At, Column, Columns, Format};
+use super::{Column, Columns, Format};
 
 /// The columns of a CSV input, with every cell observed.
 ///
@@ -75,17 +75,25 @@ struct StrayQuote;
 fn split_fast(bytes: &[u8], delimiter: u8, out: &mut Builder) -> Result<(), StrayQuote> {
     // All ones when a quoted field is open at the start of the block.
     let mut inside = 0u64;
-    // The last quote before the current block.
-    let mut last_quote: Option<usize> = None;
+    // One past the last quote before the current block (0: none), so a
+    // field starting at `start` holds an earlier quote when it is > `start`.
+    let mut quote_end = 0usize;
     let mut start = 0usize;
     let mut field = 0usize;
     let mut base = 0usize;
     while base < bytes.len() {
         let needles = [b'"', delimiter, b'\n', b'\r'];
         let [quote, delim, lf, cr] = with_block(bytes, base, |b| eq_masks(b, needles));
+        let seps = delim | lf | cr;
+        if quote | inside == 0 && quote_end <= start {
+            // No field that ends in this block holds a quote: the usual block.
+            (start, field) = split_plain(bytes, base, seps, delim, start, field, out);
+            base += BLOCK;
+            continue;
+        }
         let quoted = prefix_xor(quote) ^ inside;
         inside = 0u64.wrapping_sub(quoted >> 63);
-        let mut seps = (delim | lf | cr) & !quoted;
+        let mut seps = seps & !quoted;
         while seps != 0 {
             let bit = seps.trailing_zeros() as usize;
             seps &= seps - 1;
@@ -100,7 +108,7 @@ fn split_fast(bytes: &[u8], delimiter: u8, out: &mut Builder) -> Result<(), Stra
             let has_quote = if before != 0 {
                 base + 63 - before.leading_zeros() as usize >= start
             } else {
-                last_quote.is_some_and(|q| q >= start)
+                quote_end > start
             };
             if !out.raw(bytes, start, pos, field, has_quote) {
                 return Err(StrayQuote);
@@ -114,18 +122,57 @@ fn split_fast(bytes: &[u8], delimiter: u8, out: &mut Builder) -> Result<(), Stra
             start = pos + 1;
         }
         if quote != 0 {
-            last_quote = Some(base + 63 - quote.leading_zeros() as usize);
+            quote_end = base + 64 - quote.leading_zeros() as usize;
         }
         base += BLOCK;
     }
     if start < bytes.len() || field > 0 {
-        let has_quote = last_quote.is_some_and(|q| q >= start);
-        if !out.raw(bytes, start, bytes.len(), field, has_quote) {
+        if !out.raw(bytes, start, bytes.len(), field, quote_end > start) {
             return Err(StrayQuote);
         }
         out.end_record();
     }
     Ok(())
+}
+
+/// The separators `seps` of the block at `base` (`delim` tells delimiters
+/// from line ends) when no field ending in it holds a quote: the loop of
+/// [`split_fast`] without its quote bookkeeping. Returns the new `start`
+/// and `field`.
+#[inline(always)]
+fn split_plain(
+    bytes: &[u8],
+    base: usize,
+    mut seps: u64,
+    delim: u64,
+    mut start: usize,
+    mut field: usize,
+    out: &mut Builder,
+) -> (usize, usize) {
+    while seps != 0 {
+        let bit = seps.trailing_zeros() as usize;
+        seps &= seps - 1;
+        let pos = base + bit;
+        let term = delim & (1 << bit) == 0;
+        if pos == start {
+            if term && field == 0 {
+                // A blank line, or the `\n` of a `\r\n`.
+                start = pos + 1;
+                continue;
+            }
+            out.empty(field, pos);
+        } else {
+            out.plain(bytes, start, pos, field);
+        }
+        if term {
+            out.end_record();
+            field = 0;
+        } else {
+            field += 1;
+        }
+        start = pos + 1;
+    }
+    (start, field)
 }
 
 /// The states of [`split_exact`], as `csv-core`'s.
@@ -232,6 +279,23 @@ impl Builder {
         }
     }
 
+    /// Takes the empty field number `field` of its record, at `at`: only
+    /// the first record and fields past the known columns keep it.
+    #[inline(always)]
+    fn empty(&mut self, field: usize, at: usize) {
+        if field >= self.cols.cols.len() {
+            self.cell_slow(field, &[], at);
+        }
+    }
+
+    /// Takes the field `bytes[start..end]` (not empty, no quote), number
+    /// `field` of its record.
+    #[inline(always)]
+    fn plain(&mut self, bytes: &[u8], start: usize, end: usize, field: usize) {
+        let (v, lead) = super::trimmed(&bytes[start..end]);
+        self.cell(field, v, start + lead);
+    }
+
     /// Takes the field `bytes[start..end]`, number `field` of its record;
     /// `has_quote` says whether it holds a `"`. False when the field has a
     /// stray quote (see [`decode`]).
@@ -276,15 +340,17 @@ impl Builder {
     }
 
     /// Observes the trimmed cell `v` of column `field`, found at byte `at`.
+    /// There are no columns while the first record is held.
     #[inline(always)]
     fn cell(&mut self, field: usize, v: &[u8], at: usize) {
         match self.cols.cols.get_mut(field) {
-            Some(col) if self.first.is_none() => {
+            Some(col) => {
+                debug_assert!(self.first.is_none());
                 if !v.is_empty() {
-                    col.observe_trimmed(v, At::Byte(at as u64));
+                    col.observe_trimmed(v, at);
                 }
             }
-            _ => self.cell_slow(field, v, at),
+            None => self.cell_slow(field, v, at),
         }
     }
 
@@ -301,7 +367,7 @@ impl Builder {
             cols.push(Column::new(&format!("#{}", n + 1), Some(n)));
         }
         if !v.is_empty() {
-            cols[field].observe_trimmed(v, At::Byte(at as u64));
+            cols[field].observe_trimmed(v, at);
         }
     }
 
@@ -356,7 +422,7 @@ fn guess_delimiter(bytes: &[u8]) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::digest;
+    use super::super::{digest, At};
     use super::*;
     use proptest::prelude::*;
 
@@ -418,6 +484,34 @@ mod tests {
         assert_eq!(cols.cols.len(), 3);
         assert_eq!(cols.cols[1].nonempty, 2);
         assert_eq!(digest(&cols), digest(&columns_csv_crate(data, Format::Csv)));
+    }
+
+    /// Blocks without a quote (split without quote bookkeeping) between
+    /// blocks with one: empty cells, ragged records past the header's
+    /// columns, blank lines and `\r\n`, as the `csv` crate reads them.
+    #[test]
+    fn plain_blocks_between_quoted_ones() {
+        let mut data = String::from("iin,name,x\n");
+        for i in 0..300 {
+            data.push_str(match i % 7 {
+                0 => "850314319331,,\n",
+                1 => "921130474626,\"a,\nb\",z,extra,\n",
+                2 => "\n\r\n",
+                3 => ",,,,,,\r\n",
+                4 => " 050340765602 ,x,y\r\n",
+                5 => "50101300018,name,\r",
+                _ => "121151312072,\"\"\"q\"\"\",w\n",
+            });
+        }
+        let cols = columns(data.as_bytes(), Format::Csv).unwrap();
+        assert_eq!(cols.cols.len(), 7);
+        assert_eq!(
+            digest(&cols),
+            digest(&columns_csv_crate(data.as_bytes(), Format::Csv))
+        );
+        let mut exact = Builder::new(Format::Csv);
+        split_exact(data.as_bytes(), b',', &mut exact);
+        assert_eq!(digest(&cols), digest(&exact.cols));
     }
 
     /// One cell of a generated CSV, as written.

@@ -559,30 +559,28 @@ impl Column {
     pub fn observe(&mut self, cell: &[u8], at: At) {
         let (cell, _) = trimmed(cell);
         if !cell.is_empty() {
-            self.observe_trimmed(cell, at);
+            self.nonempty += 1;
+            if may_be_candidate(cell) {
+                self.observe_candidate(cell, at);
+            }
         }
     }
 
-    /// [`Column::observe`] for a cell already trimmed and not empty. Most
-    /// cells cannot be an ID (9–14 bytes starting with a digit, see
-    /// [`padded`]): they cost one count and two comparisons.
+    /// [`Column::observe`] for a cell already trimmed and not empty, at
+    /// byte `at` of the input. Most cells cannot be an ID (see
+    /// [`may_be_candidate`]): they cost one count and a few comparisons
+    /// without a call, and their [`At`] is never built.
     #[inline]
-    pub(crate) fn observe_trimmed(&mut self, cell: &[u8], at: At) {
+    pub(crate) fn observe_trimmed(&mut self, cell: &[u8], at: usize) {
         self.nonempty += 1;
-        if !(9..=14).contains(&cell.len()) || !cell[0].is_ascii_digit() {
-            return;
+        if may_be_candidate(cell) {
+            self.observe_candidate(cell, At::Byte(at as u64));
         }
-        self.observe_candidate(cell, at);
     }
 
+    /// Counts `cell` if it is an ID; `cell` passed [`may_be_candidate`].
     #[inline(never)]
     fn observe_candidate(&mut self, cell: &[u8], at: At) {
-        // The cheap necessary condition first: most such cells are phone
-        // numbers, amounts or account numbers.
-        let digits = cell.strip_suffix(b".0").unwrap_or(cell);
-        if !(9..=12).contains(&digits.len()) || !may_be_id_unpadded(digits) {
-            return;
-        }
         let Some((value, padded)) = padded(cell) else {
             return;
         };
@@ -702,6 +700,20 @@ impl Group {
 
 fn as_u64(d: &[u8; 12]) -> u64 {
     d.iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'))
+}
+
+/// Whether a trimmed, non-empty cell may be an ID: 9–14 bytes starting
+/// with a digit (see [`padded`]), and then the cheap necessary condition
+/// [`may_be_id_unpadded`] on its digits without a trailing `.0`: most such
+/// cells are phone numbers, amounts or account numbers, and stop here
+/// without a call.
+#[inline(always)]
+fn may_be_candidate(cell: &[u8]) -> bool {
+    if !(9..=14).contains(&cell.len()) || !cell[0].is_ascii_digit() {
+        return false;
+    }
+    let digits = cell.strip_suffix(b".0").unwrap_or(cell);
+    (9..=12).contains(&digits.len()) && may_be_id_unpadded(digits)
 }
 
 /// A cheap necessary condition for [`classify`] to accept 12 ASCII digits:
