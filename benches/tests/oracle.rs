@@ -2,7 +2,7 @@
 //! and the corpus generator is deterministic on disk.
 
 use shekara_detectors::iin::{validate_bin, validate_iin};
-use shekara_detectors::{Engine, Haystack, Kind, OVERLAP};
+use shekara_detectors::{Engine, Haystack, Kind};
 use shekara_fixtures::{ids, InvalidKind, Rng};
 
 #[test]
@@ -57,16 +57,7 @@ fn engine_finds_exactly_the_planted_numbers_in_the_demo() {
 /// Scans `buf` in windows of `window` bytes with `OVERLAP` context, as a scanner would.
 fn windowed_iins(engine: &Engine, buf: &[u8], window: usize) -> Vec<u64> {
     let mut starts = Vec::new();
-    for start in (0..buf.len()).step_by(window) {
-        let end = (start + window).min(buf.len());
-        let lo = start.saturating_sub(OVERLAP);
-        let hi = (end + OVERLAP).min(buf.len());
-        let hay = Haystack {
-            bytes: &buf[lo..hi],
-            owned: start - lo..end - lo,
-            base: lo as u64,
-            path: "t.txt",
-        };
+    for hay in Haystack::windows(buf, "t.txt", window) {
         let mut out = Vec::new();
         engine.scan(&hay, &mut out);
         starts.extend(

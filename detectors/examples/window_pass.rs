@@ -1,5 +1,5 @@
 //! The engine's window pass alone over a folder, as the scanner feeds it:
-//! windows of 256 KiB with [`OVERLAP`] bytes of context, one file after the
+//! windows of 256 KiB with `OVERLAP` bytes of context, one file after the
 //! other, one thread. For instruction counts of the prefilter and detectors
 //! without the rest of the scanner (`valgrind --tool=callgrind`), and to
 //! compare two builds' findings: each finding is printed on a line.
@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use shekara_detectors::{Engine, Haystack, Scratch, OVERLAP};
+use shekara_detectors::{Engine, Haystack, Scratch};
 
 const WINDOW: usize = 256 * 1024;
 
@@ -40,17 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for p in &list {
         let bytes = std::fs::read(p)?;
         let rel = p.strip_prefix(&root)?.to_string_lossy().replace('\\', "/");
-        let mut start = 0;
-        while start < bytes.len() {
-            let end = (start + WINDOW).min(bytes.len());
-            let lo = start.saturating_sub(OVERLAP);
-            let hi = (end + OVERLAP).min(bytes.len());
-            let hay = Haystack {
-                bytes: &bytes[lo..hi],
-                owned: start - lo..end - lo,
-                base: lo as u64,
-                path: &rel,
-            };
+        for hay in Haystack::windows(&bytes, &rel, WINDOW) {
             found.clear();
             engine.scan_with(&hay, &mut scratch, &mut found);
             for f in &found {
@@ -66,7 +56,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     f.attributes
                 )?;
             }
-            start = end;
         }
     }
     writeln!(out, "{total} findings in {} files", list.len())?;

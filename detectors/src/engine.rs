@@ -515,19 +515,8 @@ mod tests {
     fn windows(e: &Engine, bytes: &[u8], path: &str, chunk: usize) -> Vec<RawFinding> {
         let mut out = Vec::new();
         let mut scratch = Scratch::default();
-        let mut start = 0;
-        while start < bytes.len() {
-            let end = (start + chunk).min(bytes.len());
-            let lo = start.saturating_sub(OVERLAP);
-            let hi = (end + OVERLAP).min(bytes.len());
-            let hay = Haystack {
-                bytes: &bytes[lo..hi],
-                owned: start - lo..end - lo,
-                base: lo as u64,
-                path,
-            };
+        for hay in Haystack::windows(bytes, path, chunk) {
             e.scan_with(&hay, &mut scratch, &mut out);
-            start = end;
         }
         out
     }

@@ -73,6 +73,28 @@ impl<'a> Haystack<'a> {
         }
     }
 
+    /// The windows a scanner cuts `bytes` (a whole input) into: each owns
+    /// `size` bytes (at least 1) and carries [`OVERLAP`] bytes of context on
+    /// both sides where the input has them.
+    pub fn windows(
+        bytes: &'a [u8],
+        path: &'a str,
+        size: usize,
+    ) -> impl Iterator<Item = Haystack<'a>> + 'a {
+        let size = size.max(1);
+        (0..bytes.len()).step_by(size).map(move |start| {
+            let end = (start + size).min(bytes.len());
+            let lo = start.saturating_sub(OVERLAP);
+            let hi = (end + OVERLAP).min(bytes.len());
+            Haystack {
+                bytes: &bytes[lo..hi],
+                owned: start - lo..end - lo,
+                base: lo as u64,
+                path,
+            }
+        })
+    }
+
     /// Absolute offset of window position `i`.
     pub fn abs(&self, i: usize) -> u64 {
         self.base + i as u64
