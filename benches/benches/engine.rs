@@ -10,9 +10,7 @@ use aho_corasick::packed::{self, Searcher};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use shekara_detectors::endpoint::Endpoints;
 use shekara_detectors::national_id::NationalId;
-use shekara_detectors::{
-    builtin_detectors, digits, Detector, Engine, Haystack, Ruleset, Scratch, OVERLAP,
-};
+use shekara_detectors::{builtin_detectors, digits, Detector, Engine, Haystack, Ruleset, Scratch};
 use shekara_fixtures::{biometric as bio, Rng};
 
 const BUFFER: usize = 24 * 1024 * 1024;
@@ -37,17 +35,7 @@ const FALLBACK_ANCHORS: &[&str] = &[
 
 /// The windows a scanner would cut `buf` into.
 fn windows(buf: &[u8]) -> impl Iterator<Item = Haystack<'_>> {
-    (0..buf.len()).step_by(WINDOW).map(move |start| {
-        let end = (start + WINDOW).min(buf.len());
-        let lo = start.saturating_sub(OVERLAP);
-        let hi = (end + OVERLAP).min(buf.len());
-        Haystack {
-            bytes: &buf[lo..hi],
-            owned: start - lo..end - lo,
-            base: lo as u64,
-            path: "corpus/mixed.bin",
-        }
-    })
+    Haystack::windows(buf, "corpus/mixed.bin", WINDOW)
 }
 
 fn scan_all(engine: &Engine, buf: &[u8]) -> usize {
