@@ -63,7 +63,7 @@ pub fn columns(bytes: &[u8], format: Format) -> Columns {
 ///
 /// An ID column has a name that says so, or at least 3 valid ID cells that
 /// are at least half of its non-empty cells (see [`Column::is_id`]). Every
-/// ID cell is a candidate run of [`super::may_hold_id_cells`]. Each such
+/// ID cell is a candidate run of `may_hold_id_cells`. Each such
 /// run is given the key it sits under, read back from it on its line
 /// (`"key": 850314319331`, `"key": "850314319331"`); then, per key, the
 /// runs bound its ID cells from above, and the values that follow `"key":`
@@ -137,19 +137,30 @@ fn key_before(bytes: &[u8], s: usize) -> Option<&[u8]> {
     Some(&bytes[open + 1..close])
 }
 
-/// Whether the quote at `q` surely opens a string: its line, up to it, has
-/// no backslash and an even number of quotes, and the line before does not
-/// end in a backslash (which may carry a string over the line end).
+/// Whether the quote at `q` surely opens a string (see [`in_string`]).
 fn opens_outside_string(bytes: &[u8], q: usize) -> bool {
-    let from = q.saturating_sub(super::LINE_BACK);
-    let start = match memchr::memrchr(b'\n', &bytes[from..q]) {
+    in_string(bytes, q) == Some(false)
+}
+
+/// Whether the byte at `at` lies inside a string, where its line tells for
+/// sure: the line, up to it, has no backslash (so each quote opens or
+/// closes a string) and the line before does not end in one (which may
+/// carry a string over the line end; an unescaped line end ends a string
+/// for both lexers). `None` when unsure, or when the line reaches back
+/// more than [`super::LINE_BACK`] bytes.
+pub(super) fn in_string(bytes: &[u8], at: usize) -> Option<bool> {
+    let from = at.saturating_sub(super::LINE_BACK);
+    let start = match memchr::memrchr(b'\n', &bytes[from..at]) {
         Some(j) => from + j + 1,
         None if from == 0 => 0,
-        None => return false,
+        None => return None,
     };
-    let line = &bytes[start..q];
+    let line = &bytes[start..at];
     let continued = start >= 2 && bytes[start - 2] == b'\\';
-    !continued && !line.contains(&b'\\') && bytecount::count(line, b'"').is_multiple_of(2)
+    if continued || line.contains(&b'\\') {
+        return None;
+    }
+    Some(!bytecount::count(line, b'"').is_multiple_of(2))
 }
 
 /// Whether at least `want` values with something in them follow `"key":` on

@@ -271,7 +271,7 @@ fn is_id_run(bytes: &[u8], s: usize, e: usize, json: bool) -> bool {
         && may_be_cell(bytes, s, e, json)
 }
 
-/// Longest line prefix [`may_be_cell`] reads back for quotes; past it, yes.
+/// Longest line prefix read back for quotes ([`json::in_string`]); past it, unsure.
 const LINE_BACK: usize = 4096;
 
 /// Whether the digits `bytes[s..e]` can be a whole cell (see [`may_hold_id_cells`]).
@@ -294,15 +294,7 @@ fn may_be_cell(bytes: &[u8], s: usize, e: usize, json: bool) -> bool {
         return false;
     }
     // A JSON number touching other bytes: a cell unless inside a string.
-    let from = s.saturating_sub(LINE_BACK);
-    let Some(nl) = memchr::memrchr(b'\n', &bytes[from..s]).map(|i| from + i) else {
-        return from > 0
-            || bytes[..s].contains(&b'\\')
-            || bytecount::count(&bytes[..s], b'"').is_multiple_of(2);
-    };
-    let line = &bytes[nl + 1..s];
-    let continued = nl > 0 && bytes[nl - 1] == b'\\';
-    continued || line.contains(&b'\\') || bytecount::count(line, b'"').is_multiple_of(2)
+    json::in_string(bytes, s) != Some(true)
 }
 
 /// Whether the columns of `bytes` are read in parts: a large input, and
