@@ -101,21 +101,6 @@ impl<F: FnMut(usize)> WithMasks for ExactRuns<'_, F> {
     }
 }
 
-/// Cheap test before the 128-bit run arithmetic: can a run of at least `n`
-/// digits start in the block whose digit mask is `cur` (`next`: the
-/// following block's)? Such a run either lies inside the block or reaches
-/// its last byte (`cur`'s leading ones) and goes on into the next block
-/// (`next`'s trailing ones). Dates, times and short numbers pass neither
-/// test, so [`emit_starts`] runs in few blocks.
-#[inline(always)]
-fn may_start_run(cur: u64, next: u64, n: usize) -> bool {
-    if n < 8 {
-        return cur != 0;
-    }
-    let tail = cur.leading_ones();
-    runs_at_least(cur, n as u32) != 0 || (tail != 0 && (tail + next.trailing_ones()) as usize >= n)
-}
-
 /// A run length: known when compiling (the 12 of IINs and BINs, so that
 /// the shift loops of the run tests unroll to constants) or at run time.
 trait RunLength: Copy {
@@ -142,8 +127,9 @@ impl RunLength for usize {
 
 /// The body of [`exact_runs`] with kernel `m`. The hot loop runs over whole
 /// 64-byte blocks (`chunks_exact`, so no bounds checks or partial-block code
-/// in it) and leaves the rare blocks that may start a run to
-/// [`emit_starts`]; the last one or two blocks follow, maybe partial.
+/// in it), and branches only where a block starts a run (or, with the
+/// 4-byte group filter, may start one); the last one or two blocks follow,
+/// maybe partial.
 #[inline(always)]
 fn masked_runs_n<L: RunLength, M: Masks>(
     hay: &[u8],
@@ -179,7 +165,7 @@ fn masked_runs_n<L: RunLength, M: Masks>(
         pos = if n >= 11 && M::GROUPS {
             blocks.by_quads(len, m, &mut f)
         } else {
-            blocks.by_digits(len, m, &mut f)
+            blocks.by_exact(len, m, &mut f)
         };
     }
     // The last blocks: a whole or partial one, then maybe another.
@@ -193,9 +179,7 @@ fn masked_runs_n<L: RunLength, M: Masks>(
             Some(rest) => padded(m, &rest[..64.min(rest.len())]),
             None => 0,
         };
-        if may_start_run(cur, next, n) {
-            emit_starts(cur, next, prev_digit, pos, end - pos, len, &mut f);
-        }
+        emit(exact_starts(cur, next, prev_digit, len), pos, end, &mut f);
         prev_digit = cur >> 63 == 1;
         cur = next;
         pos += 64;
@@ -219,7 +203,7 @@ impl Blocks<'_> {
     /// digits. Returns the offset of the last block, not yet scanned.
     #[inline(always)]
     fn by_quads<L: RunLength, M: Masks>(self, len: L, m: M, f: &mut impl FnMut(usize)) -> usize {
-        let (n, mut pos) = (len.get(), self.pos);
+        let mut pos = self.pos;
         let mut cur_block = self.first;
         let mut cur_q = m.quads(cur_block);
         for block in self.following.chunks_exact(64) {
@@ -229,13 +213,9 @@ impl Blocks<'_> {
             // A run starting at byte s < 64 covers the groups g and g + 1
             // with g = ceil(s / 4) ≤ 16.
             if w & (w >> 1) & 0x1_ffff != 0 {
-                // Exact for runs inside the block, so that blocks with only
-                // longer numbers (13-digit epoch times) stop here.
                 let (cur, next) = (m.digits(cur_block), m.digits(block));
                 let prev_digit = pos > 0 && self.hay[pos - 1].is_ascii_digit();
-                if may_start_run_between(cur, next, prev_digit, n, n) {
-                    emit_starts(cur, next, prev_digit, pos, self.end - pos, len, f);
-                }
+                emit(exact_starts(cur, next, prev_digit, len), pos, self.end, f);
             }
             cur_block = block;
             cur_q = next_q;
@@ -244,22 +224,65 @@ impl Blocks<'_> {
         pos
     }
 
-    /// [`Blocks::by_quads`] for any run length: the digit masks of every block.
+    /// [`Blocks::by_quads`] for any run length, and for the narrow kernels:
+    /// the digit mask of every block, the run arithmetic where a run of `n`
+    /// digits may start.
     #[inline(always)]
-    fn by_digits<L: RunLength, M: Masks>(self, len: L, m: M, f: &mut impl FnMut(usize)) -> usize {
-        let (n, mut pos) = (len.get(), self.pos);
+    fn by_exact<L: RunLength, M: Masks>(self, len: L, m: M, f: &mut impl FnMut(usize)) -> usize {
+        let mut pos = self.pos;
         let mut prev_digit = pos > 0 && self.hay[pos - 1].is_ascii_digit();
         let mut cur = m.digits(self.first);
         for block in self.following.chunks_exact(64) {
             let next = m.digits(block.try_into().unwrap_or(&[0; 64]));
-            if may_start_run(cur, next, n) {
-                emit_starts(cur, next, prev_digit, pos, self.end - pos, len, f);
+            // A run starting in the block ends in it or reaches its last
+            // byte: a cheap test first, as most blocks pass neither.
+            if runs_at_least(cur, len.get() as u32) != 0 || cur >> 63 == 1 {
+                emit(exact_starts(cur, next, prev_digit, len), pos, self.end, f);
             }
             prev_digit = cur >> 63 == 1;
             cur = next;
             pos += 64;
         }
         pos
+    }
+}
+
+/// Bit `i` set for each maximal run of exactly `n` digits (`1 ≤ n ≤ 64`)
+/// that starts at bit `i` of the block whose digit mask is `cur` (`next`:
+/// the following block's; `prev_digit`: whether the byte before is a digit).
+#[inline(always)]
+fn exact_starts<L: RunLength>(cur: u64, next: u64, prev_digit: bool, len: L) -> u64 {
+    let n = len.get() as u32;
+    let starts = cur & !((cur << 1) | u64::from(prev_digit));
+    // Bit i: the byte n after i is a digit.
+    let after = if n < 64 {
+        (cur >> n) | (next << (64 - n))
+    } else {
+        next
+    };
+    // Runs that end inside the block (runs_at_least shifts zeros in at the top).
+    let inner = starts & runs_at_least(cur, n) & !after;
+    // The run that reaches the block's last byte and starts in it.
+    let tail = cur.leading_ones();
+    let crossing = if tail != 0 && tail < 64 && tail + next.trailing_ones() == n {
+        1u64 << (64 - tail)
+    } else {
+        0
+    };
+    inner | crossing
+}
+
+/// Calls `f(pos + i)` for each bit `i` of `bits` with `pos + i < end`, in
+/// increasing order.
+#[inline(always)]
+fn emit(mut bits: u64, pos: usize, end: usize, f: &mut impl FnMut(usize)) {
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        if pos + i >= end {
+            break;
+        }
+        f(pos + i);
+        bits &= bits - 1;
     }
 }
 
@@ -404,34 +427,6 @@ fn may_start_run_between(cur: u64, next: u64, prev_digit: bool, min: usize, max:
         || (tail != 0 && (min..=max).contains(&(tail + next.trailing_ones() as usize)))
 }
 
-/// Calls `f(pos + i)` for each maximal run of exactly `n` digits starting at
-/// bit `i < limit` of the block whose digit mask is `cur` (`next`: the
-/// following block's; `prev_digit`: whether the byte before is a digit).
-#[inline(never)]
-fn emit_starts<L: RunLength>(
-    cur: u64,
-    next: u64,
-    prev_digit: bool,
-    pos: usize,
-    limit: usize,
-    len: L,
-    f: &mut impl FnMut(usize),
-) {
-    let n = len.get();
-    let w = u128::from(cur) | (u128::from(next) << 64);
-    let runs = runs_at_least(w, n as u32);
-    let starts = runs & !((w << 1) | u128::from(prev_digit)) & !(w >> n);
-    let mut bits = starts as u64;
-    while bits != 0 {
-        let i = bits.trailing_zeros() as usize;
-        if i >= limit {
-            break;
-        }
-        f(pos + i);
-        bits &= bits - 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,6 +498,27 @@ mod tests {
                 fast(&longer, 0..longer.len(), 12).is_empty(),
                 "shift {shift}"
             );
+        }
+    }
+
+    /// Runs as long as a block or longer, at every offset in a block, for
+    /// the longest lengths (`n = 64` has no byte after it in the block).
+    #[test]
+    fn block_long_runs() {
+        for shift in 0..70 {
+            for len in [62, 63, 64, 65, 130] {
+                let mut hay = vec![b'x'; shift];
+                hay.extend(std::iter::repeat_n(b'5', len));
+                hay.extend_from_slice(&[b'y'; 70]);
+                for n in [62, 63, 64] {
+                    let want = if n == len { vec![shift] } else { vec![] };
+                    assert_eq!(
+                        fast(&hay, 0..hay.len(), n),
+                        want,
+                        "shift {shift} len {len} n {n}"
+                    );
+                }
+            }
         }
     }
 
