@@ -6,14 +6,12 @@
 //! block's end) tell where a run of at least N digits starts, and the bytes
 //! before and after decide whether it is maximal.
 //!
-//! Most blocks hold no long run. A run of at least 11 digits always covers
-//! two consecutive 4-byte groups aligned to the block (its first aligned
-//! group starts at most 3 bytes in, and 3 + 8 ≤ 11), so with the wide
-//! kernels [`exact_runs`] first tests one bit per all-digit group, and
-//! computes the digit masks only where two consecutive groups are digits.
-//! (The same filter with 2-byte pairs for [`runs_between`]'s 9 digits cost
-//! more than it saved on CSV and JSON Lines, where most blocks hold a long
-//! number.)
+//! Most blocks hold no long run: per block, one cheap test (a run of `n`
+//! digits inside it, or a digit in its last byte) is all the hot loop does,
+//! and the exact starts are computed, without a branch, only where it
+//! passes. (A coarser first test, one bit per aligned all-digit 4-byte
+//! group, won on sparse inputs and lost as much on CSV files, where most
+//! blocks hold a long number; see the README's performance notes.)
 //!
 //! The masks come from a kernel per instruction set (module `simd`): AVX-512BW
 //! or AVX2 where the CPU has them, chosen at run time once per call, else
@@ -127,9 +125,8 @@ impl RunLength for usize {
 
 /// The body of [`exact_runs`] with kernel `m`. The hot loop runs over whole
 /// 64-byte blocks (`chunks_exact`, so no bounds checks or partial-block code
-/// in it), and branches only where a block starts a run (or, with the
-/// 4-byte group filter, may start one); the last one or two blocks follow,
-/// maybe partial.
+/// in it), and branches only where a block may start a run; the last one
+/// or two blocks follow, maybe partial.
 #[inline(always)]
 fn masked_runs_n<L: RunLength, M: Masks>(
     hay: &[u8],
@@ -162,11 +159,7 @@ fn masked_runs_n<L: RunLength, M: Masks>(
             first,
             following,
         };
-        pos = if n >= 11 && M::GROUPS {
-            blocks.by_quads(len, m, &mut f)
-        } else {
-            blocks.by_exact(len, m, &mut f)
-        };
+        pos = blocks.scan(len, m, &mut f);
     }
     // The last blocks: a whole or partial one, then maybe another.
     if pos >= end {
@@ -197,38 +190,12 @@ struct Blocks<'a> {
 }
 
 impl Blocks<'_> {
-    /// Scans each block that has a following one, for runs of at least 11
-    /// digits: per block pair one test of the aligned all-digit 4-byte
-    /// groups, and the digit masks only where two consecutive groups are
-    /// digits. Returns the offset of the last block, not yet scanned.
+    /// Scans each block that has a following one: its digit mask, a cheap
+    /// test, and where a run of `n` digits may start, the starts of maximal
+    /// runs of exactly `n` found without a branch. Returns the offset of the
+    /// last block, not yet scanned.
     #[inline(always)]
-    fn by_quads<L: RunLength, M: Masks>(self, len: L, m: M, f: &mut impl FnMut(usize)) -> usize {
-        let mut pos = self.pos;
-        let mut cur_block = self.first;
-        let mut cur_q = m.quads(cur_block);
-        for block in self.following.chunks_exact(64) {
-            let block: &[u8; 64] = block.try_into().unwrap_or(&[0; 64]);
-            let next_q = m.quads(block);
-            let w = u32::from(cur_q) | u32::from(next_q) << 16;
-            // A run starting at byte s < 64 covers the groups g and g + 1
-            // with g = ceil(s / 4) ≤ 16.
-            if w & (w >> 1) & 0x1_ffff != 0 {
-                let (cur, next) = (m.digits(cur_block), m.digits(block));
-                let prev_digit = pos > 0 && self.hay[pos - 1].is_ascii_digit();
-                emit(exact_starts(cur, next, prev_digit, len), pos, self.end, f);
-            }
-            cur_block = block;
-            cur_q = next_q;
-            pos += 64;
-        }
-        pos
-    }
-
-    /// [`Blocks::by_quads`] for any run length, and for the narrow kernels:
-    /// the digit mask of every block, the run arithmetic where a run of `n`
-    /// digits may start.
-    #[inline(always)]
-    fn by_exact<L: RunLength, M: Masks>(self, len: L, m: M, f: &mut impl FnMut(usize)) -> usize {
+    fn scan<L: RunLength, M: Masks>(self, len: L, m: M, f: &mut impl FnMut(usize)) -> usize {
         let mut pos = self.pos;
         let mut prev_digit = pos > 0 && self.hay[pos - 1].is_ascii_digit();
         let mut cur = m.digits(self.first);

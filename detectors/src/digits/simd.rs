@@ -1,7 +1,7 @@
 //! Digit masks of 64-byte blocks, one implementation per instruction set.
 //!
-//! Every kernel answers the same two questions about a block; the scans
-//! in the parent module are generic over the kernel and compiled once per
+//! Every kernel gives the same digit mask of a block; the scans in the
+//! parent module are generic over the kernel and compiled once per
 //! instruction set. The wide kernels (AVX2, AVX-512BW) are chosen at run
 //! time, once per call of a scan, through `pulp`'s CPU tokens: a token
 //! exists only when the CPU has the features, and `vectorize` compiles the
@@ -9,35 +9,10 @@
 
 use super::digit_bytes;
 
-/// The per-block tests a scan needs. Missing bytes of a partial block are
-/// zero bytes (non-digits) in every kernel.
+/// The per-block mask a scan needs.
 pub(super) trait Masks: Copy {
-    /// Whether [`Masks::quads`] costs less than [`Masks::digits`] plus the
-    /// run arithmetic on it, so that [`super::exact_runs`] tests it first
-    /// (true of the wide kernels, where it is one or two instructions more
-    /// than the digit mask).
-    const GROUPS: bool;
-
     /// Bit `i` is set when `block[i]` is an ASCII digit.
     fn digits(self, block: &[u8; 64]) -> u64;
-
-    /// Bit `k` is set when `block[4k..4k + 4]` are all digits.
-    #[inline(always)]
-    fn quads(self, block: &[u8; 64]) -> u16 {
-        let m = self.digits(block);
-        let two = m & (m >> 1);
-        compress_even(compress_even(two & (two >> 2) & 0x1111_1111_1111_1111) as u64) as u16
-    }
-}
-
-/// Bits 0, 2, 4, … of `x` packed into bits 0, 1, 2, … (odd bits must be 0).
-#[inline(always)]
-fn compress_even(x: u64) -> u32 {
-    let x = (x | (x >> 1)) & 0x3333_3333_3333_3333;
-    let x = (x | (x >> 2)) & 0x0f0f_0f0f_0f0f_0f0f;
-    let x = (x | (x >> 4)) & 0x00ff_00ff_00ff_00ff;
-    let x = (x | (x >> 8)) & 0x0000_ffff_0000_ffff;
-    ((x | (x >> 16)) & 0xffff_ffff) as u32
 }
 
 /// The digit mask of a block of at most 64 bytes (missing bytes: non-digits).
@@ -59,8 +34,6 @@ pub(super) fn padded<M: Masks>(m: M, block: &[u8]) -> u64 {
 pub(super) struct Swar;
 
 impl Masks for Swar {
-    const GROUPS: bool = false;
-
     #[inline(always)]
     fn digits(self, block: &[u8; 64]) -> u64 {
         let mut m = 0u64;
@@ -82,8 +55,6 @@ pub(super) struct Sse2;
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 impl Masks for Sse2 {
-    const GROUPS: bool = false;
-
     #[inline(always)]
     fn digits(self, block: &[u8; 64]) -> u64 {
         use safe_arch::{
@@ -110,28 +81,7 @@ impl Masks for Sse2 {
 pub(super) struct Avx2(pub(super) pulp::x86::V3);
 
 #[cfg(target_arch = "x86_64")]
-impl Avx2 {
-    /// Per byte of each half: 0 where it is a digit, non-zero elsewhere.
-    #[inline(always)]
-    fn zero_at_digits(self, block: &[u8; 64]) -> [std::arch::x86_64::__m256i; 2] {
-        let avx = self.0.avx;
-        let avx2 = self.0.avx2;
-        let (zero, nine) = (avx._mm256_set1_epi8(b'0' as i8), avx._mm256_set1_epi8(9));
-        let half = |k: usize| {
-            let mut bytes = [0u8; 32];
-            bytes.copy_from_slice(&block[32 * k..32 * k + 32]);
-            let x: std::arch::x86_64::__m256i = pulp::bytemuck::cast(bytes);
-            // '0'..='9' become 0..=9, then 0 after a saturating `- 9`.
-            avx2._mm256_subs_epu8(avx2._mm256_sub_epi8(x, zero), nine)
-        };
-        [half(0), half(1)]
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
 impl Masks for Avx2 {
-    const GROUPS: bool = true;
-
     #[inline(always)]
     fn digits(self, block: &[u8; 64]) -> u64 {
         let (avx, avx2) = (self.0.avx, self.0.avx2);
@@ -146,18 +96,6 @@ impl Masks for Avx2 {
         };
         u64::from(half(0)) | u64::from(half(1)) << 32
     }
-
-    #[inline(always)]
-    fn quads(self, block: &[u8; 64]) -> u16 {
-        let (avx, avx2) = (self.0.avx, self.0.avx2);
-        let z = avx._mm256_setzero_si256();
-        let [a, b] = self.zero_at_digits(block);
-        let bits = |v| {
-            let all = avx2._mm256_cmpeq_epi32(v, z);
-            avx._mm256_movemask_ps(avx._mm256_castsi256_ps(all)) as u16 & 0xff
-        };
-        bits(a) | bits(b) << 8
-    }
 }
 
 /// AVX-512BW (x86-64-v4): one 64-byte vector per block, tests straight to
@@ -167,33 +105,13 @@ impl Masks for Avx2 {
 pub(super) struct Avx512(pub(super) pulp::x86::V4);
 
 #[cfg(target_arch = "x86_64")]
-impl Avx512 {
-    /// Per byte: 0 where it is a digit, non-zero elsewhere.
-    #[inline(always)]
-    fn zero_at_digits(self, block: &[u8; 64]) -> std::arch::x86_64::__m512i {
-        let (f, bw) = (self.0.avx512f, self.0.avx512bw);
-        let x: std::arch::x86_64::__m512i = pulp::bytemuck::cast(*block);
-        let t = bw._mm512_sub_epi8(x, f._mm512_set1_epi8(b'0' as i8));
-        bw._mm512_subs_epu8(t, f._mm512_set1_epi8(9))
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
 impl Masks for Avx512 {
-    const GROUPS: bool = true;
-
     #[inline(always)]
     fn digits(self, block: &[u8; 64]) -> u64 {
         let (f, bw) = (self.0.avx512f, self.0.avx512bw);
         let x: std::arch::x86_64::__m512i = pulp::bytemuck::cast(*block);
         let t = bw._mm512_sub_epi8(x, f._mm512_set1_epi8(b'0' as i8));
         bw._mm512_cmple_epu8_mask(t, f._mm512_set1_epi8(9))
-    }
-
-    #[inline(always)]
-    fn quads(self, block: &[u8; 64]) -> u16 {
-        let v = self.zero_at_digits(block);
-        self.0.avx512f._mm512_testn_epi32_mask(v, v)
     }
 }
 
@@ -301,18 +219,16 @@ mod tests {
     struct Probe([u8; 64]);
 
     impl WithMasks for Probe {
-        type Output = (u64, u16);
+        type Output = u64;
         #[inline(always)]
         fn run<M: Masks>(self, m: M) -> Self::Output {
-            (m.digits(&self.0), m.quads(&self.0))
+            m.digits(&self.0)
         }
     }
 
-    fn naive(block: &[u8; 64]) -> (u64, u16) {
+    fn naive(block: &[u8; 64]) -> u64 {
         let d = |i: usize| block[i].is_ascii_digit();
-        let digits = (0..64).fold(0u64, |m, i| m | u64::from(d(i)) << i);
-        let quads = (0..16).fold(0u16, |m, k| m | u16::from((4 * k..4 * k + 4).all(d)) << k);
-        (digits, quads)
+        (0..64).fold(0u64, |m, i| m | u64::from(d(i)) << i)
     }
 
     #[test]
@@ -333,7 +249,7 @@ mod tests {
     }
 
     proptest! {
-        /// Every kernel this CPU has gives the naive masks, bytes near the
+        /// Every kernel this CPU has gives the naive mask, bytes next to the
         /// digit range included.
         #[test]
         fn kernels_match_naive(bytes in proptest::collection::vec(prop_oneof![
