@@ -240,9 +240,18 @@ fn exact_starts<L: RunLength>(cur: u64, next: u64, prev_digit: bool, len: L) -> 
 }
 
 /// Calls `f(pos + i)` for each bit `i` of `bits` with `pos + i < end`, in
-/// increasing order.
+/// increasing order. The loop that finds the bits stays small and keeps
+/// its registers: `f` (the detectors' validation) runs out of line.
 #[inline(always)]
-fn emit(mut bits: u64, pos: usize, end: usize, f: &mut impl FnMut(usize)) {
+fn emit(bits: u64, pos: usize, end: usize, f: &mut impl FnMut(usize)) {
+    if bits != 0 {
+        emit_out_of_line(bits, pos, end, f);
+    }
+}
+
+/// The body of [`emit`].
+#[inline(never)]
+fn emit_out_of_line(mut bits: u64, pos: usize, end: usize, f: &mut impl FnMut(usize)) {
     while bits != 0 {
         let i = bits.trailing_zeros() as usize;
         if pos + i >= end {
