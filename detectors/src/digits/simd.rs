@@ -200,8 +200,10 @@ pub(super) fn dispatch<W: WithMasks>(isa: Isa, w: W) -> W::Output {
 
 /// A scan and its kernel, as the nullary function `pulp` compiles with the
 /// kernel's features.
+#[cfg(target_arch = "x86_64")]
 struct Run<W, M>(W, M);
 
+#[cfg(target_arch = "x86_64")]
 impl<W: WithMasks, M: Masks> pulp::NullaryFnOnce for Run<W, M> {
     type Output = W::Output;
 
