@@ -58,6 +58,15 @@ fn digit_runs(buf: &[u8]) -> usize {
     n
 }
 
+/// [`digit_runs`] with the masks of one instruction set.
+fn digit_runs_on(isa: digits::Isa, buf: &[u8]) -> usize {
+    let mut n = 0;
+    for hay in windows(buf) {
+        digits::exact_runs_on(isa, hay.bytes, hay.owned.clone(), 12, |_| n += 1);
+    }
+    n
+}
+
 /// The endpoint anchors in one packed (Teddy) searcher, as the engine builds its groups.
 fn prefilter() -> (Searcher, usize, &'static str) {
     let declared = Endpoints::new(Ruleset::builtin()).anchors();
@@ -117,6 +126,12 @@ fn engine_benches(c: &mut Criterion) {
     g.bench_function("digits_exact_runs", |b| {
         b.iter(|| digit_runs(black_box(&buf)))
     });
+    // Each instruction set this CPU has (the one above is the widest).
+    for isa in digits::Isa::available() {
+        g.bench_function(format!("digits_exact_runs_{}", isa.name()), |b| {
+            b.iter(|| digit_runs_on(isa, black_box(&buf)))
+        });
+    }
     g.bench_function("aho_corasick_prefilter", |b| {
         b.iter(|| literal_hits(&ac, black_box(&buf)))
     });

@@ -1,66 +1,29 @@
 //! Finding maximal runs of exactly N ASCII digits, fast.
 //!
-//! No regex engine can skip ahead on `\d{12}`: it has no literal. Two
-//! observations make it cheap anyway:
+//! No regex engine can skip ahead on `\d{12}`: it has no literal. A bitmask
+//! of the digit bytes of each 64-byte block makes it cheap anyway: shifts
+//! and ands of the mask (with the next block's, for runs that cross the
+//! block's end) tell where a run of at least N digits starts, and the bytes
+//! before and after decide whether it is maximal.
 //!
-//! * A run of at least 11 digits always covers two consecutive 4-byte groups
-//!   aligned to a multiple of 4 (its first aligned group starts at most 3
-//!   bytes in, and 3 + 8 ≤ 11). So a filter only has to find aligned 8-byte
-//!   spans of digits: per 8-byte word a handful of SWAR operations mark the
-//!   digit bytes and test both halves, with no per-byte branch.
-//! * Such spans are rare outside long numbers. At each one the run around it
-//!   is measured once, byte by byte, and reported when its length is exactly
-//!   N and the byte before and after are not digits.
+//! Most blocks hold no long run: per block, one cheap test (a run of `n`
+//! digits inside it, or a digit in its last byte) is all the hot loop does,
+//! and the exact starts are computed, without a branch, only where it
+//! passes. (A coarser first test, one bit per aligned all-digit 4-byte
+//! group, won on sparse inputs and lost as much on CSV files, where most
+//! blocks hold a long number; see the README's performance notes.)
 //!
-//! Shorter lengths (N < 11) use a bitmask of digit bytes per 64-byte block.
+//! The masks come from a kernel per instruction set (module `simd`): AVX-512BW
+//! or AVX2 where the CPU has them, chosen at run time once per call, else
+//! SSE2 on x86-64, else eight bytes at a time in general-purpose registers.
+//! Every kernel gives the same masks, so every path gives the same runs.
 
 use std::ops::{ControlFlow, Range};
 
-/// Bit `i` is set when `block[i]` is an ASCII digit; missing bytes count as non-digits.
-#[inline]
-fn mask(block: &[u8]) -> u64 {
-    if let Ok(full) = <&[u8; 64]>::try_from(block) {
-        return mask_full(full);
-    }
-    let mut m = 0u64;
-    for (i, &b) in block.iter().take(64).enumerate() {
-        m |= u64::from(b.wrapping_sub(b'0') < 10) << i;
-    }
-    m
-}
+mod simd;
 
-#[inline]
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-fn mask_full(block: &[u8; 64]) -> u64 {
-    use safe_arch::{
-        cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i, move_mask_i8_m128i,
-        set_splat_i8_m128i, sub_i8_m128i,
-    };
-    // SSE2, through safe_arch's safe wrappers: subtract '0', then a byte is a
-    // digit when min(byte, 9) == byte (unsigned), and movemask packs the bits.
-    let zero = set_splat_i8_m128i(b'0' as i8);
-    let nine = set_splat_i8_m128i(9);
-    let lane = |k: usize| {
-        let bytes: &[u8; 16] = block[16 * k..16 * k + 16].try_into().unwrap_or(&[0; 16]);
-        let t = sub_i8_m128i(load_unaligned_m128i(bytes), zero);
-        let digits = cmp_eq_mask_i8_m128i(min_u8_m128i(t, nine), t);
-        u64::from(move_mask_i8_m128i(digits) as u16)
-    };
-    lane(0) | lane(1) << 16 | lane(2) << 32 | lane(3) << 48
-}
-
-#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-fn mask_full(block: &[u8; 64]) -> u64 {
-    let mut m = 0u64;
-    for (k, chunk) in block.chunks_exact(8).enumerate() {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        let d = digit_bytes(u64::from_le_bytes(b));
-        // Gather the eight high bits into one byte.
-        m |= ((d >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
-    }
-    m
-}
+pub use simd::Isa;
+use simd::{dispatch, padded, Masks, WithMasks};
 
 /// Bits `i` for which bits `i..i+n` of `w` are all set (n ≥ 1, n at most
 /// `w`'s width), by doubling; for one 64-bit block or two.
@@ -99,178 +62,40 @@ fn digit_bytes(x: u64) -> u64 {
 /// window with context on both sides gets the same answer as one that scans
 /// the whole input.
 ///
-/// `n` must be in `1..=64`; other values find nothing.
+/// `n` must be in `1..=64`; other values find nothing. Uses the widest
+/// instruction set this CPU has (see [`Isa`]).
+#[inline]
 pub fn exact_runs(hay: &[u8], range: Range<usize>, n: usize, f: impl FnMut(usize)) {
-    if USE_SPANS && (11..=64).contains(&n) {
-        long_runs(hay, range, n, f);
-    } else {
-        masked_runs(hay, range, n, f);
-    }
+    exact_runs_on(Isa::Avx512, hay, range, n, f);
 }
 
-/// Whether runs of 11+ digits use the aligned-span filter rather than the
-/// SIMD bitmask (which wins where SSE2 is available).
-const USE_SPANS: bool = !cfg!(all(target_arch = "x86_64", target_feature = "sse2"));
-
-/// The aligned-span filter, for `n ≥ 11` (see the module docs).
-fn long_runs(hay: &[u8], range: Range<usize>, n: usize, mut f: impl FnMut(usize)) {
-    let end = range.end.min(hay.len());
-    if range.start >= end {
-        return;
-    }
-    // A run starting in the range has its first aligned span at most 3 bytes in.
-    let scan_end = (end + 3 + 8).min(hay.len());
-    let first = range.start & !7;
-    let mut state = Spans {
-        prev: 0,
-        measured_to: 0,
-    };
-    let mut chunks = hay[first..scan_end].chunks_exact(32);
-    let mut base = first;
-    for c in &mut chunks {
-        let block: &[u8; 32] = c.try_into().unwrap_or(&[0; 32]);
-        state.block(hay, block, base, &range, n, &mut f);
-        base += 32;
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        // Padding with non-digits cannot create a span.
-        let mut block = [0u8; 32];
-        block[..rest.len()].copy_from_slice(rest);
-        state.block(hay, &block, base, &range, n, &mut f);
-    }
+/// [`exact_runs`] with the masks of `isa`, or of the widest instruction set
+/// below it that this CPU has: every one gives the same runs (for tests and
+/// benches).
+pub fn exact_runs_on(isa: Isa, hay: &[u8], range: Range<usize>, n: usize, f: impl FnMut(usize)) {
+    dispatch(isa, ExactRuns { hay, range, n, f });
 }
 
-/// Carries the filter's state from one 32-byte block to the next.
-struct Spans {
-    /// 1 when the last 4-byte group of the previous block was all digits.
-    prev: u32,
-    /// Runs ending before this offset have been measured already.
-    measured_to: usize,
-}
-
-impl Spans {
-    #[inline(always)]
-    fn block(
-        &mut self,
-        hay: &[u8],
-        block: &[u8; 32],
-        base: usize,
-        range: &Range<usize>,
-        n: usize,
-        f: &mut impl FnMut(usize),
-    ) {
-        let word = |i: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&block[i * 8..i * 8 + 8]);
-            digit_bytes(u64::from_le_bytes(b))
-        };
-        // Bit 7 of all4(x): bytes 0-3 of x are digits; bit 39: bytes 4-7.
-        let all4 = |x: u64| {
-            let y = x & (x >> 8);
-            y & (y >> 16)
-        };
-        // One bit per aligned 4-byte group of the block that is all digits.
-        let groups = (0..4).fold(0u32, |g, i| {
-            let a = all4(word(i));
-            g | ((((a >> 7) & 1) | ((a >> 38) & 2)) as u32) << (2 * i)
-        });
-        let with_prev = groups << 1 | self.prev;
-        // Branch only on aligned 8-byte digit spans: years and short numbers pass through.
-        let mut pairs = with_prev & (with_prev >> 1);
-        self.prev = groups >> 7;
-        while pairs != 0 {
-            let j = pairs.trailing_zeros() as usize;
-            pairs &= pairs - 1;
-            // Pair bit j: groups j-1 and j of this block (group -1 ends the previous block).
-            if let Some(span) = (base + 4 * j).checked_sub(4) {
-                measure(hay, span, &mut self.measured_to, range, n, f);
-            }
-        }
-    }
-}
-
-/// Measures the digit run around the all-digit span at `span`, once per run.
-#[inline(never)]
-fn measure(
-    hay: &[u8],
-    span: usize,
-    measured_to: &mut usize,
-    range: &Range<usize>,
+/// The arguments of [`exact_runs`], waiting for a kernel.
+struct ExactRuns<'a, F> {
+    hay: &'a [u8],
+    range: Range<usize>,
     n: usize,
-    f: &mut impl FnMut(usize),
-) {
-    if span < *measured_to {
-        return;
-    }
-    let s = run_start(hay, span);
-    let e = run_end(hay, span + 8);
-    *measured_to = e;
-    if e - s == n && range.contains(&s) {
-        f(s);
-    }
+    f: F,
 }
 
-fn word_at(bytes: &[u8]) -> Option<u64> {
-    Some(u64::from_le_bytes(bytes.try_into().ok()?))
-}
+impl<F: FnMut(usize)> WithMasks for ExactRuns<'_, F> {
+    type Output = ();
 
-/// First non-digit at or after `e`, eight bytes at a time.
-fn run_end(hay: &[u8], mut e: usize) -> usize {
-    while let Some(x) = hay.get(e..e + 8).and_then(word_at) {
-        let other = !digit_bytes(x) & HIGH;
-        if other != 0 {
-            return e + (other.trailing_zeros() / 8) as usize;
+    /// Length 12 (IINs and BINs) is compiled apart, so that the run tests
+    /// fold to a few shifts.
+    #[inline(always)]
+    fn run<M: Masks>(self, m: M) {
+        if self.n == 12 {
+            masked_runs_n(self.hay, self.range, Fixed::<12>, m, self.f);
+        } else {
+            masked_runs_n(self.hay, self.range, self.n, m, self.f);
         }
-        e += 8;
-    }
-    while e < hay.len() && hay[e].is_ascii_digit() {
-        e += 1;
-    }
-    e
-}
-
-/// Start of the digit run that holds `s - 1` (or `s` itself), eight bytes at a time.
-fn run_start(hay: &[u8], mut s: usize) -> usize {
-    while let Some(x) = s
-        .checked_sub(8)
-        .and_then(|from| hay.get(from..s))
-        .and_then(word_at)
-    {
-        let other = !digit_bytes(x) & HIGH;
-        if other != 0 {
-            return s - (other.leading_zeros() / 8) as usize;
-        }
-        s -= 8;
-    }
-    while s > 0 && hay[s - 1].is_ascii_digit() {
-        s -= 1;
-    }
-    s
-}
-
-/// Cheap test before the 128-bit run arithmetic: can a run of at least `n`
-/// digits start in the block whose digit mask is `cur` (`next`: the
-/// following block's)? Such a run either lies inside the block or reaches
-/// its last byte (`cur`'s leading ones) and goes on into the next block
-/// (`next`'s trailing ones). Dates, times and short numbers pass neither
-/// test, so [`emit_starts`] runs in few blocks.
-#[inline(always)]
-fn may_start_run(cur: u64, next: u64, n: usize) -> bool {
-    if n < 8 {
-        return cur != 0;
-    }
-    let tail = cur.leading_ones();
-    runs_at_least(cur, n as u32) != 0 || (tail != 0 && (tail + next.trailing_ones()) as usize >= n)
-}
-
-/// The bitmask method, for any `n` in `1..=64`; compiled apart for `n = 12`
-/// (IINs and BINs), where the run tests fold to a few shifts.
-fn masked_runs(hay: &[u8], range: Range<usize>, n: usize, f: impl FnMut(usize)) {
-    if n == 12 {
-        masked_runs_n(hay, range, Fixed::<12>, f);
-    } else {
-        masked_runs_n(hay, range, n, f);
     }
 }
 
@@ -298,12 +123,18 @@ impl RunLength for usize {
     }
 }
 
-/// The body of [`masked_runs`]. Each 64-byte block's digit mask is computed
-/// once; the hot loop runs over whole blocks (`chunks_exact`, so no bounds
-/// checks or partial-block code in it) and leaves the rare blocks that may
-/// start a run to [`emit_starts`].
+/// The body of [`exact_runs`] with kernel `m`. The hot loop runs over whole
+/// 64-byte blocks (`chunks_exact`, so no bounds checks or partial-block code
+/// in it), and branches only where a block may start a run; the last one
+/// or two blocks follow, maybe partial.
 #[inline(always)]
-fn masked_runs_n<L: RunLength>(hay: &[u8], range: Range<usize>, len: L, mut f: impl FnMut(usize)) {
+fn masked_runs_n<L: RunLength, M: Masks>(
+    hay: &[u8],
+    range: Range<usize>,
+    len: L,
+    m: M,
+    mut f: impl FnMut(usize),
+) {
     let n = len.get();
     if n == 0 || n > 64 {
         return;
@@ -313,105 +144,244 @@ fn masked_runs_n<L: RunLength>(hay: &[u8], range: Range<usize>, len: L, mut f: i
     if pos >= end {
         return;
     }
-    let mut prev_digit = pos > 0 && hay[pos - 1].is_ascii_digit();
-    let mut cur = mask(&hay[pos..(pos + 64).min(hay.len())]);
-    // Whole blocks following the current one, up to the one after the last
+    // Whole blocks following the one at `pos`, up to the one after the last
     // block that holds a start in the range.
     let blocks_end = hay.len().min(pos + 64 + (end - pos).div_ceil(64) * 64);
     let following = hay.get(pos + 64..blocks_end).unwrap_or(&[]);
-    let mut whole = following.chunks_exact(64);
-    for block in &mut whole {
-        let next = mask_full(block.try_into().unwrap_or(&[0; 64]));
-        if may_start_run(cur, next, n) {
-            emit_starts(cur, next, prev_digit, pos, end - pos, len, &mut f);
-        }
-        prev_digit = cur >> 63 == 1;
-        cur = next;
-        pos += 64;
+    if let Some(first) = hay
+        .get(pos..pos + 64)
+        .and_then(|b| <&[u8; 64]>::try_from(b).ok())
+    {
+        let blocks = Blocks {
+            hay,
+            pos,
+            end,
+            first,
+            following,
+        };
+        pos = blocks.scan(len, m, &mut f);
     }
-    // The last blocks: a partial one, then none.
+    // The last blocks: a whole or partial one, then maybe another.
+    if pos >= end {
+        return;
+    }
+    let mut prev_digit = pos > 0 && hay[pos - 1].is_ascii_digit();
+    let mut cur = padded(m, &hay[pos..(pos + 64).min(hay.len())]);
     while pos < end {
         let next = match hay.get(pos + 64..) {
-            Some(rest) => mask(&rest[..64.min(rest.len())]),
+            Some(rest) => padded(m, &rest[..64.min(rest.len())]),
             None => 0,
         };
-        if may_start_run(cur, next, n) {
-            emit_starts(cur, next, prev_digit, pos, end - pos, len, &mut f);
-        }
+        emit(exact_starts(cur, next, prev_digit, len), pos, end, &mut f);
         prev_digit = cur >> 63 == 1;
         cur = next;
         pos += 64;
     }
 }
 
+/// The whole blocks of an [`exact_runs`] scan: `first` at `pos`, then
+/// `following` (a multiple of 64 bytes long, maybe empty).
+struct Blocks<'a> {
+    hay: &'a [u8],
+    pos: usize,
+    end: usize,
+    first: &'a [u8; 64],
+    following: &'a [u8],
+}
+
+impl Blocks<'_> {
+    /// Scans each block that has a following one: its digit mask, a cheap
+    /// test, and where a run of `n` digits may start, the starts of maximal
+    /// runs of exactly `n` found without a branch. Returns the offset of the
+    /// last block, not yet scanned.
+    #[inline(always)]
+    fn scan<L: RunLength, M: Masks>(self, len: L, m: M, f: &mut impl FnMut(usize)) -> usize {
+        let mut pos = self.pos;
+        let mut prev_digit = pos > 0 && self.hay[pos - 1].is_ascii_digit();
+        let mut cur = m.digits(self.first);
+        for block in self.following.chunks_exact(64) {
+            let next = m.digits(block.try_into().unwrap_or(&[0; 64]));
+            // A run starting in the block ends in it or reaches its last
+            // byte: a cheap test first, as most blocks pass neither.
+            if runs_at_least(cur, len.get() as u32) != 0 || cur >> 63 == 1 {
+                emit(exact_starts(cur, next, prev_digit, len), pos, self.end, f);
+            }
+            prev_digit = cur >> 63 == 1;
+            cur = next;
+            pos += 64;
+        }
+        pos
+    }
+}
+
+/// Bit `i` set for each maximal run of exactly `n` digits (`1 ≤ n ≤ 64`)
+/// that starts at bit `i` of the block whose digit mask is `cur` (`next`:
+/// the following block's; `prev_digit`: whether the byte before is a digit).
+#[inline(always)]
+fn exact_starts<L: RunLength>(cur: u64, next: u64, prev_digit: bool, len: L) -> u64 {
+    let n = len.get() as u32;
+    let starts = cur & !((cur << 1) | u64::from(prev_digit));
+    // Bit i: the byte n after i is a digit.
+    let after = if n < 64 {
+        (cur >> n) | (next << (64 - n))
+    } else {
+        next
+    };
+    // Runs that end inside the block (runs_at_least shifts zeros in at the top).
+    let inner = starts & runs_at_least(cur, n) & !after;
+    // The run that reaches the block's last byte and starts in it.
+    let tail = cur.leading_ones();
+    let crossing = if tail != 0 && tail < 64 && tail + next.trailing_ones() == n {
+        1u64 << (64 - tail)
+    } else {
+        0
+    };
+    inner | crossing
+}
+
+/// Calls `f(pos + i)` for each bit `i` of `bits` with `pos + i < end`, in
+/// increasing order. The loop that finds the bits stays small and keeps
+/// its registers: `f` (the detectors' validation) runs out of line.
+#[inline(always)]
+fn emit(bits: u64, pos: usize, end: usize, f: &mut impl FnMut(usize)) {
+    if bits != 0 {
+        emit_out_of_line(bits, pos, end, f);
+    }
+}
+
+/// The body of [`emit`].
+#[inline(never)]
+fn emit_out_of_line(mut bits: u64, pos: usize, end: usize, f: &mut impl FnMut(usize)) {
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        if pos + i >= end {
+            break;
+        }
+        f(pos + i);
+        bits &= bits - 1;
+    }
+}
+
+/// First non-digit at or after `e`, eight bytes at a time.
+fn run_end(hay: &[u8], mut e: usize) -> usize {
+    while let Some(x) = hay
+        .get(e..e + 8)
+        .and_then(|b| Some(u64::from_le_bytes(b.try_into().ok()?)))
+    {
+        let other = !digit_bytes(x) & HIGH;
+        if other != 0 {
+            return e + (other.trailing_zeros() / 8) as usize;
+        }
+        e += 8;
+    }
+    while e < hay.len() && hay[e].is_ascii_digit() {
+        e += 1;
+    }
+    e
+}
+
 /// Calls `f(start, len)` for each maximal run of `MIN..=MAX` digits in `hay`
 /// (`1 ≤ MIN ≤ MAX`, `MIN ≤ 64`), in increasing order, until `f` returns
 /// `ControlFlow::Break`. For a quick "is there any such number" test of a
 /// whole input: per 64-byte block one digit mask, and only blocks where a
-/// run of at least `min` digits may start are looked at closely.
+/// run of at least `MIN` digits may start are looked at closely. Uses the
+/// widest instruction set this CPU has.
 ///
 /// `MIN` and `MAX` are constants so that the run tests unroll.
+#[inline]
 pub fn runs_between<const MIN: usize, const MAX: usize>(
     hay: &[u8],
-    mut f: impl FnMut(usize, usize) -> ControlFlow<()>,
+    f: impl FnMut(usize, usize) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    let (min, max) = (MIN, MAX);
-    if min == 0 || min > 64 || max < min {
-        return ControlFlow::Continue(());
-    }
-    let mut prev_digit = false;
-    let mut pos = 0;
-    let mut cur = mask(&hay[..hay.len().min(64)]);
-    // The starts of runs of at least `min` digits in the block at `pos`.
-    // A run starting in the block is measured by the masks when it is
-    // shorter than 64 digits (the next block's mask covers its end).
-    let short = max < 64;
-    let mut block = |cur: u64, next: u64, prev_digit: bool, pos: usize| {
-        let w = u128::from(cur) | (u128::from(next) << 64);
-        let mut starts = runs_at_least(w, min as u32) & !((w << 1) | u128::from(prev_digit));
-        if short {
-            starts &= !runs_at_least(w, max as u32 + 1);
+    runs_between_on::<MIN, MAX>(Isa::Avx512, hay, f)
+}
+
+/// [`runs_between`] with the masks of `isa`, or of the widest instruction
+/// set below it that this CPU has (for tests and benches).
+pub fn runs_between_on<const MIN: usize, const MAX: usize>(
+    isa: Isa,
+    hay: &[u8],
+    f: impl FnMut(usize, usize) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    dispatch(isa, Between::<MIN, MAX, _> { hay, f })
+}
+
+/// The arguments of [`runs_between`], waiting for a kernel.
+struct Between<'a, const MIN: usize, const MAX: usize, F> {
+    hay: &'a [u8],
+    f: F,
+}
+
+impl<const MIN: usize, const MAX: usize, F> WithMasks for Between<'_, MIN, MAX, F>
+where
+    F: FnMut(usize, usize) -> ControlFlow<()>,
+{
+    type Output = ControlFlow<()>;
+
+    #[inline(always)]
+    fn run<M: Masks>(self, m: M) -> ControlFlow<()> {
+        let (min, max) = (MIN, MAX);
+        if min == 0 || min > 64 || max < min {
+            return ControlFlow::Continue(());
         }
-        let mut bits = starts as u64;
-        while bits != 0 {
-            let i = bits.trailing_zeros();
-            bits &= bits - 1;
-            let s = pos + i as usize;
-            let len = if short {
-                (w >> i).trailing_ones() as usize
-            } else {
-                run_end(hay, s) - s
-            };
-            if len <= max {
-                f(s, len)?;
+        let hay = self.hay;
+        let mut f = self.f;
+        // The starts of runs of at least `min` digits in the block at `pos`.
+        // A run starting in the block is measured by the masks when it is
+        // shorter than 64 digits (the next block's mask covers its end).
+        // Called where `may_start_run_between` holds. The constants, not
+        // captured copies, so that the shifts unroll in the closure too.
+        let mut block = |cur: u64, next: u64, prev_digit: bool, pos: usize| {
+            let w = u128::from(cur) | (u128::from(next) << 64);
+            let mut starts = runs_at_least(w, MIN as u32) & !((w << 1) | u128::from(prev_digit));
+            if MAX < 64 {
+                starts &= !runs_at_least(w, MAX as u32 + 1);
+            }
+            let mut bits = starts as u64;
+            while bits != 0 {
+                let i = bits.trailing_zeros();
+                bits &= bits - 1;
+                let s = pos + i as usize;
+                let len = if MAX < 64 {
+                    (w >> i).trailing_ones() as usize
+                } else {
+                    run_end(hay, s) - s
+                };
+                if len <= MAX {
+                    f(s, len)?;
+                }
+            }
+            ControlFlow::Continue(())
+        };
+        let mut pos = 0;
+        // Whole blocks in the hot loop (no bounds checks), then the tail.
+        if let Some(first) = hay.get(..64).and_then(|b| <&[u8; 64]>::try_from(b).ok()) {
+            let (mut cur, mut prev_digit) = (m.digits(first), false);
+            for b in hay.get(64..).unwrap_or(&[]).chunks_exact(64) {
+                let next = m.digits(b.try_into().unwrap_or(&[0; 64]));
+                if may_start_run_between(cur, next, prev_digit, min, max) {
+                    block(cur, next, prev_digit, pos)?;
+                }
+                prev_digit = cur >> 63 == 1;
+                cur = next;
+                pos += 64;
             }
         }
+        // The last blocks: a whole or partial one, then maybe another.
+        while pos < hay.len() {
+            let cur = padded(m, &hay[pos..(pos + 64).min(hay.len())]);
+            let next = match hay.get(pos + 64..) {
+                Some(rest) => padded(m, &rest[..64.min(rest.len())]),
+                None => 0,
+            };
+            let prev_digit = pos > 0 && hay[pos - 1].is_ascii_digit();
+            if may_start_run_between(cur, next, prev_digit, min, max) {
+                block(cur, next, prev_digit, pos)?;
+            }
+            pos += 64;
+        }
         ControlFlow::Continue(())
-    };
-    // Whole blocks in the hot loop (no bounds checks), then the tail.
-    let mut whole = hay.get(64..).unwrap_or(&[]).chunks_exact(64);
-    for b in &mut whole {
-        let next = mask_full(b.try_into().unwrap_or(&[0; 64]));
-        if may_start_run_between(cur, next, prev_digit, min, max) {
-            block(cur, next, prev_digit, pos)?;
-        }
-        prev_digit = cur >> 63 == 1;
-        cur = next;
-        pos += 64;
     }
-    while pos < hay.len() {
-        let next = match hay.get(pos + 64..) {
-            Some(rest) => mask(&rest[..64.min(rest.len())]),
-            None => 0,
-        };
-        if may_start_run_between(cur, next, prev_digit, min, max) {
-            block(cur, next, prev_digit, pos)?;
-        }
-        prev_digit = cur >> 63 == 1;
-        cur = next;
-        pos += 64;
-    }
-    ControlFlow::Continue(())
 }
 
 /// Cheap test before [`runs_between`]'s 128-bit arithmetic: can a maximal
@@ -431,34 +401,6 @@ fn may_start_run_between(cur: u64, next: u64, prev_digit: bool, min: usize, max:
     inner != 0
         || tail == 64
         || (tail != 0 && (min..=max).contains(&(tail + next.trailing_ones() as usize)))
-}
-
-/// Calls `f(pos + i)` for each maximal run of exactly `n` digits starting at
-/// bit `i < limit` of the block whose digit mask is `cur` (`next`: the
-/// following block's; `prev_digit`: whether the byte before is a digit).
-#[inline(never)]
-fn emit_starts<L: RunLength>(
-    cur: u64,
-    next: u64,
-    prev_digit: bool,
-    pos: usize,
-    limit: usize,
-    len: L,
-    f: &mut impl FnMut(usize),
-) {
-    let n = len.get();
-    let w = u128::from(cur) | (u128::from(next) << 64);
-    let runs = runs_at_least(w, n as u32);
-    let starts = runs & !((w << 1) | u128::from(prev_digit)) & !(w >> n);
-    let mut bits = starts as u64;
-    while bits != 0 {
-        let i = bits.trailing_zeros() as usize;
-        if i >= limit {
-            break;
-        }
-        f(pos + i);
-        bits &= bits - 1;
-    }
 }
 
 #[cfg(test)]
@@ -485,28 +427,25 @@ mod tests {
         out
     }
 
+    /// [`exact_runs`], checked against every kernel this CPU has, each
+    /// called explicitly.
     fn fast(hay: &[u8], range: Range<usize>, n: usize) -> Vec<usize> {
         let mut out = Vec::new();
         exact_runs(hay, range.clone(), n, |s| out.push(s));
-        let mut masked = Vec::new();
-        masked_runs(hay, range.clone(), n, |s| masked.push(s));
-        assert_eq!(out, masked, "both methods agree");
-        if (11..=64).contains(&n) {
-            let mut spans = Vec::new();
-            long_runs(hay, range, n, |s| spans.push(s));
-            assert_eq!(out, spans, "the span filter agrees");
+        for isa in Isa::available() {
+            let mut each = Vec::new();
+            exact_runs_on(isa, hay, range.clone(), n, |s| each.push(s));
+            assert_eq!(out, each, "the {isa:?} kernel agrees");
         }
         out
     }
 
     #[test]
-    fn run_edges_word_at_a_time() {
+    fn run_end_word_at_a_time() {
         let hay = b"ab1234567890123456789012345cd";
         for i in 2..27 {
             assert_eq!(run_end(hay, i), 27, "end from {i}");
-            assert_eq!(run_start(hay, i), 2, "start from {i}");
         }
-        assert_eq!(run_start(b"12345678901234567890", 17), 0);
         assert_eq!(run_end(b"12345678901234567890", 3), 20);
     }
 
@@ -535,6 +474,27 @@ mod tests {
                 fast(&longer, 0..longer.len(), 12).is_empty(),
                 "shift {shift}"
             );
+        }
+    }
+
+    /// Runs as long as a block or longer, at every offset in a block, for
+    /// the longest lengths (`n = 64` has no byte after it in the block).
+    #[test]
+    fn block_long_runs() {
+        for shift in 0..70 {
+            for len in [62, 63, 64, 65, 130] {
+                let mut hay = vec![b'x'; shift];
+                hay.extend(std::iter::repeat_n(b'5', len));
+                hay.extend_from_slice(&[b'y'; 70]);
+                for n in [62, 63, 64] {
+                    let want = if n == len { vec![shift] } else { vec![] };
+                    assert_eq!(
+                        fast(&hay, 0..hay.len(), n),
+                        want,
+                        "shift {shift} len {len} n {n}"
+                    );
+                }
+            }
         }
     }
 
@@ -567,21 +527,23 @@ mod tests {
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let mut got = Vec::new();
-            let each = |s, n| {
-                got.push((s, n));
-                if got.len() > stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-            };
-            let flow = match (min, max) {
-                (9, 12) => runs_between::<9, 12>(&hay, each),
-                (1, 1) => runs_between::<1, 1>(&hay, each),
-                (3, 70) => runs_between::<3, 70>(&hay, each),
-                (12, 14) => runs_between::<12, 14>(&hay, each),
-                _ => runs_between::<5, 9>(&hay, each),
-            };
-            let kept = want.len().min(stop + 1);
-            prop_assert_eq!(&got[..], &want[..kept]);
-            prop_assert_eq!(flow.is_break(), want.len() > stop);
+            for isa in Isa::available() {
+                let mut got = Vec::new();
+                let each = |s, n| {
+                    got.push((s, n));
+                    if got.len() > stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+                };
+                let flow = match (min, max) {
+                    (9, 12) => runs_between_on::<9, 12>(isa, &hay, each),
+                    (1, 1) => runs_between_on::<1, 1>(isa, &hay, each),
+                    (3, 70) => runs_between_on::<3, 70>(isa, &hay, each),
+                    (12, 14) => runs_between_on::<12, 14>(isa, &hay, each),
+                    _ => runs_between_on::<5, 9>(isa, &hay, each),
+                };
+                let kept = want.len().min(stop + 1);
+                prop_assert_eq!(&got[..], &want[..kept], "{:?}", isa);
+                prop_assert_eq!(flow.is_break(), want.len() > stop, "{:?}", isa);
+            }
         }
 
         /// Runs of 10–14 digits (IIN length ± 2) placed right around the
