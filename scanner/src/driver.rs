@@ -688,18 +688,24 @@ impl Scanner {
         buf: &mut Vec<u8>,
     ) -> Outcome {
         let path = place.detector_path();
-        let r = self.scan_stream(reader, &path, limit, buf);
+        let r = self.scan_stream(reader, &path, limit, buf, false);
         self.outcome(place, r)
     }
 
+    /// Scans a stream in windows; `settle`: inline ignores are settled
+    /// from the windows (a file on disk, not read back after the scan).
     fn scan_stream(
         &self,
         reader: &mut dyn Read,
         path: &str,
         limit: u64,
         buf: &mut Vec<u8>,
+        settle: bool,
     ) -> FileResult {
         let mut scan = InputScan::new(&self.engine, path);
+        if settle {
+            scan.settle_inline();
+        }
         let mut hashing = HashingReader::new(reader, self.config.hash_files);
         let (bytes, problem) = match scan.reader(&mut hashing, limit, self.config.window, buf) {
             Ok(n) => (n, None),
@@ -711,12 +717,14 @@ impl Scanner {
                 )),
             ),
         };
+        let (located, inline) = scan.finish_settled();
         FileResult {
-            located: scan.finish(),
+            located,
             bytes,
+            // Read back after the scan when the stream stopped short.
+            inline: inline.filter(|_| problem.is_none()),
             problem,
             sha256: hashing.finish(),
-            inline: None,
         }
     }
 
@@ -810,7 +818,8 @@ impl Scanner {
         }
         hook();
         let mut reader: &File = file;
-        self.scan_stream(&mut reader, path, size, buf)
+        let settle = self.config.inline_ignores;
+        self.scan_stream(&mut reader, path, size, buf, settle)
     }
 
     fn scan_whole(&self, file: &File, path: &str, size: u64, buf: &mut Vec<u8>) -> FileResult {
