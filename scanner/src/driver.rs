@@ -1137,10 +1137,16 @@ impl Scanner {
             .all(|n| !n.reason.is_error() && !n.reason.is_limit());
         coverage.not_scanned = not_scanned_list;
         let finished = time::OffsetDateTime::now_utc();
-        let mut summary = Summary::of(&findings);
         let personal = crate::breach::policy_window(self.config.policy.as_ref(), "personal");
-        summary.breach_notification =
-            crate::breach::summarize(&findings, personal.as_ref().map(|(w, b)| (w.as_str(), *b)));
+        let window = personal.as_ref().map(|(w, b)| (w.as_str(), *b));
+        // Two passes over every finding, side by side.
+        let (mut summary, breach) = self.pool.install(|| {
+            rayon::join(
+                || Summary::of(&findings),
+                || crate::breach::summarize(&findings, window),
+            )
+        });
+        summary.breach_notification = breach;
         let report = Report {
             schema: REPORT_SCHEMA.into(),
             tool: Tool {
