@@ -223,7 +223,7 @@ pub fn inline_unless(
     use rayon::prelude::*;
     // Findings come grouped by file: each file is read back on its own,
     // files in parallel, and the answers joined in order.
-    file_runs(findings)
+    file_runs(findings, |i| !settled(i))
         .into_par_iter()
         .flat_map_iter(|run| inline_in_file(findings, run, &settled, &file_of))
         .collect()
@@ -279,8 +279,10 @@ pub fn inline_from<'a>(
 }
 
 /// The runs of consecutive findings in one file (members of an archive
-/// included: they share its path).
-fn file_runs(findings: &[Finding]) -> Vec<std::ops::Range<usize>> {
+/// included: they share its path) that `wanted` accepts: most files'
+/// answers are settled during the scan, and their findings are passed over
+/// without comparing paths.
+fn file_runs(findings: &[Finding], wanted: impl Fn(usize) -> bool) -> Vec<std::ops::Range<usize>> {
     fn key(f: &Finding) -> (usize, &str, Option<&str>) {
         (
             f.location.root,
@@ -289,13 +291,18 @@ fn file_runs(findings: &[Finding]) -> Vec<std::ops::Range<usize>> {
         )
     }
     let mut runs = Vec::new();
-    let mut start = 0;
-    for i in 1..=findings.len() {
-        if i == findings.len() || key(&findings[i]) != key(&findings[start]) {
-            runs.push(start..i);
-            start = i;
+    let mut start: Option<usize> = None;
+    for (i, f) in findings.iter().enumerate() {
+        if !wanted(i) {
+            runs.extend(start.take().map(|s| s..i));
+            continue;
+        }
+        match start {
+            Some(s) if key(f) == key(&findings[s]) => {}
+            _ => runs.extend(start.replace(i).map(|s| s..i)),
         }
     }
+    runs.extend(start.map(|s| s..findings.len()));
     runs
 }
 
@@ -545,6 +552,23 @@ fn directive(line: &[u8], rule: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_of_wanted_findings_in_one_file() {
+        let paths = ["a", "a", "b", "b", "b", "a", "c", "c"];
+        let findings: Vec<Finding> = paths
+            .iter()
+            .map(|p| Finding::sample(shekara_detectors::Kind::Iin, p))
+            .collect();
+        assert_eq!(file_runs(&findings, |_| true), [0..2, 2..5, 5..6, 6..8]);
+        assert_eq!(
+            file_runs(&findings, |i| i != 3 && i != 6),
+            [0..2, 2..3, 4..5, 5..6, 7..8]
+        );
+        assert_eq!(file_runs(&findings, |i| i >= 2 && i < 5), [2..5]);
+        assert!(file_runs(&findings, |_| false).is_empty());
+        assert!(file_runs(&[], |_| true).is_empty());
+    }
 
     #[test]
     fn directives() {
