@@ -593,7 +593,7 @@ mod summary_tests {
                 .wrapping_add(1442695040888963407);
             let mut f = Finding::sample(kinds[(x >> 60) as usize % 4], &format!("f{}", i / 37));
             // Runs of one kind and severity, broken now and then.
-            if (x >> 40) % 5 == 0 {
+            if (x >> 40).is_multiple_of(5) {
                 f.severity = severities[(x >> 50) as usize % 4];
             }
             f.count = 1 + (x >> 20) % 3;
