@@ -847,7 +847,7 @@ impl Scanner {
             .par_iter()
             .map(|&start| {
                 let end = (start + segment).min(bytes.len());
-                let mut scan = InputScan::new(&self.engine, path);
+                let mut scan = InputScan::new(&self.engine, path).with_totals();
                 scan.slice_range(bytes, start..end, self.config.window);
                 let (newlines, _, chars) = scan.line_totals();
                 (scan.finish(), newlines, chars)

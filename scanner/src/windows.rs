@@ -80,6 +80,9 @@ pub struct InputScan<'e> {
     scratch: Scratch,
     found: Vec<RawFinding>,
     lines: Lines,
+    /// Whether [`InputScan::line_totals`] will be asked for: else the bytes
+    /// after the last finding of the last window are not counted.
+    totals: bool,
     out: Vec<Located>,
     /// Inline ignores settled from the windows (see [`InputScan::settle_inline`]).
     inline: Option<Settled>,
@@ -105,6 +108,7 @@ impl<'e> InputScan<'e> {
             scratch: Scratch::default(),
             found: Vec::new(),
             lines: Lines::default(),
+            totals: false,
             out: Vec::new(),
             inline: None,
             at_end: false,
@@ -122,8 +126,17 @@ impl<'e> InputScan<'e> {
         });
     }
 
-    /// Scans one window: `bytes` start at absolute `base`; `owned` is relative.
-    pub fn window(&mut self, bytes: &[u8], owned: std::ops::Range<usize>, base: u64) {
+    /// This scan, counting lines to the end of the input for
+    /// [`InputScan::line_totals`].
+    pub fn with_totals(mut self) -> InputScan<'e> {
+        self.totals = true;
+        self
+    }
+
+    /// Scans one window: `bytes` start at absolute `base`; `owned` is
+    /// relative; `last` says no window follows (its bytes after the last
+    /// finding need no line count, unless the totals are asked for).
+    fn window(&mut self, bytes: &[u8], owned: std::ops::Range<usize>, base: u64, last: bool) {
         let hay = Haystack {
             bytes,
             owned: owned.clone(),
@@ -155,8 +168,10 @@ impl<'e> InputScan<'e> {
             let (line, column) = self.lines.locate();
             self.out.push(Located { raw, line, column });
         }
-        self.lines
-            .advance(&bytes[cursor..owned.end], base + cursor as u64);
+        if !last || self.totals {
+            self.lines
+                .advance(&bytes[cursor..owned.end], base + cursor as u64);
+        }
     }
 
     /// Scans a whole in-memory input in windows of `chunk` owned bytes.
@@ -174,7 +189,12 @@ impl<'e> InputScan<'e> {
             let end = (start + chunk).min(range.end);
             let lo = start.saturating_sub(OVERLAP);
             let hi = (end + OVERLAP).min(bytes.len());
-            self.window(&bytes[lo..hi], start - lo..end - lo, lo as u64);
+            self.window(
+                &bytes[lo..hi],
+                start - lo..end - lo,
+                lo as u64,
+                end >= range.end,
+            );
             if end >= range.end {
                 break;
             }
@@ -209,7 +229,7 @@ impl<'e> InputScan<'e> {
                 .map_err(|e| (e, base + len as u64))?;
             let owned_end = if eof { len } else { len - OVERLAP };
             self.at_end = eof;
-            self.window(&buf[..len], owned_start..owned_end, base);
+            self.window(&buf[..len], owned_start..owned_end, base, eof);
             if eof {
                 return Ok(base + len as u64);
             }
@@ -233,8 +253,10 @@ impl<'e> InputScan<'e> {
     }
 
     /// Newlines counted so far, the offset of the last one, and the
-    /// characters after it (or since the start when there is none).
+    /// characters after it (or since the start when there is none); to the
+    /// end of the input only for a scan made [`InputScan::with_totals`].
     pub fn line_totals(&self) -> (u64, Option<u64>, u64) {
+        debug_assert!(self.totals, "line totals of a scan made without them");
         (
             self.lines.newlines,
             self.lines.last_newline,
@@ -495,6 +517,19 @@ mod tests {
         s.reader(&mut far.as_bytes(), u64::MAX, WINDOW, &mut Vec::new())
             .unwrap();
         assert_eq!(s.finish_settled().1, None);
+    }
+
+    #[test]
+    fn line_totals_count_to_the_end_when_asked() {
+        let engine = Engine::builtin();
+        let data = "ИИН 850314319331\nx\nпосле\nend".as_bytes();
+        for chunk in [3, 7, data.len()] {
+            let mut s = InputScan::new(&engine, "t").with_totals();
+            s.slice(data, chunk);
+            let last = data.iter().rposition(|&b| b == b'\n').unwrap() as u64;
+            assert_eq!(s.line_totals(), (3, Some(last), 3), "chunk {chunk}");
+            assert_eq!(s.finish().len(), 1);
+        }
     }
 
     #[test]

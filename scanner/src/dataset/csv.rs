@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use memchr::memmem;
 
-use super::bits::{eq_masks, prefix_xor, with_block, BLOCK};
+use super::bits::{digit_mask, eq_masks, prefix_xor, with_block, BLOCK};
 use super::{Column, Columns, Format};
 
 /// The columns of a CSV input, with every cell observed.
@@ -66,6 +66,177 @@ pub fn part_columns(part: &[u8], format: Format, delimiter: u8, first: bool) -> 
     };
     split_fast(part, delimiter, &mut cols).ok()?;
     Some(cols.cols)
+}
+
+/// Whether reading the columns of this CSV input can find an ID column
+/// that counts a cell; `false` only when it provably cannot, so the
+/// splitter is skipped.
+///
+/// An ID column has a name that says so, or at least 3 valid ID cells that
+/// are at least half of its non-empty cells (see [`super::Column::is_id`]),
+/// and every ID cell is a candidate run of [`super::may_hold_id_cells`]. In
+/// an input without a quote a record is a line (ended by `\r` or `\n`) and
+/// its fields are what lies between delimiters, so a run's column is the
+/// number of delimiters before it on its line. Per column, the runs bound
+/// its ID cells from above, and its non-empty fields on the lines after the
+/// first bound its non-empty cells from below: counted only until they
+/// exceed twice the runs (a few hundred lines where IDs are rare). A quote
+/// anywhere (records may span lines), a name on the first line that says
+/// IIN/BIN, or a run past column [`MAX_COLUMN`] means yes whenever a
+/// candidate run exists at all.
+pub(crate) fn may_have_id_column(bytes: &[u8], format: Format) -> bool {
+    if memchr::memchr(b'"', bytes).is_some() {
+        return super::may_hold_id_cells(bytes, format);
+    }
+    let delimiter = delimiter(bytes, format);
+    let Some(runs) = candidate_runs(bytes, delimiter) else {
+        return true;
+    };
+    if runs.iter().all(|&n| n == 0) {
+        return false;
+    }
+    if first_line_names_an_id(bytes, delimiter) {
+        return true;
+    }
+    // Columns with 3 runs or more, and how many non-empty cells rule them out.
+    let wanted: Vec<(usize, usize)> = runs
+        .iter()
+        .enumerate()
+        .filter(|&(_, &n)| n >= 3)
+        .map(|(j, &n)| (j, 2 * n + 1))
+        .collect();
+    !wanted.is_empty() && !nonempty_at_least(bytes, delimiter, &wanted)
+}
+
+/// Per column, how many digit runs of a quote-free input may be an ID cell
+/// (see [`may_have_id_column`]): maximal runs of 9–12 digits that pass
+/// [`super::is_id_run`]. Found a 64-byte block at a time from the digits'
+/// mask, which tells the runs of 9 or more digits from the rest with a few
+/// shifts, so the work is per long run; only the few that pass are given
+/// their column (the delimiters before them on their line), counted on from
+/// the last one's. `None` when a run lies past [`MAX_COLUMN`].
+fn candidate_runs(bytes: &[u8], delimiter: u8) -> Option<Vec<usize>> {
+    let mut runs: Vec<usize> = Vec::new();
+    // The last run given a column: where it starts, and its column.
+    let (mut at, mut col) = (0usize, 0usize);
+    // Whether the byte before the block is a digit.
+    let mut digit_before = false;
+    let mut base = 0;
+    while base < bytes.len() {
+        let digits = with_block(bytes, base, digit_mask);
+        // Bits that start 9 digits in the block; the run that reaches the
+        // block's end (it may go on into the next).
+        let long = {
+            let mut r = digits & (digits >> 1);
+            r &= r >> 2;
+            r &= r >> 4;
+            r & (r >> 1)
+        };
+        let to_end = u64::MAX
+            .checked_shr(digits.leading_ones())
+            .map_or(u64::MAX, |m| !m);
+        let mut starts = digits & !((digits << 1) | u64::from(digit_before)) & (long | to_end);
+        digit_before = digits >> 63 == 1;
+        while starts != 0 {
+            let i = starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            let s = base + i;
+            let mut len = (digits >> i).trailing_ones() as usize;
+            if i + len == BLOCK {
+                // The run goes on into the next block: only whether it has
+                // at most 12 digits matters.
+                len = bytes[s..]
+                    .iter()
+                    .take(13)
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+            }
+            if !(9..=12).contains(&len) || !super::is_id_run(bytes, s, s + len, false) {
+                continue;
+            }
+            let gap = &bytes[at..s];
+            col = match memchr::memrchr2(b'\n', b'\r', gap) {
+                Some(p) => bytecount::count(&gap[p + 1..], delimiter),
+                None => col + bytecount::count(gap, delimiter),
+            };
+            at = s;
+            if col >= MAX_COLUMN {
+                return None;
+            }
+            if runs.len() <= col {
+                runs.resize(col + 1, 0);
+            }
+            runs[col] += 1;
+        }
+        base += BLOCK;
+    }
+    Some(runs)
+}
+
+/// Columns past this one are not bounded: [`may_have_id_column`] says yes.
+const MAX_COLUMN: usize = 1024;
+
+/// Whether a field of the first non-blank line, trimmed, says IIN/BIN as a
+/// header name would ([`super::id_header`]).
+fn first_line_names_an_id(bytes: &[u8], delimiter: u8) -> bool {
+    let Some(start) = bytes.iter().position(|&b| b != b'\n' && b != b'\r') else {
+        return false;
+    };
+    let end = memchr::memchr2(b'\n', b'\r', &bytes[start..]).map_or(bytes.len(), |p| start + p);
+    bytes[start..end]
+        .split(|&b| b == delimiter)
+        .any(|field| super::id_header(&String::from_utf8_lossy(super::trimmed(field).0)))
+}
+
+/// Whether, in an input without quotes, each column `j` of `wanted` has at
+/// least `n` non-empty fields on the lines after the first non-blank one.
+/// Gives up (`false`) where the lines read so far, projected over the
+/// input, are too few to get there: the reader then decides.
+fn nonempty_at_least(bytes: &[u8], delimiter: u8, wanted: &[(usize, usize)]) -> bool {
+    let Some(&(last, _)) = wanted.last() else {
+        return true;
+    };
+    let mut have = vec![0usize; last + 1];
+    let mut missing = wanted.len();
+    let (mut start, mut lines, mut first) = (0usize, 0usize, true);
+    let ends = memchr::memchr2_iter(b'\n', b'\r', bytes).chain(std::iter::once(bytes.len()));
+    for end in ends {
+        let line = &bytes[start..end];
+        start = end + 1;
+        if line.is_empty() {
+            continue;
+        }
+        if std::mem::take(&mut first) {
+            continue;
+        }
+        for (j, field) in line.split(|&b| b == delimiter).take(last + 1).enumerate() {
+            if field.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            have[j] += 1;
+            if let Some(&(_, n)) = wanted.iter().find(|&&(k, _)| k == j) {
+                if have[j] == n {
+                    missing -= 1;
+                    if missing == 0 {
+                        return true;
+                    }
+                }
+            }
+        }
+        lines += 1;
+        if lines % 256 == 0 {
+            // Lines at this rate over the whole input, with a margin: if the
+            // cells wanted are more, even full columns would not get there.
+            let projected = lines.saturating_mul(bytes.len()) / start.max(1);
+            if wanted
+                .iter()
+                .any(|&(j, n)| have[j] < n && n > projected + projected / 4)
+            {
+                return false;
+            }
+        }
+    }
+    false
 }
 
 /// A quote the fast splitter's parity rule gets wrong.

@@ -109,7 +109,7 @@ pub fn dispatch(scanner: &Scanner, place: &Place, bytes: &[u8]) -> Option<Outcom
     let head = &bytes[..bytes.len().min(8)];
     match sniff(&path, head)? {
         f @ (Format::Csv | Format::Tsv) => scan_text(scanner, place, bytes, || {
-            if !may_hold_id_cells(bytes, f) {
+            if !csv::may_have_id_column(bytes, f) {
                 return Some(Columns::new(f));
             }
             csv_columns(scanner, bytes, f)
@@ -264,6 +264,7 @@ pub(crate) fn may_hold_id_cells(bytes: &[u8], format: Format) -> bool {
 
 /// Whether the maximal digit run `bytes[s..e]` (9–12 digits) may be a
 /// counted cell: valid as an ID once padded, and able to be a whole cell.
+#[inline]
 fn is_id_run(bytes: &[u8], s: usize, e: usize, json: bool) -> bool {
     let digits = &bytes[s..e];
     may_be_id_unpadded(digits)
@@ -731,7 +732,18 @@ fn may_be_id(d: &[u8; 12]) -> bool {
 /// only makes the answer meaningless, never a panic).
 #[inline]
 fn may_be_id_unpadded(digits: &[u8]) -> bool {
-    let pad = 12usize.saturating_sub(digits.len());
+    let n = digits.len();
+    if (9..=12).contains(&n) {
+        // Digit k of the padded number is `digits[k + n - 12]`; only the
+        // month's first digit (k = 2) can be padding, when n = 9.
+        let digit = |i: usize| u32::from(digits[i].wrapping_sub(b'0'));
+        let tens = if n >= 10 { digit(n - 10) } else { 0 };
+        let month = tens * 10 + digit(n - 9);
+        return (1..=12).contains(&month)
+            && ((1..=6).contains(&digit(n - 6))
+                || ((4..=6).contains(&digit(n - 8)) && digit(n - 7) <= 3));
+    }
+    let pad = 12usize.saturating_sub(n);
     let digit = |i: usize| {
         i.checked_sub(pad)
             .and_then(|j| digits.get(j))
@@ -1433,6 +1445,113 @@ mod tests {
         assert!(json::may_have_id_column(b"{\"client_iin\": 850314319331}"));
         assert!(json::may_have_id_column(b"{\"x\": [850314319331]}"));
         assert!(!json::may_have_id_column(b"{\"x\": 850314319332}"));
+    }
+
+    /// CSV pieces around the columns' bounds: rows with IDs (12 digits,
+    /// padded, `.0`, blank-padded) and without, in one column or another,
+    /// empty and ragged rows, every line end, quotes, header names that say
+    /// IIN, other delimiters.
+    const CSV_BOUND_PIECES: &[&[u8]] = &[
+        b"850314319331,1\n921130474626,2\n040229568857,3\n",
+        b"1;850314319331\r\n2;921130474626\r3;50101300018.0\n",
+        b"850314319331,1\n",
+        b"1,921130474626\n",
+        b" 50101300018.0 ;2\r\n",
+        b"x,7\n",
+        b",\n",
+        b"\t,x\r",
+        b"a,b,850314319331\n",
+        b"id,iin\n",
+        b"name;x\n",
+        b"\"850314319331\",\"a\"\n",
+        b"850314319332,1\n",
+        b"850314319331",
+        b",",
+        b";",
+        b"\t",
+        b"\n",
+        b"\r",
+        b" ",
+        b"\"",
+        b"1",
+    ];
+
+    proptest::proptest! {
+        /// Where the CSV bounds say no column can be an ID column, the
+        /// reader finds none that counts a cell: skipping it changes nothing.
+        #[test]
+        fn csv_bounds_pass_every_input_with_an_id_column(
+            picks in proptest::collection::vec(0..CSV_BOUND_PIECES.len(), 0..60),
+        ) {
+            let bytes: Vec<u8> = picks.iter().flat_map(|&i| CSV_BOUND_PIECES[i].iter().copied()).collect();
+            for f in [Format::Csv, Format::Tsv] {
+                if !csv::may_have_id_column(&bytes, f) {
+                    let cols = csv::columns(&bytes, f).unwrap();
+                    let counting = cols.cols.iter().find(|c| c.is_id() && !c.groups.is_empty());
+                    proptest::prop_assert!(counting.is_none(), "{:?}: {:?}", f, counting.map(|c| &c.name));
+                }
+            }
+        }
+    }
+
+    /// Whether the CSV reader finds a column that counts a cell.
+    fn csv_counts(bytes: &[u8]) -> bool {
+        let cols = csv::columns(bytes, Format::Csv).unwrap();
+        cols.cols.iter().any(|c| c.is_id() && !c.groups.is_empty())
+    }
+
+    #[test]
+    fn csv_bounds_on_tables() {
+        // A column with a few valid IDs among many other numbers: no ID column.
+        let mut table = b"n,account,phone\n".to_vec();
+        for i in 0..40u64 {
+            let account = if i % 10 == 0 {
+                850314319331
+            } else {
+                746674632673 + i
+            };
+            table.extend_from_slice(format!("{i},{account},7701{i:07}\n").as_bytes());
+        }
+        assert!(!csv::may_have_id_column(&table, Format::Csv));
+        assert!(!csv_counts(&table));
+        // The same with `\r` and `\r\n` line ends and blanks around cells.
+        let cr = String::from_utf8(table.clone())
+            .unwrap()
+            .replace(",7701", " , 7701");
+        let cr = cr.replacen('\n', "\r", 20).replace('\n', "\r\n");
+        assert!(!csv::may_have_id_column(cr.as_bytes(), Format::Csv));
+        // Mostly valid IDs: it may be one (and is).
+        let ids = b"n,account\n1,850314319331\n2,921130474626\n3,040229568857\n4,x\n";
+        assert!(csv::may_have_id_column(ids, Format::Csv));
+        assert!(csv_counts(ids));
+        // A name that says IIN decides for one ID.
+        let named = b"n,client_iin\n1,850314319331\n2,x\n3,y\n4,z\n";
+        assert!(csv::may_have_id_column(named, Format::Csv));
+        assert!(csv_counts(named));
+        // IDs past the header's columns, in rows few others reach: an ID
+        // column by position (ragged rows are not counted as cells).
+        let mut ragged = b"a,b\n".to_vec();
+        ragged.extend(b"1,2\n".repeat(20));
+        ragged.extend(b"1,2,850314319331\n".repeat(3));
+        assert!(csv::may_have_id_column(&ragged, Format::Csv));
+        assert!(csv_counts(&ragged));
+        // Each run is put in its column: the same IDs spread over three
+        // columns are never three in one.
+        let spread =
+            b"a,b,c\n850314319331,x,y\nx,850314319331,y\nx,y,850314319331\nx,y,z\nx,y,z\nx,y,z\n";
+        assert!(!csv::may_have_id_column(spread, Format::Csv));
+        assert!(!csv_counts(spread));
+        // ... and a `\r` ends a line like a `\n` does.
+        let by_cr = b"a,b\r850314319331,x\rx,850314319331\rx,850314319331\rx,850314319331\r";
+        assert!(csv::may_have_id_column(by_cr, Format::Csv));
+        assert!(csv_counts(by_cr));
+        // A quote anywhere: only the gate, then the reader, decides.
+        let quoted = b"n,note\n1,\"a\nb\"\n850314319331,x\n";
+        assert!(csv::may_have_id_column(quoted, Format::Csv));
+        assert!(!csv::may_have_id_column(
+            b"\"a\",850314319332\n",
+            Format::Csv
+        ));
     }
 
     #[test]
