@@ -469,6 +469,23 @@ impl Entry {
     }
 }
 
+/// Attribute sets an [`Endpoints`] keeps per thread (see [`Endpoints::attributes`]).
+const RECENT_SETS: usize = 1024;
+
+/// A recent endpoint finding's attribute set, and what it was made from
+/// (its host is the set's `host`).
+struct Recent {
+    table: u64,
+    entry: usize,
+    region: Option<Box<str>>,
+    service: Option<Box<str>>,
+    attributes: Attributes,
+}
+
+thread_local! {
+    static RECENT: std::cell::RefCell<Vec<Option<Recent>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The attribute names of an endpoint finding, stored once.
 #[derive(Debug)]
 struct AttributeNames {
@@ -523,6 +540,9 @@ pub struct Endpoints {
     foreign: Severity,
     domestic: Severity,
     names: AttributeNames,
+    /// This table's identity among the tables built in this process (the
+    /// per-thread attribute sets, [`Endpoints::attributes`], are kept per table).
+    id: u64,
 }
 
 /// Registrable domain → entries. Looked up once per URL host in the input,
@@ -792,7 +812,9 @@ impl Endpoints {
                 }
             }
         }
+        static TABLES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Endpoints {
+            id: TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             suffixes,
             entries,
             anchors,
@@ -896,8 +918,53 @@ impl Endpoints {
             value: hit.value,
             confidence: hit.confidence,
             severity: entry.spec.severity.unwrap_or(default),
-            attributes: entry.attributes(hit.caps, hit.host, &self.names),
+            attributes: self.attributes(hit.entry, hit.caps, hit.host),
         }
+    }
+
+    /// The attributes of a finding of `entry` with these captures and
+    /// `host`, shared ([`Attributes::shared`]) with the thread's recent
+    /// findings of the same: an input names the same few hosts over and
+    /// over (a config its bucket on every line, a log the same API on each
+    /// request), and a repeat then costs a reference count, not a vector
+    /// and a host string; the report writer copies a repeated set's JSON.
+    fn attributes(&self, entry: usize, caps: Captures<'_>, host: &str) -> Attributes {
+        let mut h = SuffixHasher::default();
+        h.write_u64(self.id);
+        h.write_usize(entry);
+        for part in [caps.region, caps.service, Some(host)] {
+            h.write(part.unwrap_or("\0").as_bytes());
+        }
+        let slot = (h.finish() >> 32) as usize % RECENT_SETS;
+        RECENT.with(|recent| {
+            let Ok(mut recent) = recent.try_borrow_mut() else {
+                return self.entries[entry].attributes(caps, host, &self.names);
+            };
+            if recent.is_empty() {
+                recent.resize_with(RECENT_SETS, || None);
+            }
+            if let Some(r) = &recent[slot] {
+                if r.table == self.id
+                    && r.entry == entry
+                    && r.region.as_deref() == caps.region
+                    && r.service.as_deref() == caps.service
+                    && r.attributes.get_value(&self.names.host) == Some(host)
+                {
+                    return r.attributes.clone();
+                }
+            }
+            let attributes = self.entries[entry]
+                .attributes(caps, host, &self.names)
+                .shared();
+            recent[slot] = Some(Recent {
+                table: self.id,
+                entry,
+                region: caps.region.map(Box::from),
+                service: caps.service.map(Box::from),
+                attributes: attributes.clone(),
+            });
+            attributes
+        })
     }
 
     /// A host around an anchor at `at`.
@@ -1086,6 +1153,38 @@ mod tests {
     fn values(text: &str) -> Vec<String> {
         let v = scan(text).into_iter().map(|f| f.value);
         v.map(|v| String::from_utf8(v).unwrap()).collect()
+    }
+
+    /// Repeated hosts share one attribute set per thread; each set is the
+    /// one built afresh for its entry, captures and host, whichever table
+    /// (of several in the process) found it.
+    #[test]
+    fn repeated_hosts_share_their_attribute_set() {
+        let text = "https://b.s3.eu-central-1.amazonaws.com/x s3://bucket/a \
+            https://b.s3.eu-central-1.amazonaws.com/y https://b.s3.us-west-2.amazonaws.com \
+            https://c.s3.eu-central-1.amazonaws.com https://api.openai.com/v1 https://api.openai.com/v2\n";
+        let twice = scan(text);
+        let again = scan(text);
+        assert_eq!(twice, again);
+        assert_eq!(twice.len(), 7, "{twice:?}");
+        let det = Endpoints::new(Ruleset::builtin());
+        for f in &twice {
+            let host = f.attributes.get("host").unwrap();
+            let (entry, caps) = det.spot(host).unwrap_or_else(|| {
+                let i = det.entries.iter().position(|e| e.rule == f.rule).unwrap();
+                (i, Captures::default())
+            });
+            let fresh = det.entries[entry].attributes(caps, host, &det.names);
+            assert_eq!(f.attributes, fresh, "{host}");
+            assert!(f.attributes.shared_id().is_some());
+        }
+        let id = |i: usize| twice[i].attributes.shared_id();
+        assert_eq!(id(0), id(2), "the same host");
+        assert_eq!(id(5), id(6), "the same host");
+        assert_ne!(id(0), id(3), "another region");
+        assert_ne!(id(0), id(4), "another bucket");
+        assert_ne!(twice[0].attributes, twice[3].attributes);
+        assert_ne!(id(0), again[0].attributes.shared_id(), "another table");
     }
 
     #[test]

@@ -688,18 +688,24 @@ impl Scanner {
         buf: &mut Vec<u8>,
     ) -> Outcome {
         let path = place.detector_path();
-        let r = self.scan_stream(reader, &path, limit, buf);
+        let r = self.scan_stream(reader, &path, limit, buf, false);
         self.outcome(place, r)
     }
 
+    /// Scans a stream in windows; `settle`: inline ignores are settled
+    /// from the windows (a file on disk, not read back after the scan).
     fn scan_stream(
         &self,
         reader: &mut dyn Read,
         path: &str,
         limit: u64,
         buf: &mut Vec<u8>,
+        settle: bool,
     ) -> FileResult {
         let mut scan = InputScan::new(&self.engine, path);
+        if settle {
+            scan.settle_inline();
+        }
         let mut hashing = HashingReader::new(reader, self.config.hash_files);
         let (bytes, problem) = match scan.reader(&mut hashing, limit, self.config.window, buf) {
             Ok(n) => (n, None),
@@ -711,12 +717,14 @@ impl Scanner {
                 )),
             ),
         };
+        let (located, inline) = scan.finish_settled();
         FileResult {
-            located: scan.finish(),
+            located,
             bytes,
+            // Read back after the scan when the stream stopped short.
+            inline: inline.filter(|_| problem.is_none()),
             problem,
             sha256: hashing.finish(),
-            inline: None,
         }
     }
 
@@ -810,7 +818,8 @@ impl Scanner {
         }
         hook();
         let mut reader: &File = file;
-        self.scan_stream(&mut reader, path, size, buf)
+        let settle = self.config.inline_ignores;
+        self.scan_stream(&mut reader, path, size, buf, settle)
     }
 
     fn scan_whole(&self, file: &File, path: &str, size: u64, buf: &mut Vec<u8>) -> FileResult {
@@ -1128,10 +1137,16 @@ impl Scanner {
             .all(|n| !n.reason.is_error() && !n.reason.is_limit());
         coverage.not_scanned = not_scanned_list;
         let finished = time::OffsetDateTime::now_utc();
-        let mut summary = Summary::of(&findings);
         let personal = crate::breach::policy_window(self.config.policy.as_ref(), "personal");
-        summary.breach_notification =
-            crate::breach::summarize(&findings, personal.as_ref().map(|(w, b)| (w.as_str(), *b)));
+        let window = personal.as_ref().map(|(w, b)| (w.as_str(), *b));
+        // Two passes over every finding, side by side.
+        let (mut summary, breach) = self.pool.install(|| {
+            rayon::join(
+                || Summary::of(&findings),
+                || crate::breach::summarize(&findings, window),
+            )
+        });
+        summary.breach_notification = breach;
         let report = Report {
             schema: REPORT_SCHEMA.into(),
             tool: Tool {

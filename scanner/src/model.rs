@@ -453,12 +453,11 @@ pub struct Store {
     pub objects_other_shards: u64,
 }
 
-fn bump(counts: &mut BTreeMap<String, u64>, key: &str) {
-    match counts.get_mut(key) {
-        Some(n) => *n += 1,
-        None => {
-            counts.insert(key.to_string(), 1);
-        }
+/// Adds `n` to the count of `key` in a short list (kinds, severities).
+fn bump<K: PartialEq>(counts: &mut Vec<(K, u64)>, key: K, n: u64) {
+    match counts.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, c)) => *c += n,
+        None => counts.push((key, n)),
     }
 }
 
@@ -468,13 +467,26 @@ impl Summary {
         let mut s = Summary::default();
         let mut files = std::collections::BTreeSet::new();
         let mut last = None;
+        // Counted by kind and severity as they are, named once at the end:
+        // no string comparison or allocation per finding (a report holds
+        // hundreds of thousands).
+        let (mut kinds, mut severities) = (Vec::new(), Vec::new());
+        let mut run = None;
+        let mut max = None;
         for f in findings {
             s.findings += 1;
             s.occurrences += f.count;
-            // No allocation per finding: a re-sweep from the cache sums
-            // hundreds of thousands.
-            bump(&mut s.by_kind, f.kind.as_str());
-            bump(&mut s.by_severity, f.severity.as_str());
+            // Findings of a file mostly come one kind and severity at a time.
+            match &mut run {
+                Some((k, v, n)) if *k == f.kind && *v == f.severity => *n += 1,
+                _ => {
+                    if let Some((k, v, n)) = run.replace((f.kind, f.severity, 1)) {
+                        bump(&mut kinds, k, n);
+                        bump(&mut severities, v, n);
+                    }
+                }
+            }
+            max = max.max(Some(f.severity));
             let file = (f.location.root, &f.location.path, &f.location.inner);
             // Findings come grouped by file: one set insert per file.
             if last != Some(file) {
@@ -482,12 +494,18 @@ impl Summary {
                 last = Some(file);
             }
         }
+        if let Some((k, v, n)) = run {
+            bump(&mut kinds, k, n);
+            bump(&mut severities, v, n);
+        }
+        for (k, n) in kinds {
+            *s.by_kind.entry(k.as_str().to_string()).or_default() += n;
+        }
+        for (v, n) in severities {
+            *s.by_severity.entry(v.as_str().to_string()).or_default() += n;
+        }
         s.files_with_findings = files.len() as u64;
-        s.max_severity = findings
-            .iter()
-            .map(|f| f.severity)
-            .max()
-            .map(|v| v.to_string());
+        s.max_severity = max.map(|v| v.to_string());
         s
     }
 }
@@ -525,5 +543,71 @@ impl Report {
         } else {
             exit::CLEAN
         }
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+    use shekara_detectors::Kind;
+
+    /// The counts, as a plain loop over every finding gives them.
+    fn naive(findings: &[Finding]) -> Summary {
+        let mut s = Summary::default();
+        let mut files = std::collections::BTreeSet::new();
+        for f in findings {
+            s.findings += 1;
+            s.occurrences += f.count;
+            *s.by_kind.entry(f.kind.as_str().into()).or_default() += 1;
+            *s.by_severity.entry(f.severity.as_str().into()).or_default() += 1;
+            files.insert((f.location.root, &f.location.path, &f.location.inner));
+        }
+        s.files_with_findings = files.len() as u64;
+        s.max_severity = findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .map(|v| v.to_string());
+        s
+    }
+
+    #[test]
+    fn summary_counts_runs_of_kinds_and_severities() {
+        let kinds = [
+            Kind::Iin,
+            Kind::Bin,
+            Kind::ForeignEndpoint,
+            Kind::FaceEmbedding,
+        ];
+        let severities = [
+            Severity::Low,
+            Severity::High,
+            Severity::Medium,
+            Severity::Critical,
+        ];
+        let mut findings = Vec::new();
+        let mut x = 7u64;
+        for i in 0..500u64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let mut f = Finding::sample(kinds[(x >> 60) as usize % 4], &format!("f{}", i / 37));
+            // Runs of one kind and severity, broken now and then.
+            if (x >> 40).is_multiple_of(5) {
+                f.severity = severities[(x >> 50) as usize % 4];
+            }
+            f.count = 1 + (x >> 20) % 3;
+            f.location.root = usize::from(i % 97 == 0);
+            findings.push(f);
+        }
+        findings.sort_by(|a, b| {
+            (&a.location.path, a.location.root).cmp(&(&b.location.path, b.location.root))
+        });
+        for n in [0, 1, 2, 50, 500] {
+            assert_eq!(Summary::of(&findings[..n]), naive(&findings[..n]), "{n}");
+        }
+        let s = Summary::of(&findings);
+        assert_eq!(s.by_kind.len(), 4);
+        assert_eq!(s.max_severity.as_deref(), Some("critical"));
     }
 }

@@ -341,6 +341,8 @@ impl Policy {
                     f.attributes.insert("policy", why);
                 }
             }
+            // No provider is forced foreign (the built-in policy): nothing to look up.
+            Kind::DomesticEndpoint if self.settings.foreign.providers.is_empty() => {}
             Kind::DomesticEndpoint => {
                 let provider = f.attributes.get("provider").unwrap_or_default().to_string();
                 let forced = self
@@ -363,8 +365,12 @@ impl Policy {
     }
 
     fn in_country(&self, f: &Finding) -> Option<String> {
-        let host = f.attributes.get("host")?.to_ascii_lowercase();
         let ic = &self.settings.in_country;
+        // No in-country list (the built-in policy): no host to look at.
+        if ic.hosts.is_empty() && ic.suffixes.is_empty() && self.cidrs.is_empty() {
+            return None;
+        }
+        let host = f.attributes.get("host")?.to_ascii_lowercase();
         if ic.hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
             return Some(format!("in_country: host '{host}' is in in_country.hosts"));
         }
@@ -520,6 +526,30 @@ mod tests {
         );
         assert!(f[0].attributes["policy"].contains("in_country.hosts"));
         assert!(f.iter().all(|f| f.severity == Severity::Critical));
+    }
+
+    /// Any one in-country list is looked at on its own; with none (the
+    /// built-in policy) endpoints stay as the detectors classed them.
+    #[test]
+    fn each_in_country_list_on_its_own() {
+        for (list, host) in [
+            ("hosts=[\"minio.bank.example\"]", "MINIO.bank.example"),
+            ("suffixes=[\".corp.kz\"]", "s3.corp.kz"),
+            ("cidrs=[\"10.1.0.0/16\"]", "10.1.2.3"),
+        ] {
+            let p = Policy::parse(&format!("[in_country]\n{list}\n"), "t").unwrap();
+            let mut f = vec![endpoint(Kind::ForeignEndpoint, host, "MinIO")];
+            p.apply(&mut f);
+            assert_eq!(f[0].kind, Kind::DomesticEndpoint, "{list}");
+            let before = endpoint(Kind::ForeignEndpoint, host, "MinIO");
+            let mut f = vec![
+                before.clone(),
+                endpoint(Kind::DomesticEndpoint, "kz.vkcloud", "VK Cloud"),
+            ];
+            Policy::builtin().apply(&mut f);
+            assert_eq!(f[0], before);
+            assert_eq!(f[1].kind, Kind::DomesticEndpoint);
+        }
     }
 
     #[test]

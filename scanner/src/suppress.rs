@@ -4,9 +4,11 @@
 //! `suppressions` list names it by index with how and why it was accepted,
 //! and it does not count for the exit code or the verdicts.
 //!
-//! Inline comments are looked for only around findings, after the scan: the
-//! finding's line and the line before are read back from the file (at most
-//! a few KiB per finding), so the per-byte scan is untouched. Findings inside
+//! Inline comments are looked for only around findings: the finding's line
+//! and the line before, from the bytes in hand when the file was read whole,
+//! mapped or streamed (see [`inline_in_window`]), else read back from the
+//! file after the scan (at most a few KiB per finding), so the per-byte scan
+//! is untouched. Findings inside
 //! archives or read from standard input cannot be read back and are never
 //! suppressed inline.
 
@@ -221,7 +223,7 @@ pub fn inline_unless(
     use rayon::prelude::*;
     // Findings come grouped by file: each file is read back on its own,
     // files in parallel, and the answers joined in order.
-    file_runs(findings)
+    file_runs(findings, |i| !settled(i))
         .into_par_iter()
         .flat_map_iter(|run| inline_in_file(findings, run, &settled, &file_of))
         .collect()
@@ -277,8 +279,10 @@ pub fn inline_from<'a>(
 }
 
 /// The runs of consecutive findings in one file (members of an archive
-/// included: they share its path).
-fn file_runs(findings: &[Finding]) -> Vec<std::ops::Range<usize>> {
+/// included: they share its path) that `wanted` accepts: most files'
+/// answers are settled during the scan, and their findings are passed over
+/// without comparing paths.
+fn file_runs(findings: &[Finding], wanted: impl Fn(usize) -> bool) -> Vec<std::ops::Range<usize>> {
     fn key(f: &Finding) -> (usize, &str, Option<&str>) {
         (
             f.location.root,
@@ -287,13 +291,18 @@ fn file_runs(findings: &[Finding]) -> Vec<std::ops::Range<usize>> {
         )
     }
     let mut runs = Vec::new();
-    let mut start = 0;
-    for i in 1..=findings.len() {
-        if i == findings.len() || key(&findings[i]) != key(&findings[start]) {
-            runs.push(start..i);
-            start = i;
+    let mut start: Option<usize> = None;
+    for (i, f) in findings.iter().enumerate() {
+        if !wanted(i) {
+            runs.extend(start.take().map(|s| s..i));
+            continue;
+        }
+        match start {
+            Some(s) if key(f) == key(&findings[s]) => {}
+            _ => runs.extend(start.replace(i).map(|s| s..i)),
         }
     }
+    runs.extend(start.map(|s| s..findings.len()));
     runs
 }
 
@@ -417,8 +426,10 @@ fn check_lines(buf: &[u8], at: usize, rule: &str) -> Option<String> {
     check_lines_counting(buf, at, rule).0
 }
 
-/// [`check_lines`], and how many bytes the two lines span.
-fn check_lines_counting(buf: &[u8], at: usize, rule: &str) -> (Option<String>, usize) {
+/// Where the line holding `buf[at]` and the line before start, and where
+/// that line ends: (line before, line, end), each `0` or `buf.len()` when
+/// no newline bounds it inside `buf`.
+fn line_bounds(buf: &[u8], at: usize) -> (usize, usize, usize) {
     let at = at.min(buf.len());
     let line_start = memchr::memrchr(b'\n', &buf[..at]).map_or(0, |p| p + 1);
     let line_end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |p| at + p);
@@ -427,6 +438,51 @@ fn check_lines_counting(buf: &[u8], at: usize, rule: &str) -> (Option<String>, u
     } else {
         memchr::memrchr(b'\n', &buf[..line_start - 1]).map_or(0, |p| p + 1)
     };
+    (prev_start, line_start, line_end)
+}
+
+/// Bytes past a finding that a block read back after the scan always
+/// holds (see [`Block::check`]): a line ending within them ends at the
+/// same place for every block.
+const AHEAD: usize = 512;
+
+/// The inline answer for the finding at `window[at]` of rule `rule`, while
+/// a streamed file's window is at hand: `window` starts at byte `start` of
+/// the file, and `at_end` says it ends where the file ends.
+///
+/// `Some(answer)` when the window holds all a read-back after the scan
+/// would look at, so the answer is the one [`inline_unless`] gives: the
+/// finding's line and the line before, back to [`BACK`] bytes before it,
+/// and its line's end within [`AHEAD`] bytes (or the file's end). `None`
+/// when the lines reach past the window: the file is read back then.
+pub(crate) fn inline_in_window(
+    window: &[u8],
+    start: u64,
+    at: usize,
+    at_end: bool,
+    rule: &str,
+) -> Option<Option<String>> {
+    // The read-back's first byte: BACK before the finding, or the file's start.
+    let clip = (start + at as u64).saturating_sub(BACK);
+    let lo = usize::try_from(clip.saturating_sub(start)).ok()?;
+    let hi = window.len().min(at.saturating_add(AHEAD));
+    let buf = window.get(lo..hi)?;
+    let at = at.checked_sub(lo)?;
+    let (prev_start, _, line_end) = line_bounds(buf, at);
+    // A line cut by the window's edge, where the read-back's edge is elsewhere.
+    if prev_start == 0 && clip < start {
+        return None;
+    }
+    if line_end == buf.len() && !(at_end && hi == window.len()) {
+        return None;
+    }
+    Some(check_lines_counting(buf, at, rule).0)
+}
+
+/// [`check_lines`], and how many bytes the two lines span.
+fn check_lines_counting(buf: &[u8], at: usize, rule: &str) -> (Option<String>, usize) {
+    let at = at.min(buf.len());
+    let (prev_start, line_start, line_end) = line_bounds(buf, at);
     let looked = line_end - prev_start;
     if let Some(why) = directive(&buf[line_start..line_end], rule) {
         return (Some(why), looked);
@@ -496,6 +552,23 @@ fn directive(line: &[u8], rule: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_of_wanted_findings_in_one_file() {
+        let paths = ["a", "a", "b", "b", "b", "a", "c", "c"];
+        let findings: Vec<Finding> = paths
+            .iter()
+            .map(|p| Finding::sample(shekara_detectors::Kind::Iin, p))
+            .collect();
+        assert_eq!(file_runs(&findings, |_| true), [0..2, 2..5, 5..6, 6..8]);
+        assert_eq!(
+            file_runs(&findings, |i| i != 3 && i != 6),
+            [0..2, 2..3, 4..5, 5..6, 7..8]
+        );
+        assert_eq!(file_runs(&findings, |i| (2..5).contains(&i)), vec![2..5]);
+        assert!(file_runs(&findings, |_| false).is_empty());
+        assert!(file_runs(&[], |_| true).is_empty());
+    }
 
     #[test]
     fn directives() {

@@ -25,7 +25,7 @@ use shekara_detectors::Kind;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, Weekday};
 
-use crate::model::Report;
+use crate::model::{Finding, Report};
 use crate::policy::Policy;
 
 /// The residency verdict of one artefact.
@@ -118,7 +118,7 @@ pub struct Verdict {
 }
 
 /// What one artefact holds.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Tally {
     personal: Vec<usize>,
     foreign: Vec<usize>,
@@ -128,26 +128,86 @@ struct Tally {
     biometric: bool,
 }
 
+impl Tally {
+    /// Counts finding `i`.
+    fn count(&mut self, i: usize, f: &Finding, suppressed: bool) {
+        if suppressed {
+            self.suppressed.push(i);
+        } else if f.kind.is_personal_data() {
+            self.personal.push(i);
+            self.biometric |= f.kind != Kind::Iin;
+        } else if f.kind == Kind::ForeignEndpoint {
+            self.foreign.push(i);
+        } else if f.kind == Kind::DomesticEndpoint {
+            self.domestic.push(i);
+        }
+    }
+
+    /// Adds what `other` counted (of findings after those counted here).
+    fn append(&mut self, mut other: Tally) {
+        self.personal.append(&mut other.personal);
+        self.foreign.append(&mut other.foreign);
+        self.domestic.append(&mut other.domestic);
+        self.suppressed.append(&mut other.suppressed);
+        self.missing.append(&mut other.missing);
+        self.biometric |= other.biometric;
+    }
+}
+
 /// Verdicts for every artefact of `report` (suppressions already filled in).
 pub fn compute(report: &Report, policy: &Policy, detected: OffsetDateTime) -> Vec<Verdict> {
+    tallies(report)
+        .into_iter()
+        .map(|(a, t)| judge(report, a, &t, policy, detected))
+        .collect()
+}
+
+/// What each artefact of `report` holds.
+fn tallies(report: &Report) -> BTreeMap<Artefact, Tally> {
     let suppressed: BTreeSet<usize> = crate::suppress::suppressed_set(&report.suppressions);
     let mut tallies: BTreeMap<Artefact, Tally> = BTreeMap::new();
     for root in 0..report.scan.roots.len() {
         tallies.entry(root_artefact(root)).or_default();
     }
+    // Each finding counts for its root and, inside an archive, for the
+    // archive (see `artefacts_of`): tallied by root index, and by the
+    // archive of the findings before it (they come grouped by file), rather
+    // than by a key built and looked up per finding.
+    let mut roots: Vec<Option<Tally>> = Vec::new();
+    let mut archive: Option<(Artefact, Tally)> = None;
     for (i, f) in report.findings.iter().enumerate() {
-        for a in artefacts_of(f.location.root, &f.location.path, &f.location.inner) {
-            let t = tallies.entry(a).or_default();
-            if suppressed.contains(&i) {
-                t.suppressed.push(i);
-            } else if f.kind.is_personal_data() {
-                t.personal.push(i);
-                t.biometric |= f.kind != Kind::Iin;
-            } else if f.kind == Kind::ForeignEndpoint {
-                t.foreign.push(i);
-            } else if f.kind == Kind::DomesticEndpoint {
-                t.domestic.push(i);
+        let root = f.location.root;
+        if roots.len() <= root {
+            roots.resize_with(root + 1, || None);
+        }
+        let suppressed = suppressed.contains(&i);
+        roots[root]
+            .get_or_insert_with(Tally::default)
+            .count(i, f, suppressed);
+        if f.location.inner.is_empty() {
+            continue;
+        }
+        let path = f.location.path.as_str();
+        let same = archive
+            .as_ref()
+            .is_some_and(|(a, _)| a.root == root && a.path.as_deref() == Some(path));
+        if !same {
+            if let Some((a, t)) = archive.take() {
+                tallies.entry(a).or_default().append(t);
             }
+            let a = artefacts_of(root, path, &f.location.inner).pop();
+            archive = a.map(|a| (a, Tally::default()));
+        }
+        if let Some((_, t)) = &mut archive {
+            t.count(i, f, suppressed);
+        }
+    }
+    if let Some((a, t)) = archive {
+        tallies.entry(a).or_default().append(t);
+    }
+    for (root, t) in roots.into_iter().enumerate() {
+        if let Some(t) = t {
+            tallies.entry(root_artefact(root)).or_default().append(t);
         }
     }
     for (i, n) in report.coverage.not_scanned.iter().enumerate() {
@@ -158,9 +218,6 @@ pub fn compute(report: &Report, policy: &Policy, detected: OffsetDateTime) -> Ve
         }
     }
     tallies
-        .into_iter()
-        .map(|(a, t)| judge(report, a, &t, policy, detected))
-        .collect()
 }
 
 fn root_artefact(root: usize) -> Artefact {
@@ -468,6 +525,52 @@ mod tests {
             verdicts: Vec::new(),
             suppressions: Vec::new(),
         }
+    }
+
+    /// Tallies as a key per finding and artefact gives them, for findings
+    /// of two roots, plain files and members of archives met more than once.
+    #[test]
+    fn tallies_by_root_and_archive_run_are_those_by_key() {
+        let mut findings = Vec::new();
+        let kinds = [
+            Kind::Iin,
+            Kind::ForeignEndpoint,
+            Kind::DomesticEndpoint,
+            Kind::FaceEmbedding,
+        ];
+        for i in 0..60usize {
+            let (path, inner): (&str, &[&str]) = match i % 7 {
+                0 | 1 => ("a.tar", &["x.csv"]),
+                2 => ("b.zip", &["y/z.yaml", "w"]),
+                3 => ("plain.yaml", &[]),
+                _ => ("a.tar", &["q.json"]),
+            };
+            let mut f = finding(kinds[i % 4], path, inner);
+            f.location.root = usize::from(i % 5 == 0) * 2;
+            findings.push(f);
+        }
+        let mut r = report(findings, Vec::new());
+        r.suppressions = [3, 17, 40]
+            .map(|finding| crate::suppress::Suppression {
+                finding,
+                by: "inline".into(),
+                reason: None,
+                expires: None,
+            })
+            .to_vec();
+        let suppressed = crate::suppress::suppressed_set(&r.suppressions);
+        let mut want: BTreeMap<Artefact, Tally> = BTreeMap::new();
+        want.entry(root_artefact(0)).or_default();
+        for (i, f) in r.findings.iter().enumerate() {
+            for a in artefacts_of(f.location.root, &f.location.path, &f.location.inner) {
+                want.entry(a)
+                    .or_default()
+                    .count(i, f, suppressed.contains(&i));
+            }
+        }
+        let got = tallies(&r);
+        assert_eq!(got, want);
+        assert_eq!(got.len(), 6, "roots 0 and 2, each archive under each root");
     }
 
     #[test]

@@ -84,6 +84,19 @@ pub struct InputScan<'e> {
     /// after the last finding of the last window are not counted.
     totals: bool,
     out: Vec<Located>,
+    /// Inline ignores settled from the windows (see [`InputScan::settle_inline`]).
+    inline: Option<Settled>,
+    /// Whether the window being scanned ends where the input ends.
+    at_end: bool,
+}
+
+/// Inline ignores of a streamed input, settled window by window.
+#[derive(Debug)]
+struct Settled {
+    /// False once a finding's lines reach past its window.
+    complete: bool,
+    /// The suppressed findings: (offset, rule, reason).
+    hits: Vec<(u64, String, String)>,
 }
 
 impl<'e> InputScan<'e> {
@@ -97,7 +110,20 @@ impl<'e> InputScan<'e> {
             lines: Lines::default(),
             totals: false,
             out: Vec::new(),
+            inline: None,
+            at_end: false,
         }
+    }
+
+    /// Settles the inline ignores of the findings of [`InputScan::reader`]
+    /// while each window is at hand (see [`crate::suppress::inline_in_window`]),
+    /// so that a streamed file need not be read back after the scan; the
+    /// answer is given by [`InputScan::finish_settled`].
+    pub fn settle_inline(&mut self) {
+        self.inline = Some(Settled {
+            complete: true,
+            hits: Vec::new(),
+        });
     }
 
     /// This scan, counting lines to the end of the input for
@@ -120,6 +146,19 @@ impl<'e> InputScan<'e> {
         self.found.clear();
         self.engine
             .scan_with(&hay, &mut self.scratch, &mut self.found);
+        if let Some(s) = self.inline.as_mut().filter(|s| s.complete) {
+            for raw in &self.found {
+                let at = (raw.span.start - base) as usize;
+                match crate::suppress::inline_in_window(bytes, base, at, self.at_end, &raw.rule) {
+                    Some(None) => {}
+                    Some(Some(why)) => s.hits.push((raw.span.start, raw.rule.clone(), why)),
+                    None => {
+                        s.complete = false;
+                        break;
+                    }
+                }
+            }
+        }
         let mut cursor = owned.start;
         for raw in self.found.drain(..) {
             let rel = (raw.span.start - base) as usize;
@@ -189,6 +228,7 @@ impl<'e> InputScan<'e> {
             let eof = fill(&mut reader, &mut buf[..want], &mut len)
                 .map_err(|e| (e, base + len as u64))?;
             let owned_end = if eof { len } else { len - OVERLAP };
+            self.at_end = eof;
             self.window(&buf[..len], owned_start..owned_end, base, eof);
             if eof {
                 return Ok(base + len as u64);
@@ -228,6 +268,29 @@ impl<'e> InputScan<'e> {
     pub fn finish(mut self) -> Vec<Located> {
         order(&mut self.out);
         self.out
+    }
+
+    /// [`InputScan::finish`], and the findings' inline ignores (index among
+    /// them, reason) when [`InputScan::settle_inline`] was asked for and
+    /// every finding's lines were inside its window; `None` otherwise.
+    pub fn finish_settled(mut self) -> (Vec<Located>, Option<crate::cache::Inline>) {
+        order(&mut self.out);
+        let inline = self.inline.filter(|s| s.complete).map(|s| {
+            if s.hits.is_empty() {
+                return Vec::new();
+            }
+            let hit = |l: &Located| {
+                s.hits
+                    .iter()
+                    .find(|(at, rule, _)| *at == l.raw.span.start && *rule == l.raw.rule)
+            };
+            self.out
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| hit(l).map(|(_, _, why)| (i, why.clone())))
+                .collect()
+        });
+        (self.out, inline)
     }
 }
 
@@ -380,6 +443,80 @@ mod tests {
         let n = read_whole(&mut &b"xyz"[..], 16, &mut buf).unwrap();
         assert_eq!(&buf[..n], b"xyz");
         assert_eq!(&buf[n..], b"3efghijklmnop", "bytes past the input stay");
+    }
+
+    /// The inline ignores settled from a stream's windows, for each cut of
+    /// the windows: whenever they are settled, the answers are those a
+    /// read-back of the file after the scan gives.
+    #[test]
+    fn inline_ignores_settled_from_windows_agree_with_the_read_back() {
+        let engine = Engine::builtin();
+        let long = "x".repeat(5000);
+        let mut short = String::from("850314319331 at the start\n");
+        for i in 0..600 {
+            match i % 10 {
+                0 => short.push_str("# shekara:ignore\n"),
+                3 => short.push_str("x 850314319331 // shekara:ignore kz.iin\n"),
+                5 => short.push_str("y = 050340765602 # shekara:ignore kz.iin,kz.bin\n"),
+                _ => {}
+            }
+            short.push_str(&format!("row {i} ИИН 850314319331 BIN 050340765602\n"));
+        }
+        // A line longer than a window's context before a finding; lines
+        // longer than a read-back holds before a finding (it sees the
+        // marker right before the finding, not the one at the line's
+        // start); a last line with no newline.
+        let mid = "m".repeat(2000);
+        let clipped = format!(
+            "{short}# shekara:ignore {mid} 850314319331\n{long} shekara:ignore 850314319331\nshekara:ignore {long} 921130474626 end"
+        );
+        // A line going on past what a read-back holds after a finding.
+        let far = format!("{short}z 850314319331 {long} shekara:ignore\n{short}");
+        let dir = tempfile::tempdir().unwrap();
+        let mut settled = Vec::new();
+        for (name, text) in [("short", &short), ("clipped", &clipped), ("far", &far)] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            for chunk in [7, 100, 1000, 4096, 9000, WINDOW] {
+                let mut s = InputScan::new(&engine, "t.txt");
+                s.settle_inline();
+                let mut buf = Vec::new();
+                s.reader(&mut text.as_bytes(), u64::MAX, chunk, &mut buf)
+                    .unwrap();
+                let (located, inline) = s.finish_settled();
+                assert_eq!(located, by_slice(&engine, text.as_bytes(), WINDOW));
+                let Some(inline) = inline else {
+                    assert_ne!(name, "short", "short lines settle (chunk {chunk})");
+                    continue;
+                };
+                settled.push((name, chunk));
+                let findings: Vec<_> = located
+                    .iter()
+                    .map(|l| {
+                        let mut f = crate::model::Finding::sample(l.raw.kind, name);
+                        f.rule.clone_from(&l.raw.rule);
+                        f.location.byte_offset = l.raw.span.start;
+                        f
+                    })
+                    .collect();
+                let read_back: crate::cache::Inline =
+                    crate::suppress::inline(&findings, |_| Some(p.clone()))
+                        .into_iter()
+                        .map(|s| (s.finding, s.reason.unwrap_or_default()))
+                        .collect();
+                assert!(read_back.len() > 100, "{}", read_back.len());
+                assert_eq!(inline, read_back, "{name}, chunk {chunk}");
+            }
+        }
+        assert_eq!(settled.iter().filter(|(n, _)| *n == "short").count(), 6);
+        assert!(settled.contains(&("clipped", WINDOW)), "{settled:?}");
+        assert!(settled.iter().all(|(n, _)| *n != "far"), "{settled:?}");
+        // Lines cut by the window's edge are not settled from it.
+        let mut s = InputScan::new(&engine, "t.txt");
+        s.settle_inline();
+        s.reader(&mut far.as_bytes(), u64::MAX, WINDOW, &mut Vec::new())
+            .unwrap();
+        assert_eq!(s.finish_settled().1, None);
     }
 
     #[test]
