@@ -99,16 +99,6 @@ pub fn json_struct_masks(block: &[u8; BLOCK]) -> [u64; 5] {
     out
 }
 
-/// The ASCII digits.
-#[inline]
-pub fn digit_mask(block: &[u8; BLOCK]) -> u64 {
-    let mut out = 0u64;
-    for (k, lanes) in lanes(block).iter().enumerate() {
-        out |= u64::from(lanes.digits()) << (16 * k);
-    }
-    out
-}
-
 /// The bytes escaped by a backslash: bit `i` is set when byte `i` follows a
 /// backslash that is not itself escaped, reading left to right as a string
 /// lexer does (of two backslashes the first escapes the second; of three,
@@ -299,15 +289,6 @@ mod tests {
             prop_assert_eq!(nl, naive(&b, |x| x == b'\n'));
             prop_assert_eq!(br, naive(&b, |x| matches!(x, b'{' | b'}' | b'[' | b']')));
             prop_assert_eq!(d, naive(&b, |x| x == b'-' || x.is_ascii_digit()));
-        }
-
-        #[test]
-        fn digit_mask_agrees_with_bytewise(
-            bytes in proptest::collection::vec(interesting(), 0..150),
-            base in 0usize..160,
-        ) {
-            let b = block(&bytes, base);
-            prop_assert_eq!(digit_mask(&b), naive(&b, |x| x.is_ascii_digit()));
         }
 
         /// Block by block with the carry, as a string lexer reads them.

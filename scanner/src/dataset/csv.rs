@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use memchr::memmem;
 
-use super::bits::{digit_mask, eq_masks, prefix_xor, with_block, BLOCK};
+use super::bits::{eq_masks, prefix_xor, with_block, BLOCK};
 use super::{Column, Columns, Format};
 
 /// The columns of a CSV input, with every cell observed.
@@ -110,67 +110,34 @@ pub(crate) fn may_have_id_column(bytes: &[u8], format: Format) -> bool {
 
 /// Per column, how many digit runs of a quote-free input may be an ID cell
 /// (see [`may_have_id_column`]): maximal runs of 9–12 digits that pass
-/// [`super::is_id_run`]. Found a 64-byte block at a time from the digits'
-/// mask, which tells the runs of 9 or more digits from the rest with a few
-/// shifts, so the work is per long run; only the few that pass are given
-/// their column (the delimiters before them on their line), counted on from
-/// the last one's. `None` when a run lies past [`MAX_COLUMN`].
+/// [`super::is_id_run`], each given its column (the delimiters before it on
+/// its line), counted on from the last one's. `None` when a run lies past
+/// [`MAX_COLUMN`].
 fn candidate_runs(bytes: &[u8], delimiter: u8) -> Option<Vec<usize>> {
+    use std::ops::ControlFlow::{Break, Continue};
     let mut runs: Vec<usize> = Vec::new();
     // The last run given a column: where it starts, and its column.
     let (mut at, mut col) = (0usize, 0usize);
-    // Whether the byte before the block is a digit.
-    let mut digit_before = false;
-    let mut base = 0;
-    while base < bytes.len() {
-        let digits = with_block(bytes, base, digit_mask);
-        // Bits that start 9 digits in the block; the run that reaches the
-        // block's end (it may go on into the next).
-        let long = {
-            let mut r = digits & (digits >> 1);
-            r &= r >> 2;
-            r &= r >> 4;
-            r & (r >> 1)
-        };
-        let to_end = u64::MAX
-            .checked_shr(digits.leading_ones())
-            .map_or(u64::MAX, |m| !m);
-        let mut starts = digits & !((digits << 1) | u64::from(digit_before)) & (long | to_end);
-        digit_before = digits >> 63 == 1;
-        while starts != 0 {
-            let i = starts.trailing_zeros() as usize;
-            starts &= starts - 1;
-            let s = base + i;
-            let mut len = (digits >> i).trailing_ones() as usize;
-            if i + len == BLOCK {
-                // The run goes on into the next block: only whether it has
-                // at most 12 digits matters.
-                len = bytes[s..]
-                    .iter()
-                    .take(13)
-                    .take_while(|b| b.is_ascii_digit())
-                    .count();
-            }
-            if !(9..=12).contains(&len) || !super::is_id_run(bytes, s, s + len, false) {
-                continue;
-            }
-            let gap = &bytes[at..s];
-            col = match memchr::memrchr2(b'\n', b'\r', gap) {
-                Some(p) => bytecount::count(&gap[p + 1..], delimiter),
-                None => col + bytecount::count(gap, delimiter),
-            };
-            at = s;
-            if col >= MAX_COLUMN {
-                return None;
-            }
-            if runs.len() <= col {
-                runs.resize(col + 1, 0);
-            }
-            runs[col] += 1;
+    let flow = shekara_detectors::digits::runs_between::<9, 12>(bytes, |s, len| {
+        if !super::is_id_run(bytes, s, s + len, false) {
+            return Continue(());
         }
-        base += BLOCK;
-    }
-    Some(runs)
+        let gap = &bytes[at..s];
+        col = match memchr::memrchr2(b'\n', b'\r', gap) {
+            Some(p) => bytecount::count(&gap[p + 1..], delimiter),
+            None => col + bytecount::count(gap, delimiter),
+        };
+        at = s;
+        if col >= MAX_COLUMN {
+            return Break(());
+        }
+        if runs.len() <= col {
+            runs.resize(col + 1, 0);
+        }
+        runs[col] += 1;
+        Continue(())
+    });
+    flow.is_continue().then_some(runs)
 }
 
 /// Columns past this one are not bounded: [`may_have_id_column`] says yes.
