@@ -730,7 +730,7 @@ fn may_be_id(d: &[u8; 12]) -> bool {
 /// 5–6 a BIN's type digits (4–6, 0–3). Phone numbers, amounts and other
 /// 9–12-digit numbers mostly stop here. Any bytes may be given (a non-digit
 /// only makes the answer meaningless, never a panic).
-#[inline]
+#[inline(always)]
 fn may_be_id_unpadded(digits: &[u8]) -> bool {
     let n = digits.len();
     if (9..=12).contains(&n) {
