@@ -177,7 +177,7 @@ fn nonempty_at_least(bytes: &[u8], delimiter: u8, wanted: &[(usize, usize)]) -> 
             continue;
         }
         for (j, field) in line.split(|&b| b == delimiter).take(last + 1).enumerate() {
-            if field.iter().all(u8::is_ascii_whitespace) {
+            if super::trimmed(field).0.is_empty() {
                 continue;
             }
             have[j] += 1;
