@@ -76,6 +76,16 @@ fn fail(msg: impl std::fmt::Display) -> i32 {
 }
 
 fn scan(opts: &ScanOpts) -> i32 {
+    // `--threads N` bounds every part of the run, the report writer's
+    // parallel serialization (rayon's global pool) included, not only the
+    // scanner's own pool.
+    if let Some(n) = opts.threads.filter(|&n| n > 0) {
+        // Fails only when the global pool was built already (by a caller
+        // embedding this function): it then keeps its size.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
     let mut config = match opts.to_config() {
         Ok(c) => c,
         Err(e) => return fail(e),
