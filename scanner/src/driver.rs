@@ -1039,12 +1039,6 @@ impl Scanner {
         outcomes: Vec<Outcome>,
         folders: Vec<Finding>,
     ) -> (Report, crate::post::KnownInline) {
-        // The first outcome's findings are the start of the list (moved, not
-        // copied: an image tarball's hundreds of thousands of findings are
-        // all in one outcome), with room for the rest reserved once.
-        let mut left: usize =
-            outcomes.iter().map(Outcome::finding_count).sum::<usize>() + folders.len();
-        let mut findings = Vec::new();
         let mut files = Vec::new();
         let mut coverage = Coverage::default();
         let mut known = crate::post::KnownInline::default();
@@ -1055,10 +1049,9 @@ impl Scanner {
             None
         };
         let mut outcomes = outcomes;
+        let mut parts: Vec<Vec<Finding>> = Vec::with_capacity(outcomes.len() + 1);
+        let mut base = 0;
         if let Some(all) = decoded {
-            findings = all;
-            findings.reserve_exact(folders.len());
-            let mut base = 0;
             for o in &mut outcomes {
                 let n = o.finding_count();
                 known.add(base, n, o.inline.take());
@@ -1068,30 +1061,25 @@ impl Scanner {
                 // Nothing left to count or move: the loop below sees no findings.
                 o.inline = Some(Vec::new());
             }
-            left = folders.len();
+            parts.push(all);
         }
         for mut o in outcomes {
             if let Some(later) = o.later.take() {
-                if findings.is_empty() {
-                    findings.reserve_exact(left);
-                }
-                let before = findings.len();
-                if later.findings.decode_into(&mut findings).is_some() {
-                    for f in &mut findings[before..] {
+                let mut part = Vec::with_capacity(later.findings.count());
+                if later.findings.decode_into(&mut part).is_some() {
+                    for f in &mut part {
                         f.location.root = later.entry.root;
                         f.location.path.clone_from(&later.path);
                         f.location.path_base64.clone_from(&later.path_base64);
                     }
-                    known.add(before, findings.len() - before, o.inline.take());
-                    left -= findings.len() - before;
+                    known.add(base, part.len(), o.inline.take());
+                    base += part.len();
+                    parts.push(part);
                     o.findings = Vec::new();
                 } else {
                     // A damaged cache value: the file is scanned again (and
                     // cached afresh, as any miss).
-                    left -= later.findings.count();
                     o = self.scan_file(&later.entry, false);
-                    left += o.findings.len();
-                    findings.reserve(o.findings.len());
                 }
             }
             // Files (of `files_scanned`), not the archive members listed with them.
@@ -1102,13 +1090,10 @@ impl Scanner {
                     .filter(|f| f.cached && f.inner.is_empty())
                     .count() as u64;
             }
-            known.add(findings.len(), o.findings.len(), o.inline);
-            left -= o.findings.len();
-            if findings.is_empty() {
-                findings = o.findings;
-                findings.reserve_exact(left);
-            } else {
-                findings.extend(o.findings);
+            known.add(base, o.findings.len(), o.inline);
+            base += o.findings.len();
+            if !o.findings.is_empty() {
+                parts.push(o.findings);
             }
             files.extend(o.files);
             coverage.bytes_scanned += o.bytes;
@@ -1117,6 +1102,7 @@ impl Scanner {
             }
             not_scanned_list.extend(o.not_scanned);
         }
+        let mut findings = self.concat(parts, folders.len());
         if !folders.is_empty() {
             findings.extend(folders);
             // Stable: offsets, rules and member order keep their order within a path.
@@ -1171,6 +1157,49 @@ impl Scanner {
             partial: false,
         };
         (report, known)
+    }
+
+    /// The findings of `parts`, in order, in one list with room for `extra`
+    /// more. A report's hundreds of thousands of findings are moved by the
+    /// pool's threads side by side: the list is first filled with empty
+    /// findings (so the fresh memory is faulted in by every thread, not one),
+    /// then each part is moved into its own slice of it.
+    fn concat(&self, mut parts: Vec<Vec<Finding>>, extra: usize) -> Vec<Finding> {
+        /// Below this many findings, one thread moves them.
+        const PARALLEL_FROM: usize = 16 * 1024;
+        let total: usize = parts.iter().map(Vec::len).sum();
+        if parts.len() == 1 {
+            let mut only = parts.pop().unwrap_or_default();
+            only.reserve_exact(extra);
+            return only;
+        }
+        let mut all = Vec::with_capacity(total + extra);
+        if total < PARALLEL_FROM || self.pool.current_num_threads() < 2 {
+            for p in parts {
+                all.extend(p);
+            }
+            return all;
+        }
+        self.pool.install(|| {
+            all.par_extend((0..total).into_par_iter().map(|_| empty_finding()));
+            let mut slots: Vec<&mut [Finding]> = Vec::with_capacity(parts.len());
+            let mut rest = &mut all[..];
+            for p in &parts {
+                let (slot, after) = rest.split_at_mut(p.len());
+                slots.push(slot);
+                rest = after;
+            }
+            slots
+                .into_par_iter()
+                .zip(parts.into_par_iter())
+                .with_min_len(16)
+                .for_each(|(slot, part)| {
+                    for (to, f) in slot.iter_mut().zip(part) {
+                        *to = f;
+                    }
+                });
+        });
+        all
     }
 
     fn root_labels(&self) -> Vec<String> {
@@ -1569,5 +1598,25 @@ impl Read for HashingReader<'_> {
             h.update(&buf[..n]);
         }
         Ok(n)
+    }
+}
+
+/// A finding with nothing in it (no allocation), a place holder that
+/// [`Scanner::concat`] overwrites.
+fn empty_finding() -> Finding {
+    Finding {
+        kind: shekara_detectors::Kind::Iin,
+        rule: String::new(),
+        severity: shekara_detectors::Severity::Info,
+        confidence: shekara_detectors::Confidence::Low,
+        location: crate::model::Location::at(String::new(), 0),
+        count: 0,
+        evidence: crate::model::Evidence {
+            masked: String::new(),
+            fingerprint: String::new(),
+            raw: None,
+        },
+        attributes: shekara_detectors::Attributes::new(),
+        breach_notification: None,
     }
 }
