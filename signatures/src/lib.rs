@@ -527,6 +527,37 @@ fn parse<T: for<'de> Deserialize<'de>>(file: &'static str, text: &str) -> Result
     })
 }
 
+/// The JSON form of each data file, made from the TOML by `build.rs`
+/// (empty when the TOML did not parse).
+const JSON_FILES: &[(&str, &str)] = &[
+    (
+        "rules.toml",
+        include_str!(concat!(env!("OUT_DIR"), "/rules.json")),
+    ),
+    (
+        "endpoints.toml",
+        include_str!(concat!(env!("OUT_DIR"), "/endpoints.json")),
+    ),
+    (
+        "legal.toml",
+        include_str!(concat!(env!("OUT_DIR"), "/legal.json")),
+    ),
+    (
+        "biometric.toml",
+        include_str!(concat!(env!("OUT_DIR"), "/biometric.json")),
+    ),
+];
+
+/// A data file from its JSON form, or from the TOML when that fails (so
+/// that an error names the TOML's line).
+fn parse_fast<T: for<'de> Deserialize<'de>>(file: &'static str) -> Result<T, DataError> {
+    let json = JSON_FILES
+        .iter()
+        .find(|(n, _)| *n == file)
+        .map_or("", |(_, t)| *t);
+    serde_json::from_str(json).or_else(|_| parse(file, data(file)))
+}
+
 fn data(name: &str) -> &'static str {
     DATA_FILES
         .iter()
@@ -541,13 +572,36 @@ impl Ruleset {
     /// # Errors
     /// When a data file does not match the schema (unknown keys included).
     pub fn load() -> Result<Ruleset, DataError> {
-        let rules: RulesFile = parse("rules.toml", data("rules.toml"))?;
-        let endpoints: EndpointsFile = parse("endpoints.toml", data("endpoints.toml"))?;
-        let legal: LegalFile = parse("legal.toml", data("legal.toml"))?;
-        let bio: BiometricFile = parse("biometric.toml", data("biometric.toml"))?;
+        Ok(Ruleset::from_files(
+            parse_fast("rules.toml")?,
+            parse_fast("endpoints.toml")?,
+            parse_fast("legal.toml")?,
+            parse_fast("biometric.toml")?,
+        ))
+    }
+
+    /// [`Ruleset::load`] from the TOML itself (the JSON form's reference).
+    ///
+    /// # Errors
+    /// When a data file does not match the schema (unknown keys included).
+    pub fn load_toml() -> Result<Ruleset, DataError> {
+        Ok(Ruleset::from_files(
+            parse("rules.toml", data("rules.toml"))?,
+            parse("endpoints.toml", data("endpoints.toml"))?,
+            parse("legal.toml", data("legal.toml"))?,
+            parse("biometric.toml", data("biometric.toml"))?,
+        ))
+    }
+
+    fn from_files(
+        rules: RulesFile,
+        endpoints: EndpointsFile,
+        legal: LegalFile,
+        bio: BiometricFile,
+    ) -> Ruleset {
         let mut rules = rules;
         rules.rule.extend(bio.rule);
-        Ok(Ruleset {
+        Ruleset {
             rules: rules.rule,
             context: rules.context,
             region_tables: endpoints.region_table,
@@ -561,7 +615,7 @@ impl Ruleset {
                 face_store: bio.face_store,
             },
             digest: compute_digest(),
-        })
+        }
     }
 
     /// The embedded ruleset, parsed once.
@@ -682,6 +736,29 @@ fn compute_digest() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The JSON that `build.rs` made is what the binary loads: every file
+    /// has one, it parses, and the ruleset is the one the TOML gives.
+    #[test]
+    fn json_form_is_the_toml() {
+        for (name, json) in JSON_FILES {
+            assert!(!json.is_empty(), "{name}: no JSON form");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(json).is_ok(),
+                "{name}"
+            );
+        }
+        let _: RulesFile = serde_json::from_str(JSON_FILES[0].1).unwrap();
+        let _: EndpointsFile = serde_json::from_str(JSON_FILES[1].1).unwrap();
+        let _: LegalFile = serde_json::from_str(JSON_FILES[2].1).unwrap();
+        let _: BiometricFile = serde_json::from_str(JSON_FILES[3].1).unwrap();
+        let fast = format!("{:?}", Ruleset::load().unwrap());
+        let toml = format!("{:?}", Ruleset::load_toml().unwrap());
+        assert_eq!(fast, toml);
+        let names: Vec<&str> = JSON_FILES.iter().map(|(n, _)| *n).collect();
+        let data: Vec<&str> = DATA_FILES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, data, "one JSON form per data file, in order");
+    }
 
     #[test]
     fn embedded_data_parses_and_lints_clean() {
