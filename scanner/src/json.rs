@@ -11,13 +11,27 @@
 
 use crate::model::{Evidence, Finding, Location};
 
-/// The JSON of the last shared attribute set written (see
-/// [`shekara_detectors::Attributes::shared_id`]): findings from the cache
-/// repeat a few thousand sets, and a repeat is copied, not written again.
+/// The JSON of shared attribute sets written lately (see
+/// [`shekara_detectors::Attributes::shared_id`]), by set: a report repeats
+/// a few thousand sets (one per endpoint host and region, and the cache's),
+/// and a repeat is copied, not written again. A small table by identity:
+/// findings of one file interleave a few hosts.
 #[derive(Debug, Default)]
 pub struct Written {
-    id: Option<usize>,
-    json: Vec<u8>,
+    slots: Vec<(usize, Vec<u8>)>,
+}
+
+/// Sets [`Written`] keeps, at most.
+const WRITTEN_SLOTS: usize = 64;
+
+impl Written {
+    /// The slot of set `id` (an address: its low bits are alignment).
+    fn slot(&mut self, id: usize) -> &mut (usize, Vec<u8>) {
+        if self.slots.is_empty() {
+            self.slots.resize_with(WRITTEN_SLOTS, || (0, Vec::new()));
+        }
+        &mut self.slots[(id >> 4) % WRITTEN_SLOTS]
+    }
 }
 
 /// Appends `f` as `serde_json::to_writer` would.
@@ -45,8 +59,8 @@ pub fn write_finding_with(out: &mut Vec<u8>, f: &Finding, memo: &mut Written) {
     evidence(out, &f.evidence);
     out.extend_from_slice(b",\"attributes\":");
     let id = f.attributes.shared_id();
-    if id.is_some() && id == memo.id {
-        out.extend_from_slice(&memo.json);
+    if let Some(slot) = id.map(|id| memo.slot(id)).filter(|s| Some(s.0) == id) {
+        out.extend_from_slice(&slot.1);
     } else {
         let start = out.len();
         out.push(b'{');
@@ -59,10 +73,11 @@ pub fn write_finding_with(out: &mut Vec<u8>, f: &Finding, memo: &mut Written) {
             value(out, v);
         }
         out.push(b'}');
-        if id.is_some() {
-            memo.id = id;
-            memo.json.clear();
-            memo.json.extend_from_slice(&out[start..]);
+        if let Some(id) = id {
+            let slot = memo.slot(id);
+            slot.0 = id;
+            slot.1.clear();
+            slot.1.extend_from_slice(&out[start..]);
         }
     }
     if let Some(b) = &f.breach_notification {
@@ -230,7 +245,20 @@ mod tests {
         let b = b.shared();
         let mut owned = shekara_detectors::Attributes::new();
         owned.insert("validation", "valid IIN");
-        let sets = [&a, &a, &b, &owned, &a, &owned, &b, &b];
+        // More sets than the memo's slots, revisited in a scrambled order:
+        // sets that share a slot take turns in it.
+        let many: Vec<shekara_detectors::Attributes> = (0..3 * WRITTEN_SLOTS)
+            .map(|i| {
+                let mut m = shekara_detectors::Attributes::new();
+                m.insert("host", format!("h{i}.blob.core.windows.net"));
+                m.shared()
+            })
+            .collect();
+        let mut sets = vec![&a, &a, &b, &owned, &a, &owned, &b, &b];
+        for round in 0..3 {
+            sets.extend((0..many.len()).map(|k| &many[(k * 37 + round * 11) % many.len()]));
+        }
+        let sets = sets;
         let (mut got, mut want) = (Vec::new(), Vec::new());
         let mut memo = Written::default();
         for (i, set) in sets.iter().enumerate() {
