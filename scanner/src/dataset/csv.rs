@@ -9,7 +9,6 @@
 use std::borrow::Cow;
 
 use memchr::memmem;
-use shekara_detectors::digits::RunList;
 
 use super::bits::{eq_masks, prefix_xor, with_block, BLOCK};
 use super::{Column, Columns, Format};
@@ -88,7 +87,11 @@ pub fn part_columns(part: &[u8], format: Format, delimiter: u8, first: bool) -> 
 ///
 /// The 12-digit runs of its digit pass are recorded in `twelves` (see
 /// `super::id_runs`).
-pub(crate) fn may_have_id_column(bytes: &[u8], format: Format, twelves: &mut RunList) -> bool {
+pub(crate) fn may_have_id_column(
+    bytes: &[u8],
+    format: Format,
+    twelves: &mut super::DigitPass,
+) -> bool {
     if memchr::memchr(b'"', bytes).is_some() {
         return super::may_hold_id_cells(bytes, format, twelves);
     }
@@ -117,15 +120,16 @@ pub(crate) fn may_have_id_column(bytes: &[u8], format: Format, twelves: &mut Run
 /// [`super::is_id_run`], each given its column (the delimiters before it on
 /// its line), counted on from the last one's. `None` when a run lies past
 /// [`MAX_COLUMN`]. The 12-digit runs are recorded in `twelves`.
-fn candidate_runs(bytes: &[u8], delimiter: u8, twelves: &mut RunList) -> Option<Vec<usize>> {
+fn candidate_runs(
+    bytes: &[u8],
+    delimiter: u8,
+    twelves: &mut super::DigitPass,
+) -> Option<Vec<usize>> {
     use std::ops::ControlFlow::{Break, Continue};
     let mut runs: Vec<usize> = Vec::new();
     // The last run given a column: where it starts, and its column.
     let (mut at, mut col) = (0usize, 0usize);
-    let flow = super::id_runs(bytes, twelves, |s, len| {
-        if !super::is_id_run(bytes, s, s + len, false) {
-            return Continue(());
-        }
+    let flow = super::id_runs(bytes, twelves, false, |s| {
         let gap = &bytes[at..s];
         col = match memchr::memrchr2(b'\n', b'\r', gap) {
             Some(p) => bytecount::count(&gap[p + 1..], delimiter),

@@ -9,8 +9,6 @@
 
 use std::collections::HashMap;
 
-use shekara_detectors::digits::RunList;
-
 use super::bits::{escaped, json_masks, json_struct_masks, prefix_xor, with_block, BLOCK};
 use super::{At, Column, Columns, Format};
 
@@ -75,15 +73,12 @@ pub fn columns(bytes: &[u8], format: Format) -> Columns {
 ///
 /// The 12-digit runs of its digit pass are recorded in `runs` (see
 /// `super::id_runs`).
-pub fn may_have_id_column(bytes: &[u8], runs: &mut RunList) -> bool {
+pub fn may_have_id_column(bytes: &[u8], runs: &mut super::DigitPass) -> bool {
     use std::ops::ControlFlow::{Break, Continue};
     /// Past this many keys with candidates, the lexer is cheaper.
     const MAX_KEYS: usize = 8;
     let mut keys: Vec<(&[u8], usize)> = Vec::new();
-    let flow = super::id_runs(bytes, runs, |s, len| {
-        if !super::is_id_run(bytes, s, s + len, true) {
-            return Continue(());
-        }
+    let flow = super::id_runs(bytes, runs, true, |s| {
         let Some(key) = key_before(bytes, s) else {
             return Break(());
         };

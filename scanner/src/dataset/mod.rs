@@ -257,37 +257,150 @@ fn is_text_extension(path: &str) -> bool {
 ///   to it, has no backslash and an odd number of quotes, and the line
 ///   before does not end in a backslash (which may continue a string).
 ///
-/// The 12-digit runs it visits are recorded in `runs` (see [`id_runs`]).
-pub(crate) fn may_hold_id_cells(bytes: &[u8], format: Format, runs: &mut RunList) -> bool {
+/// The 12-digit runs it visits are recorded in `pass` (see [`id_runs`]).
+pub(crate) fn may_hold_id_cells(bytes: &[u8], format: Format, pass: &mut DigitPass) -> bool {
     let json = matches!(format, Format::Json | Format::Jsonl);
-    id_runs(bytes, runs, |s, len| {
-        if is_id_run(bytes, s, s + len, json) {
-            std::ops::ControlFlow::Break(())
-        } else {
-            std::ops::ControlFlow::Continue(())
-        }
-    })
-    .is_break()
+    id_runs(bytes, pass, json, |_| ControlFlow::Break(())).is_break()
 }
 
-/// Calls `f(start, len)` for each maximal run of 9–12 digits in `bytes`,
-/// in order, until `f` returns `Break` (the column bounds' one digit pass),
-/// and records the 12-digit ones in `runs` (before `f` filters them) up to
-/// where it stopped: the engine pass over the same input then takes its
-/// candidates from the list instead of scanning for them again.
+/// The column bounds' one digit pass over an input: how it runs, and the
+/// 12-digit runs it records for the engine pass (see [`id_runs`]).
+#[derive(Debug, Default)]
+pub struct DigitPass {
+    /// The maximal runs of exactly 12 digits the pass visited.
+    pub twelves: RunList,
+    /// Find the runs in parts of this many bytes, in parallel.
+    parts: Option<usize>,
+}
+
+impl DigitPass {
+    /// A pass that finds the runs in one sequential scan.
+    pub fn new() -> DigitPass {
+        DigitPass::default()
+    }
+
+    /// A pass that finds the runs in parts of `part` bytes in parallel, a
+    /// few parts at a time, then hands them to the bound in order: for a
+    /// large input, whose bound would otherwise hold up the reader and the
+    /// engine pass, which wait for its answer and its list.
+    pub fn parallel(part: usize) -> DigitPass {
+        DigitPass {
+            twelves: RunList::new(),
+            parts: Some(part.clamp(1, 1 << 30)),
+        }
+    }
+}
+
+/// Calls `f(start)` for each maximal run of 9–12 digits in `bytes` that
+/// passes [`is_id_run`] (`json`: by JSON's rules), in order, until `f`
+/// returns `Break` (the column bounds' one digit pass), and records every
+/// 12-digit run in `pass.twelves` (valid or not) up to where it stopped:
+/// the engine pass over the same input then takes its candidates from the
+/// list instead of scanning for them again.
 fn id_runs(
     bytes: &[u8],
-    runs: &mut RunList,
-    mut f: impl FnMut(usize, usize) -> ControlFlow<()>,
+    pass: &mut DigitPass,
+    json: bool,
+    mut f: impl FnMut(usize) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    let mut next = 0;
-    let flow = shekara_detectors::digits::runs_between::<9, 12>(bytes, |s, len| {
-        runs.record(s, len);
-        next = s + 1;
-        f(s, len)
+    let twelves = &mut pass.twelves;
+    let flow = match pass.parts {
+        None => {
+            let mut next = 0;
+            let flow = shekara_detectors::digits::runs_between::<9, 12>(bytes, |s, len| {
+                twelves.record(s, len);
+                next = s + 1;
+                match is_id_run(bytes, s, s + len, json) {
+                    true => f(s),
+                    false => ControlFlow::Continue(()),
+                }
+            });
+            flow.map_break(|()| next)
+        }
+        Some(part) => parallel_runs(bytes, part, json, twelves, &mut f),
+    };
+    twelves.reached(match flow {
+        ControlFlow::Break(next) => next,
+        ControlFlow::Continue(()) => bytes.len(),
     });
-    runs.reached(if flow.is_break() { next } else { bytes.len() });
-    flow
+    flow.map_break(|_| ())
+}
+
+/// [`id_runs`] with the runs found in parts of `part` bytes, a round of
+/// parts (two per thread) at a time in parallel, [`is_id_run`] tested
+/// there too; then, in order, the 12-digit runs recorded and the runs that
+/// pass handed to `f`. `Break` with the offset up to which runs were
+/// recorded.
+fn parallel_runs(
+    bytes: &[u8],
+    part: usize,
+    json: bool,
+    twelves: &mut RunList,
+    f: &mut impl FnMut(usize) -> ControlFlow<()>,
+) -> ControlFlow<usize> {
+    let round = part * 2 * rayon::current_num_threads().max(1);
+    for from in (0..bytes.len()).step_by(round) {
+        let to = (from + round).min(bytes.len());
+        let starts: Vec<usize> = (from..to).step_by(part).collect();
+        let found: Vec<PartRuns> = starts
+            .par_iter()
+            .map(|&a| PartRuns::find(bytes, a..(a + part).min(to), json))
+            .collect();
+        for (runs, a) in found.into_iter().zip(starts) {
+            let mut t = runs.twelves.iter().map(|&s| a + s as usize).peekable();
+            for &s in &runs.ids {
+                while let Some(r) = t.next_if(|&r| r <= s) {
+                    twelves.record(r, 12);
+                }
+                if f(s).is_break() {
+                    return ControlFlow::Break(s + 1);
+                }
+            }
+            t.for_each(|r| twelves.record(r, 12));
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// The runs of one part of [`parallel_runs`].
+struct PartRuns {
+    /// Starts of the maximal runs of exactly 12 digits, from the part's
+    /// start (a part is at most 2^30 bytes).
+    twelves: Vec<u32>,
+    /// Starts of the maximal runs of 9–12 digits that pass [`is_id_run`].
+    ids: Vec<usize>,
+}
+
+impl PartRuns {
+    /// The runs that start in `part`.
+    fn find(bytes: &[u8], part: std::ops::Range<usize>, json: bool) -> PartRuns {
+        // Past the part, the 12 bytes that show where a run starting in it ends.
+        let hi = (part.end + 12).min(bytes.len());
+        let inside = part.start > 0 && bytes[part.start - 1].is_ascii_digit();
+        let mut out = PartRuns {
+            twelves: Vec::new(),
+            ids: Vec::new(),
+        };
+        let _ =
+            shekara_detectors::digits::runs_between::<9, 12>(&bytes[part.start..hi], |i, len| {
+                let s = part.start + i;
+                if s >= part.end {
+                    return ControlFlow::Break(());
+                }
+                // A run at the part's start that goes on before it is not maximal.
+                if i == 0 && inside {
+                    return ControlFlow::Continue(());
+                }
+                if len == 12 {
+                    out.twelves.push(i as u32);
+                }
+                if is_id_run(bytes, s, s + len, json) {
+                    out.ids.push(s);
+                }
+                ControlFlow::Continue(())
+            });
+        out
+    }
 }
 
 /// Whether the maximal digit run `bytes[s..e]` (9–12 digits) may be a
@@ -998,16 +1111,19 @@ fn scan_text(
     place: &Place,
     bytes: &[u8],
     format: Format,
-    bound: impl FnOnce(&mut RunList) -> bool + Send,
+    bound: impl FnOnce(&mut DigitPass) -> bool + Send,
     read: impl FnOnce() -> Option<Columns> + Send,
 ) -> Option<Outcome> {
     let columns = |yes: bool| match yes {
         true => read(),
         false => Some(Columns::new(format)),
     };
-    let mut runs = RunList::new();
-    let yes = bound(&mut runs);
-    let runs = Arc::new(runs);
+    let mut pass = match split_columns(scanner, bytes) {
+        true => DigitPass::parallel(scanner.config().segment),
+        false => DigitPass::new(),
+    };
+    let yes = bound(&mut pass);
+    let runs = Arc::new(pass.twelves);
     let (cols, pass) = scanner.join_if_large(
         bytes.len(),
         || columns(yes),
@@ -1116,7 +1232,8 @@ mod tests {
     /// A bound's list holds exactly the 12-digit runs the engine would
     /// scan for, up to where the bound stopped; a bound that says no read
     /// the whole input.
-    fn check_runs(bytes: &[u8], runs: &RunList, yes: bool) {
+    fn check_runs(bytes: &[u8], pass: &DigitPass, yes: bool) {
+        let runs = &pass.twelves;
         let to = usize::try_from(runs.known_to()).unwrap_or(usize::MAX);
         assert!(to <= bytes.len());
         assert!(yes || to == bytes.len(), "a no from a partial pass");
@@ -1125,27 +1242,56 @@ mod tests {
         assert_eq!(runs.starts(), &want[..]);
     }
 
+    /// A column bound, as the tests call it.
+    type Bound = dyn Fn(&[u8], &mut DigitPass) -> bool;
+
+    proptest::proptest! {
+        /// The bounds' digit pass in parallel parts gives the answers and
+        /// the lists the sequential one gives, runs across part edges too.
+        #[test]
+        fn parallel_digit_pass_changes_nothing(
+            picks in proptest::collection::vec(0..CSV_BOUND_PIECES.len() + KEY_PIECES.len(), 0..60),
+            part in proptest::sample::select(vec![1usize, 5, 13, 64, 1000]),
+        ) {
+            let all: Vec<&[u8]> = CSV_BOUND_PIECES.iter().chain(KEY_PIECES).copied().collect();
+            let bytes: Vec<u8> = picks.iter().flat_map(|&i| all[i].iter().copied()).collect();
+            let bounds: [&Bound; 4] = [
+                &|b, p| csv::may_have_id_column(b, Format::Csv, p),
+                &|b, p| csv::may_have_id_column(b, Format::Tsv, p),
+                &|b, p| json::may_have_id_column(b, p),
+                &|b, p| may_hold_id_cells(b, Format::Jsonl, p),
+            ];
+            for (k, bound) in bounds.iter().enumerate() {
+                let (mut one, mut parts) = (DigitPass::new(), DigitPass::parallel(part));
+                let want = bound(&bytes, &mut one);
+                proptest::prop_assert_eq!(bound(&bytes, &mut parts), want, "bound {}", k);
+                proptest::prop_assert_eq!(&parts.twelves, &one.twelves, "bound {}", k);
+                check_runs(&bytes, &parts, want);
+            }
+        }
+    }
+
     /// [`may_hold_id_cells`], its list checked.
     fn gate(bytes: &[u8], f: Format) -> bool {
-        let mut runs = RunList::new();
-        let yes = may_hold_id_cells(bytes, f, &mut runs);
-        check_runs(bytes, &runs, yes);
+        let mut pass = DigitPass::new();
+        let yes = may_hold_id_cells(bytes, f, &mut pass);
+        check_runs(bytes, &pass, yes);
         yes
     }
 
     /// [`json::may_have_id_column`], its list checked.
     fn json_bound(bytes: &[u8]) -> bool {
-        let mut runs = RunList::new();
-        let yes = json::may_have_id_column(bytes, &mut runs);
-        check_runs(bytes, &runs, yes);
+        let mut pass = DigitPass::new();
+        let yes = json::may_have_id_column(bytes, &mut pass);
+        check_runs(bytes, &pass, yes);
         yes
     }
 
     /// [`csv::may_have_id_column`], its list checked.
     fn csv_bound(bytes: &[u8], f: Format) -> bool {
-        let mut runs = RunList::new();
-        let yes = csv::may_have_id_column(bytes, f, &mut runs);
-        check_runs(bytes, &runs, yes);
+        let mut pass = DigitPass::new();
+        let yes = csv::may_have_id_column(bytes, f, &mut pass);
+        check_runs(bytes, &pass, yes);
         yes
     }
 
