@@ -348,7 +348,7 @@ fn parallel_runs(
             .collect();
         for (runs, a) in found.into_iter().zip(starts) {
             let mut t = runs.twelves.iter().map(|&s| a + s as usize).peekable();
-            for &s in &runs.ids {
+            for s in runs.ids.iter().map(|&s| a + s as usize) {
                 while let Some(r) = t.next_if(|&r| r <= s) {
                     twelves.record(r, 12);
                 }
@@ -367,8 +367,9 @@ struct PartRuns {
     /// Starts of the maximal runs of exactly 12 digits, from the part's
     /// start (a part is at most 2^30 bytes).
     twelves: Vec<u32>,
-    /// Starts of the maximal runs of 9–12 digits that pass [`is_id_run`].
-    ids: Vec<usize>,
+    /// Starts of the maximal runs of 9–12 digits that pass [`is_id_run`],
+    /// from the part's start.
+    ids: Vec<u32>,
 }
 
 impl PartRuns {
@@ -395,7 +396,7 @@ impl PartRuns {
                     out.twelves.push(i as u32);
                 }
                 if is_id_run(bytes, s, s + len, json) {
-                    out.ids.push(s);
+                    out.ids.push(i as u32);
                 }
                 ControlFlow::Continue(())
             });
