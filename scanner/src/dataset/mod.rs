@@ -1243,6 +1243,51 @@ mod tests {
         assert_eq!(runs.starts(), &want[..]);
     }
 
+    /// The engine pass given the bound's list finds what it finds alone,
+    /// on generated CSV and JSON Lines datasets, whole or in segments (the
+    /// bound then in parallel parts), and the list is complete and used.
+    #[test]
+    fn engine_pass_with_the_bounds_runs_finds_the_same() {
+        use shekara_fixtures::datasets::{csv_dataset, jsonl_dataset};
+        let (csv, _) = csv_dataset(5, 3_000, 13);
+        let (jsonl, _) = jsonl_dataset(6, 3_000, 11);
+        let mut notes = Vec::new();
+        for i in 0..4_000 {
+            notes.extend_from_slice(format!("{i},850314319331 x,921130474626\n").as_bytes());
+        }
+        // The quoted CSV's bound stops at its first ID cell, the JSON
+        // Lines' at an ID under a nested key: the engine scans past there.
+        // The plain CSV's bound reads the whole input.
+        for (bytes, f, name, whole) in [
+            (&csv, Format::Csv, "quoted.csv", false),
+            (&jsonl, Format::Jsonl, "t.jsonl", false),
+            (&notes, Format::Csv, "t.csv", true),
+        ] {
+            for segment in [4099, 1 << 16, 8 << 20] {
+                let mut c = crate::Config::new(Vec::new());
+                c.key = Some(crate::FingerprintKey::from_secret("k", "test"));
+                c.segment = segment;
+                let scanner = Scanner::new(c).unwrap();
+                let place = Place::file(0, name.as_bytes().to_vec());
+                let mut pass = match split_columns(&scanner, bytes) {
+                    true => DigitPass::parallel(segment),
+                    false => DigitPass::new(),
+                };
+                match f {
+                    Format::Csv => csv::may_have_id_column(bytes, f, &mut pass),
+                    _ => json::may_have_id_column(bytes, &mut pass),
+                };
+                let known = pass.twelves.known_to();
+                assert_eq!(known == bytes.len() as u64, whole, "{name}: {known}");
+                assert!(known > 0 && !pass.twelves.starts().is_empty(), "{name}");
+                let with = scanner.engine_pass_with_runs(&place, bytes, Arc::new(pass.twelves));
+                let alone = scanner.engine_pass(&place, bytes);
+                assert!(alone.located.len() > 100, "{name}");
+                assert_eq!(with.located, alone.located, "{name}, segment {segment}");
+            }
+        }
+    }
+
     /// A column bound, as the tests call it.
     type Bound = dyn Fn(&[u8], &mut DigitPass) -> bool;
 
