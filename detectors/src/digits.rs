@@ -20,8 +20,10 @@
 
 use std::ops::{ControlFlow, Range};
 
+mod list;
 mod simd;
 
+pub use list::{RunList, MAX_RUNS};
 pub use simd::Isa;
 use simd::{dispatch, padded, Masks, WithMasks};
 

@@ -143,6 +143,22 @@ impl std::fmt::Debug for Engine {
 #[derive(Debug, Default)]
 pub struct Scratch {
     found: Vec<RawFinding>,
+    /// The 12-digit runs of the input being scanned, found by another pass.
+    runs: Option<std::sync::Arc<digits::RunList>>,
+}
+
+impl Scratch {
+    /// Scratch space for the windows of one input whose 12-digit runs
+    /// another pass over it recorded in `runs` (see [`digits::RunList`]):
+    /// [`Engine::scan_with`] takes the runs from the list where it knows
+    /// them instead of scanning the bytes for them, with the same findings.
+    /// The windows' `base` must be offsets in that input.
+    pub fn with_runs(runs: std::sync::Arc<digits::RunList>) -> Scratch {
+        Scratch {
+            found: Vec::new(),
+            runs: Some(runs),
+        }
+    }
 }
 
 /// Splits one detector's anchors into balanced groups of at most [`GROUP_MAX`],
@@ -295,11 +311,15 @@ impl Engine {
             let digits_from = block.max(owned.start);
             let digits_to = block_end.min(owned.end);
             if digits_from < digits_to && !self.digit_detectors.is_empty() {
-                digits::exact_runs(hay.bytes, digits_from..digits_to, 12, |s| {
+                let each = |s: usize| {
                     for &d in &self.digit_detectors {
                         self.detectors[d].on_digit_run(hay, s..s + 12, found);
                     }
-                });
+                };
+                match &scratch.runs {
+                    Some(runs) => runs.exact12(hay.bytes, hay.base, digits_from..digits_to, each),
+                    None => digits::exact_runs(hay.bytes, digits_from..digits_to, 12, each),
+                }
             }
             block = block_end;
         }
@@ -553,6 +573,110 @@ mod tests {
             2 => "[a-z0-9.-]{0,20}".prop_map(String::into_bytes),
             1 => Just(vec![b'a'; 70_000]),
         ]
+    }
+
+    /// [`windows`] with the 12-digit runs taken from `runs`.
+    fn windows_with(
+        e: &Engine,
+        bytes: &[u8],
+        chunk: usize,
+        runs: digits::RunList,
+    ) -> Vec<RawFinding> {
+        let mut out = Vec::new();
+        let mut scratch = Scratch::with_runs(std::sync::Arc::new(runs));
+        for hay in Haystack::windows(bytes, "t.csv", chunk) {
+            e.scan_with(&hay, &mut scratch, &mut out);
+        }
+        out
+    }
+
+    /// The runs a column bound records: every maximal 9–12 run, in order,
+    /// stopping after the first one at or past `stop`.
+    fn recorded(bytes: &[u8], stop: Option<usize>) -> digits::RunList {
+        use std::ops::ControlFlow;
+        let mut list = digits::RunList::new();
+        let mut last = 0;
+        let flow = digits::runs_between::<9, 12>(bytes, |s, len| {
+            list.record(s, len);
+            last = s + 1;
+            match stop {
+                Some(k) if s >= k => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            }
+        });
+        list.reached(if flow.is_break() { last } else { bytes.len() });
+        list
+    }
+
+    /// Pieces of CSV-like text: valid and invalid IDs, near misses in
+    /// length, context words, separators, endpoints, noise.
+    fn id_piece() -> impl Strategy<Value = Vec<u8>> {
+        use shekara_fixtures::ids;
+        let mut rng = shekara_fixtures::Rng::new(7);
+        let mut ids: Vec<Vec<u8>> = (0..40)
+            .map(|i| match i % 3 {
+                0 => ids::valid_iin(&mut rng),
+                1 => ids::valid_bin(&mut rng),
+                _ => ids::valid_iin_leading_zero(&mut rng),
+            })
+            .map(String::into_bytes)
+            .collect();
+        ids.extend([&b"850314319332"[..], b"8503143193312", b"50314319331"].map(<[u8]>::to_vec));
+        prop_oneof![
+            4 => proptest::sample::select(ids),
+            2 => proptest::sample::select(vec![
+                &b","[..], b";", b"\n", b"\"", b" ", b"IIN ", "ИИН: ".as_bytes(),
+                b"iin,name\n", b".0", b"https://s3.eu-west-1.amazonaws.com/b", b"x",
+            ])
+            .prop_map(|p| p.to_vec()),
+            2 => proptest::collection::vec(b'0'..=b'9', 1..16),
+            1 => proptest::collection::vec(any::<u8>(), 0..12),
+            1 => Just(vec![b'a'; 3000]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// The engine given the 12-digit runs another pass recorded (all
+        /// of them, or up to where that pass stopped) finds exactly what it
+        /// finds scanning for them, whatever the window size.
+        #[test]
+        fn supplied_runs_change_nothing(
+            parts in proptest::collection::vec(id_piece(), 0..200),
+            chunk in proptest::sample::select(vec![1usize, 7, 100, 4096, 256 * 1024]),
+            stop in proptest::option::of(0usize..20_000),
+        ) {
+            let bytes = parts.concat();
+            let e = Engine::builtin();
+            let want = windows(&e, &bytes, "t.csv", chunk);
+            let got = windows_with(&e, &bytes, chunk, recorded(&bytes, stop));
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    /// A list missing its last run, or with its runs a byte off, changes
+    /// the findings: the engine trusts the list, so it must be exact.
+    #[test]
+    fn a_wrong_run_list_is_seen() {
+        let bytes = b"iin,x\n850314319331,1\n921130474626,2\n040229568857,3\n";
+        let e = Engine::builtin();
+        let want = windows(&e, bytes, "t.csv", 7);
+        assert_eq!(want.len(), 3);
+        let full = recorded(bytes, None);
+        assert_eq!(windows_with(&e, bytes, 7, full.clone()), want);
+        let mut dropped = digits::RunList::new();
+        let mut shifted = digits::RunList::new();
+        let starts = full.starts();
+        for &s in &starts[..starts.len() - 1] {
+            dropped.record(s as usize, 12);
+        }
+        for &s in starts {
+            shifted.record(s as usize + 1, 12);
+        }
+        dropped.reached(bytes.len());
+        shifted.reached(bytes.len());
+        assert_eq!(windows_with(&e, bytes, 7, dropped).len(), 2);
+        assert_ne!(windows_with(&e, bytes, 7, shifted), want);
     }
 
     proptest! {

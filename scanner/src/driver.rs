@@ -6,11 +6,13 @@ use std::fs::{File, Metadata};
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use globset::{Glob, GlobSetBuilder};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use shekara_detectors::digits::RunList;
 use shekara_detectors::Engine;
 use time::format_description::well_known::Rfc3339;
 
@@ -571,14 +573,26 @@ impl Scanner {
     /// input is large), the whole-file detectors that want it, and its digest
     /// (alongside, when asked for).
     pub(crate) fn engine_pass(&self, place: &Place, bytes: &[u8]) -> FileResult {
-        self.pass(bytes, &place.detector_path())
+        self.pass(bytes, &place.detector_path(), None)
+    }
+
+    /// [`Scanner::engine_pass`] with the input's 12-digit runs as another
+    /// pass over it recorded them (see [`RunList`]): the same result, the
+    /// digit scan spared where the list knows the runs.
+    pub(crate) fn engine_pass_with_runs(
+        &self,
+        place: &Place,
+        bytes: &[u8],
+        runs: Arc<RunList>,
+    ) -> FileResult {
+        self.pass(bytes, &place.detector_path(), Some(&runs))
     }
 
     /// [`Scanner::engine_pass`] for the detectors' `path`.
-    fn pass(&self, bytes: &[u8], path: &str) -> FileResult {
+    fn pass(&self, bytes: &[u8], path: &str, runs: Option<&Arc<RunList>>) -> FileResult {
         let (located, sha256) = self.join_if_large(
             bytes.len(),
-            || self.located(bytes, path),
+            || self.located(bytes, path, runs),
             || self.config.hash_files.then(|| sha256_hex(bytes)),
         );
         FileResult {
@@ -593,9 +607,9 @@ impl Scanner {
     /// The window pass and whole-file detectors over an in-memory input:
     /// the same findings, in the same order, whether it is cut into
     /// segments or not.
-    fn located(&self, bytes: &[u8], path: &str) -> Vec<Located> {
+    fn located(&self, bytes: &[u8], path: &str, runs: Option<&Arc<RunList>>) -> Vec<Located> {
         let whole = bytes.len() as u64 <= WHOLE_FILE_LIMIT && self.engine.wants_whole_file(path);
-        let mut scan = InputScan::new(&self.engine, path);
+        let mut scan = InputScan::new(&self.engine, path).with_runs(runs.cloned());
         if !self.is_large(bytes.len()) {
             scan.slice(bytes, self.config.window);
             if whole {
@@ -603,7 +617,7 @@ impl Scanner {
             }
             return scan.finish();
         }
-        let mut located = self.scan_mapped(bytes, path);
+        let mut located = self.scan_mapped(bytes, path, runs);
         if whole {
             scan.whole_file(bytes);
             located.extend(scan.finish());
@@ -795,7 +809,7 @@ impl Scanner {
             if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file) {
                 hook();
                 let (located, sha256) = rayon::join(
-                    || self.scan_mapped(map.bytes(), path),
+                    || self.scan_mapped(map.bytes(), path, None),
                     || self.config.hash_files.then(|| sha256_hex(map.bytes())),
                 );
                 let problem = map.faulted().then(|| (Reason::ChangedDuringScan, "file shrank while being scanned; the part past its new end was not scanned".to_string()));
@@ -826,7 +840,7 @@ impl Scanner {
         let mut reader: &File = file;
         match crate::windows::read_whole(&mut reader, size, buf) {
             Ok(n) => {
-                let mut r = self.pass(&buf[..n], path);
+                let mut r = self.pass(&buf[..n], path, None);
                 if self.config.inline_ignores {
                     r.settle_inline(&buf[..n]);
                 }
@@ -840,14 +854,16 @@ impl Scanner {
     /// parallel, then joins their line counts. A finding belongs to the
     /// window (and so the segment) that owns its first byte, so the joined
     /// list is the one a single pass gives.
-    fn scan_mapped(&self, bytes: &[u8], path: &str) -> Vec<Located> {
+    fn scan_mapped(&self, bytes: &[u8], path: &str, runs: Option<&Arc<RunList>>) -> Vec<Located> {
         let segment = self.config.segment.max(1);
         let segments: Vec<usize> = (0..bytes.len()).step_by(segment).collect();
         let parts: Vec<(Vec<Located>, u64, u64)> = segments
             .par_iter()
             .map(|&start| {
                 let end = (start + segment).min(bytes.len());
-                let mut scan = InputScan::new(&self.engine, path).with_totals();
+                let mut scan = InputScan::new(&self.engine, path)
+                    .with_runs(runs.cloned())
+                    .with_totals();
                 scan.slice_range(bytes, start..end, self.config.window);
                 let (newlines, _, chars) = scan.line_totals();
                 (scan.finish(), newlines, chars)

@@ -7,7 +7,9 @@
 //! that for chunk sizes 1, 7 and 4096.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
+use shekara_detectors::digits::RunList;
 use shekara_detectors::{Engine, Haystack, RawFinding, Scratch, OVERLAP};
 
 /// The default owned size of a window.
@@ -124,6 +126,17 @@ impl<'e> InputScan<'e> {
             complete: true,
             hits: Vec::new(),
         });
+    }
+
+    /// This scan, with the 12-digit runs of the input as another pass over
+    /// it recorded them (see [`Scratch::with_runs`]); `None`: none known.
+    /// Only for [`InputScan::slice`] and [`InputScan::slice_range`], whose
+    /// windows are cut from that input.
+    pub fn with_runs(mut self, runs: Option<Arc<RunList>>) -> InputScan<'e> {
+        if let Some(runs) = runs {
+            self.scratch = Scratch::with_runs(runs);
+        }
+        self
     }
 
     /// This scan, counting lines to the end of the input for

@@ -84,12 +84,19 @@ pub fn part_columns(part: &[u8], format: Format, delimiter: u8, first: bool) -> 
 /// anywhere (records may span lines), a name on the first line that says
 /// IIN/BIN, or a run past column [`MAX_COLUMN`] means yes whenever a
 /// candidate run exists at all.
-pub(crate) fn may_have_id_column(bytes: &[u8], format: Format) -> bool {
+///
+/// The 12-digit runs of its digit pass are recorded in `twelves` (see
+/// `super::id_runs`).
+pub(crate) fn may_have_id_column(
+    bytes: &[u8],
+    format: Format,
+    twelves: &mut super::DigitPass,
+) -> bool {
     if memchr::memchr(b'"', bytes).is_some() {
-        return super::may_hold_id_cells(bytes, format);
+        return super::may_hold_id_cells(bytes, format, twelves);
     }
     let delimiter = delimiter(bytes, format);
-    let Some(runs) = candidate_runs(bytes, delimiter) else {
+    let Some(runs) = candidate_runs(bytes, delimiter, twelves) else {
         return true;
     };
     if runs.iter().all(|&n| n == 0) {
@@ -112,16 +119,17 @@ pub(crate) fn may_have_id_column(bytes: &[u8], format: Format) -> bool {
 /// (see [`may_have_id_column`]): maximal runs of 9–12 digits that pass
 /// [`super::is_id_run`], each given its column (the delimiters before it on
 /// its line), counted on from the last one's. `None` when a run lies past
-/// [`MAX_COLUMN`].
-fn candidate_runs(bytes: &[u8], delimiter: u8) -> Option<Vec<usize>> {
+/// [`MAX_COLUMN`]. The 12-digit runs are recorded in `twelves`.
+fn candidate_runs(
+    bytes: &[u8],
+    delimiter: u8,
+    twelves: &mut super::DigitPass,
+) -> Option<Vec<usize>> {
     use std::ops::ControlFlow::{Break, Continue};
     let mut runs: Vec<usize> = Vec::new();
     // The last run given a column: where it starts, and its column.
     let (mut at, mut col) = (0usize, 0usize);
-    let flow = shekara_detectors::digits::runs_between::<9, 12>(bytes, |s, len| {
-        if !super::is_id_run(bytes, s, s + len, false) {
-            return Continue(());
-        }
+    let flow = super::id_runs(bytes, twelves, false, |s| {
         let gap = &bytes[at..s];
         col = match memchr::memrchr2(b'\n', b'\r', gap) {
             Some(p) => bytecount::count(&gap[p + 1..], delimiter),

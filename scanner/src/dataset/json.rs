@@ -70,15 +70,15 @@ pub fn columns(bytes: &[u8], format: Format) -> Columns {
 /// on the input's lines bound its non-empty cells from below. Anything not
 /// read that plainly (a run in an array, a line with a backslash, a key
 /// that is not UTF-8 or says IIN/BIN, too many keys) means yes.
-pub fn may_have_id_column(bytes: &[u8]) -> bool {
+///
+/// The 12-digit runs of its digit pass are recorded in `runs` (see
+/// `super::id_runs`).
+pub fn may_have_id_column(bytes: &[u8], runs: &mut super::DigitPass) -> bool {
     use std::ops::ControlFlow::{Break, Continue};
     /// Past this many keys with candidates, the lexer is cheaper.
     const MAX_KEYS: usize = 8;
     let mut keys: Vec<(&[u8], usize)> = Vec::new();
-    let flow = shekara_detectors::digits::runs_between::<9, 12>(bytes, |s, len| {
-        if !super::is_id_run(bytes, s, s + len, true) {
-            return Continue(());
-        }
+    let flow = super::id_runs(bytes, runs, true, |s| {
         let Some(key) = key_before(bytes, s) else {
             return Break(());
         };
