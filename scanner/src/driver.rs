@@ -1326,21 +1326,6 @@ fn decode_in_place(outcomes: &[Outcome]) -> Option<Vec<Finding>> {
         }
     }
     let damaged = AtomicBool::new(false);
-    let placeholder = || Finding {
-        kind: shekara_detectors::Kind::Iin,
-        rule: String::new(),
-        severity: shekara_detectors::Severity::Info,
-        confidence: shekara_detectors::Confidence::Low,
-        location: crate::model::Location::at(String::new(), 0),
-        count: 0,
-        evidence: Evidence {
-            masked: String::new(),
-            fingerprint: String::new(),
-            raw: None,
-        },
-        attributes: shekara_detectors::Attributes::new(),
-        breach_notification: None,
-    };
     // Per job: the segment and finding it is at, and the reader there.
     struct Cursor<'a> {
         seg: usize,
@@ -1384,19 +1369,19 @@ fn decode_in_place(outcomes: &[Outcome]) -> Option<Vec<Finding>> {
                     c.reader = Some(later.findings.reader());
                 }
                 let Some(reader) = c.reader.as_mut() else {
-                    return placeholder();
+                    return empty_finding();
                 };
                 while c.next < k {
                     if reader.next_finding().is_none() {
                         damaged.store(true, Ordering::Relaxed);
-                        return placeholder();
+                        return empty_finding();
                     }
                     c.next += 1;
                 }
                 c.next += 1;
                 let Some(mut f) = reader.next_finding() else {
                     damaged.store(true, Ordering::Relaxed);
-                    return placeholder();
+                    return empty_finding();
                 };
                 if c.next == later.findings.count() && !reader.at_end() {
                     damaged.store(true, Ordering::Relaxed);
@@ -1618,7 +1603,8 @@ impl Read for HashingReader<'_> {
 }
 
 /// A finding with nothing in it (no allocation), a place holder that
-/// [`Scanner::concat`] overwrites.
+/// [`Scanner::concat`] and [`decode_in_place`] overwrite (or, for a
+/// damaged cache value, leave behind to be thrown away).
 fn empty_finding() -> Finding {
     Finding {
         kind: shekara_detectors::Kind::Iin,
@@ -1627,7 +1613,7 @@ fn empty_finding() -> Finding {
         confidence: shekara_detectors::Confidence::Low,
         location: crate::model::Location::at(String::new(), 0),
         count: 0,
-        evidence: crate::model::Evidence {
+        evidence: Evidence {
             masked: String::new(),
             fingerprint: String::new(),
             raw: None,
