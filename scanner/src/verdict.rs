@@ -363,17 +363,40 @@ fn kinds(report: &Report, idx: &[usize]) -> String {
 }
 
 fn providers(report: &Report, idx: &[usize]) -> String {
+    use rayon::prelude::*;
+    // Tens of thousands of endpoint findings: looked at in parallel parts
+    // (on the scan's threads), their pairs joined.
+    let m = idx
+        .par_chunks(PROVIDER_PART)
+        .map(|part| provider_pairs(report, part))
+        .reduce(BTreeSet::new, |mut a, b| {
+            a.extend(b);
+            a
+        });
+    let list: Vec<String> = m.into_iter().map(|(p, c)| format!("{p} ({c})")).collect();
+    if list.len() > 8 {
+        format!("{}, … ({} providers)", list[..8].join(", "), list.len())
+    } else {
+        list.join(", ")
+    }
+}
+
+/// Findings [`providers`] looks at in one part.
+const PROVIDER_PART: usize = 8192;
+
+/// The distinct (provider, country) pairs of the findings at `idx`.
+fn provider_pairs<'r>(report: &'r Report, idx: &[usize]) -> BTreeSet<(&'r str, &'r str)> {
     // Borrowed pairs: one `format!` per provider, not per finding.
     // Provider and country names are mostly borrowed from the rule data
     // (see `shekara_detectors::attributes`): a pair seen before is found by
     // address among the few distinct ones, before any string comparison.
     let same = |a: &str, b: &str| std::ptr::eq(a, b);
-    let mut seen: Vec<(&str, &str)> = Vec::new();
-    let mut m: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut seen: Vec<(&'r str, &'r str)> = Vec::new();
+    let mut m: BTreeSet<(&'r str, &'r str)> = BTreeSet::new();
     let (provider, country) = (Value::from("provider"), Value::from("country"));
     // Findings from the cache share attribute sets: a repeat of the last
     // set needs no look-up.
-    let mut last: Option<(usize, &str, &str)> = None;
+    let mut last: Option<(usize, &'r str, &'r str)> = None;
     for &i in idx {
         if let Some(f) = report.findings.get(i) {
             let a = &f.attributes;
@@ -401,12 +424,7 @@ fn providers(report: &Report, idx: &[usize]) -> String {
             m.insert((p, c));
         }
     }
-    let list: Vec<String> = m.into_iter().map(|(p, c)| format!("{p} ({c})")).collect();
-    if list.len() > 8 {
-        format!("{}, … ({} providers)", list[..8].join(", "), list.len())
-    } else {
-        list.join(", ")
-    }
+    m
 }
 
 fn missing_paths(report: &Report, idx: &[usize]) -> String {
@@ -525,6 +543,39 @@ mod tests {
             verdicts: Vec::new(),
             suppressions: Vec::new(),
         }
+    }
+
+    /// Providers over more findings than one part: the pairs of every part,
+    /// joined, as one pass over all of them gives (a pair seen only in the
+    /// last part, or only in the first, included).
+    #[test]
+    fn providers_of_many_findings_join_their_parts() {
+        let n = 3 * PROVIDER_PART + 17;
+        let findings: Vec<Finding> = (0..n)
+            .map(|i| {
+                let mut f = finding(Kind::ForeignEndpoint, "a.env", &[]);
+                let mut a = shekara_detectors::Attributes::new();
+                let provider = match i {
+                    0 => "First Only".to_string(),
+                    i if i == n - 1 => "Last Only".to_string(),
+                    i => format!("P{}", i % 5),
+                };
+                a.insert("provider", provider);
+                a.insert("country", if i % 2 == 0 { "US" } else { "DE" });
+                f.attributes = a;
+                f
+            })
+            .collect();
+        let r = report(findings, Vec::new());
+        let idx: Vec<usize> = (0..n).collect();
+        let got = providers(&r, &idx);
+        let all = provider_pairs(&r, &idx);
+        assert_eq!(all.len(), 12, "{all:?}");
+        let list: Vec<String> = all.iter().map(|(p, c)| format!("{p} ({c})")).collect();
+        assert_eq!(got, format!("{}, … (12 providers)", list[..8].join(", ")));
+        assert!(got.starts_with("First Only (US)"), "{got}");
+        let tail = providers(&r, &idx[n - 5..]);
+        assert!(tail.contains("Last Only"), "{tail}");
     }
 
     /// Tallies as a key per finding and artefact gives them, for findings
