@@ -94,6 +94,13 @@ fn install() {
     });
 }
 
+/// Files up to this size are mapped with `MAP_POPULATE`: the kernel maps
+/// all their pages in one call, not 16 at a time from page faults. On the
+/// benchmark corpus's large files (page-cached) that took 65 ms for 480 MB
+/// against 87 ms faulted in. A larger file is faulted in as it is read, so
+/// that a file larger than memory never has to be resident at once.
+const POPULATE_MAX: u64 = 512 << 20;
+
 /// A read-only mapping of a whole file, registered with the `SIGBUS` guard.
 pub struct GuardedMap {
     map: memmap2::Mmap,
@@ -112,7 +119,11 @@ impl GuardedMap {
         // the SIGBUS guard registered below before any byte is read, and other
         // changes only change what we read, which the caller detects by
         // comparing the file's metadata before and after.
-        let map = unsafe { memmap2::MmapOptions::new().map(file)? };
+        let mut options = memmap2::MmapOptions::new();
+        if file.metadata().is_ok_and(|m| m.len() <= POPULATE_MAX) {
+            options.populate();
+        }
+        let map = unsafe { options.map(file)? };
         if map.is_empty() {
             return Ok(None);
         }
