@@ -138,6 +138,14 @@ fn output_does_not_depend_on_thread_count() {
         let mut c = config(dir.path());
         c.threads = threads;
         let r = run(c);
+        // In path order, though the largest files are scanned first.
+        let paths: Vec<&str> = r
+            .findings
+            .iter()
+            .map(|f| f.location.path.as_str())
+            .collect();
+        assert!(paths.windows(2).all(|w| w[0] <= w[1]), "{threads} threads");
+        assert_eq!(paths.first(), Some(&"d0/f0.txt"));
         reports.push((
             serde_json::to_string(&r.findings).unwrap(),
             serde_json::to_string(&r.coverage).unwrap(),
