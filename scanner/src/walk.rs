@@ -117,14 +117,19 @@ fn walk_root(ri: usize, root: &Path, opts: &WalkOptions, out: &Mutex<Walked>) {
         .follow_links(opts.follow)
         .threads(opts.threads.max(1))
         .filter_entry(move |e| {
-            let rel = relative(&root_owned, root_is_dir, e.path());
+            // Every entry passes here: its path relative to the root is
+            // made only when there are globs to match it against or it is
+            // left out.
+            let rel = || relative(&root_owned, root_is_dir, e.path());
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
             let reason = if is_dir && e.file_name() == ".git" && e.depth() > 0 {
                 Some((
                     Reason::VcsDirectory,
                     "git metadata is not scanned as files".to_string(),
                 ))
-            } else if e.depth() > 0 && exclude.is_match(Path::new(&*String::from_utf8_lossy(&rel)))
+            } else if e.depth() > 0
+                && !exclude.is_empty()
+                && exclude.is_match(Path::new(&*String::from_utf8_lossy(&rel())))
             {
                 Some((Reason::Excluded, "matched --exclude".to_string()))
             } else {
@@ -132,6 +137,7 @@ fn walk_root(ri: usize, root: &Path, opts: &WalkOptions, out: &Mutex<Walked>) {
             };
             match reason {
                 Some((reason, detail)) => {
+                    let rel = rel();
                     let s = Skipped {
                         root: ri,
                         rel,
