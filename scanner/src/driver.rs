@@ -448,8 +448,13 @@ impl Scanner {
             (0..jobs.len()).collect()
         };
         let mut done: Vec<(usize, Outcome)> = self.pool.install(|| {
+            // One job per file for rayon to split off: by default it splits
+            // the list into a few runs, and the run holding the largest
+            // files went to one thread while the other, done with its small
+            // files, had nothing left to take.
             order
                 .par_iter()
+                .with_max_len(1)
                 .map(|&i| {
                     let outcome = match &jobs[i] {
                         crate::unpack::Job::File(e) => self.scan_file(e, defer),
