@@ -108,43 +108,69 @@ fn probabilities() -> [f64; 256] {
     WEIGHT.map(|w| f64::from(w) / total)
 }
 
-/// A bucket's (or a literal's) nibble sets: per position, the set of low
-/// nibbles and the set of high nibbles, as 16-bit sets.
+/// Per high nibble `h`, half `i` of the low nibbles (`8i..8i + 8`) and set
+/// `s` of that half (bit `j` for nibble `8i + j`): the probability under
+/// [`WEIGHT`] of a byte with high nibble `h` and low nibble in `s`. Two
+/// look-ups per high nibble give a bucket position's probability.
+struct Table([[[f64; 256]; 2]; 16]);
+
+impl Table {
+    /// The table, built once (16 × 2 × 256 sums, one addition each).
+    fn get() -> &'static Table {
+        static TABLE: std::sync::OnceLock<Box<Table>> = std::sync::OnceLock::new();
+        TABLE.get_or_init(|| {
+            let p = probabilities();
+            let mut t = Box::new(Table([[[0.0; 256]; 2]; 16]));
+            for (h, halves) in t.0.iter_mut().enumerate() {
+                for (i, sums) in halves.iter_mut().enumerate() {
+                    for s in 1..256usize {
+                        let low = h << 4 | i << 3 | s.trailing_zeros() as usize;
+                        sums[s] = sums[s & (s - 1)] + p[low];
+                    }
+                }
+            }
+            t
+        })
+    }
+
+    /// The probability of a byte with low nibble in `lo` and high nibble in `hi`.
+    fn accepts(&self, lo: u16, hi: u16) -> f64 {
+        let (a, b) = (usize::from(lo & 0xFF), usize::from(lo >> 8));
+        bits(hi)
+            .map(|h| self.0[h & 15][0][a] + self.0[h & 15][1][b])
+            .sum()
+    }
+}
+
+/// A bucket's (or a literal's) nibble sets: for each position `k` < 4, the
+/// set of low nibbles in bits `32k..32k + 16` and the set of high nibbles in
+/// bits `32k + 16..32k + 32`, so that a union is one `|`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-struct Masks([(u16, u16); 4]);
+struct Masks(u128);
 
 impl Masks {
     /// The nibble sets of the first `m` bytes of `lit`.
     fn of(lit: &[u8], m: usize) -> Masks {
-        let mut masks = Masks::default();
+        let mut masks = 0u128;
         for (k, &b) in lit.iter().take(m).enumerate() {
-            masks.0[k] = (1 << (b & 0xF), 1 << (b >> 4));
+            masks |= (1u128 << (b & 0xF) | 1u128 << (16 + (b >> 4))) << (32 * k);
         }
-        masks
+        Masks(masks)
     }
 
     fn union(self, other: Masks) -> Masks {
-        let mut out = self;
-        for (o, x) in out.0.iter_mut().zip(other.0) {
-            *o = (o.0 | x.0, o.1 | x.1);
-        }
-        out
+        Masks(self.0 | other.0)
     }
 
     /// Expected candidates per byte: the product over the `m` positions of
     /// the probability that a byte has an accepted low and high nibble.
-    fn cost(&self, m: usize, p: &[f64; 256]) -> f64 {
-        let mut prod = 1.0;
-        for &(lo, hi) in &self.0[..m] {
-            let mut sum = 0.0;
-            for h in bits(hi) {
-                for l in bits(lo) {
-                    sum += p[h << 4 | l];
-                }
-            }
-            prod *= sum;
-        }
-        prod
+    fn cost(self, m: usize, t: &Table) -> f64 {
+        (0..m)
+            .map(|k| {
+                let pos = (self.0 >> (32 * k)) as u32;
+                t.accepts(pos as u16, (pos >> 16) as u16)
+            })
+            .product()
     }
 }
 
@@ -200,12 +226,12 @@ fn buckets(lits: &[&[u8]]) -> Vec<usize> {
 /// `lits` in this order (under [`WEIGHT`]).
 pub(super) fn cost(lits: &[&[u8]]) -> f64 {
     let m = mask_len(lits);
-    let p = probabilities();
+    let t = Table::get();
     let mut masks = [Masks::default(); BUCKETS];
     for (lit, b) in lits.iter().zip(buckets(lits)) {
         masks[b] = masks[b].union(Masks::of(lit, m));
     }
-    masks.iter().map(|x| x.cost(m, &p)).sum()
+    masks.iter().map(|x| x.cost(m, t)).sum()
 }
 
 /// The order in which to insert `lits` into a slim Teddy: `order[id]` is the
@@ -239,7 +265,7 @@ struct Plan {
     /// Per bucket, how many classes it can hold: the ids that lead to it.
     cap: [usize; BUCKETS],
     m: usize,
-    p: [f64; 256],
+    t: &'static Table,
 }
 
 impl Plan {
@@ -270,70 +296,37 @@ impl Plan {
             at,
             cap,
             m,
-            p: probabilities(),
+            t: Table::get(),
         }
     }
 
-    /// The nibble sets of the classes `held` (one bucket's), but `out`, and `add`.
-    fn masks(&self, held: &[usize], out: usize, add: Option<usize>) -> Masks {
-        let mut masks = add.map_or(Masks::default(), |c| self.classes[c].1);
-        for &c in held.iter().filter(|&&c| c != out) {
-            masks = masks.union(self.classes[c].1);
-        }
-        masks
-    }
-
-    fn held_cost(&self, held: &[usize], out: usize, add: Option<usize>) -> f64 {
-        self.masks(held, out, add).cost(self.m, &self.p)
+    /// The union of the nibble sets of these classes.
+    fn union(&self, classes: impl Iterator<Item = usize>) -> Masks {
+        classes.fold(Masks::default(), |m, c| m.union(self.classes[c].1))
     }
 
     /// Moves classes to buckets with room, or swaps two classes' buckets,
     /// while that lowers the cost, for at most [`PASSES`] passes.
     fn improve(&mut self) {
-        let none = usize::MAX;
-        let mut held: [Vec<usize>; BUCKETS] = Default::default();
-        for (c, &b) in self.at.iter().enumerate() {
-            held[b].push(c);
-        }
-        let mut costs: [f64; BUCKETS] =
-            std::array::from_fn(|b| self.held_cost(&held[b], none, None));
+        let mut s = State::new(self);
         for _ in 0..PASSES {
             let mut improved = false;
             for c in 0..self.classes.len() {
                 let a = self.at[c];
-                let without = self.held_cost(&held[a], c, None);
-                // (change in cost, bucket, class swapped with)
-                let mut best: (f64, usize, Option<usize>) = (-1e-12, a, None);
-                for b in (0..BUCKETS).filter(|&b| b != a) {
-                    let before = costs[a] + costs[b];
-                    if held[b].len() < self.cap[b] {
-                        let delta = without + self.held_cost(&held[b], none, Some(c)) - before;
-                        if delta < best.0 {
-                            best = (delta, b, None);
-                        }
-                    }
-                    for &d in &held[b] {
-                        let new_a = self.held_cost(&held[a], c, Some(d));
-                        let delta = new_a + self.held_cost(&held[b], d, Some(c)) - before;
-                        if delta < best.0 {
-                            best = (delta, b, Some(d));
-                        }
-                    }
-                }
-                let (_, b, d) = best;
+                let (_, b, d) = s.best_step(self, c);
                 if b == a {
                     continue;
                 }
-                held[a].retain(|&x| x != c);
-                held[b].push(c);
+                s.held[a].retain(|&x| x != c);
+                s.held[b].push(c);
                 self.at[c] = b;
                 if let Some(d) = d {
-                    held[b].retain(|&x| x != d);
-                    held[a].push(d);
+                    s.held[b].retain(|&x| x != d);
+                    s.held[a].push(d);
                     self.at[d] = a;
                 }
-                costs[a] = self.held_cost(&held[a], none, None);
-                costs[b] = self.held_cost(&held[b], none, None);
+                s.refresh(self, a);
+                s.refresh(self, b);
                 improved = true;
             }
             if !improved {
@@ -369,6 +362,72 @@ impl Plan {
         slot.into_iter()
             .map(|s| s.or_else(|| rest.next()).unwrap_or(0))
             .collect()
+    }
+}
+
+/// The local search's view of the buckets, kept up to date so that a move
+/// or swap is priced with two unions and two costs.
+struct State {
+    /// Per bucket: its classes, the union of their nibble sets, its cost.
+    held: [Vec<usize>; BUCKETS],
+    union: [Masks; BUCKETS],
+    costs: [f64; BUCKETS],
+    /// Per class, the union of the other classes of its bucket, and its cost.
+    rest: Vec<(Masks, f64)>,
+}
+
+impl State {
+    fn new(plan: &Plan) -> State {
+        let mut s = State {
+            held: Default::default(),
+            union: [Masks::default(); BUCKETS],
+            costs: [0.0; BUCKETS],
+            rest: vec![(Masks::default(), 0.0); plan.classes.len()],
+        };
+        for (c, &b) in plan.at.iter().enumerate() {
+            s.held[b].push(c);
+        }
+        for b in 0..BUCKETS {
+            s.refresh(plan, b);
+        }
+        s
+    }
+
+    /// Recomputes what is kept of bucket `b`.
+    fn refresh(&mut self, plan: &Plan, b: usize) {
+        let held = &self.held[b];
+        self.union[b] = plan.union(held.iter().copied());
+        self.costs[b] = self.union[b].cost(plan.m, plan.t);
+        for &c in held {
+            let rest = plan.union(held.iter().copied().filter(|&x| x != c));
+            self.rest[c] = (rest, rest.cost(plan.m, plan.t));
+        }
+    }
+
+    /// The step for class `c` that lowers the cost most: (change in cost,
+    /// bucket to move to, class to swap with), or `c`'s own bucket if none.
+    fn best_step(&self, plan: &Plan, c: usize) -> (f64, usize, Option<usize>) {
+        let (a, mine) = (plan.at[c], plan.classes[c].1);
+        let cost = |m: Masks| m.cost(plan.m, plan.t);
+        let without = self.rest[c].1;
+        let mut best = (-1e-12, a, None);
+        for b in (0..BUCKETS).filter(|&b| b != a) {
+            let before = self.costs[a] + self.costs[b];
+            if self.held[b].len() < plan.cap[b] {
+                let delta = without + cost(self.union[b].union(mine)) - before;
+                if delta < best.0 {
+                    best = (delta, b, None);
+                }
+            }
+            for &d in &self.held[b] {
+                let new_a = cost(self.rest[c].0.union(plan.classes[d].1));
+                let delta = new_a + cost(self.rest[d].0.union(mine)) - before;
+                if delta < best.0 {
+                    best = (delta, b, Some(d));
+                }
+            }
+        }
+        best
     }
 }
 
@@ -477,6 +536,34 @@ mod tests {
         assert!(cost(&refs(&lits)) < 0.95 * cost(&refs(&given)));
     }
 
+    /// A reordered set with duplicates (found by the property below, run
+    /// longer, with the fix-up left out): duplicates keep their given order.
+    #[test]
+    fn identical_literals_keep_their_order() {
+        let lits: Vec<Vec<u8>> = [
+            &b"\x1d"[..],
+            b"\x1d",
+            b"a",
+            b"a",
+            b"Aaaaa",
+            b"a",
+            b"Aaaaa",
+            b"a",
+            b"e",
+        ]
+        .map(<[u8]>::to_vec)
+        .to_vec();
+        let o = order(&lits);
+        assert_ne!(o, (0..lits.len()).collect::<Vec<_>>(), "reordered");
+        for x in 0..o.len() {
+            for y in x + 1..o.len() {
+                if lits[o[x]] == lits[o[y]] {
+                    assert!(o[x] < o[y], "{o:?}");
+                }
+            }
+        }
+    }
+
     /// Literal sets with alike bytes, shared prefixes and duplicates.
     fn literal_set() -> impl Strategy<Value = Vec<Vec<u8>>> {
         let byte = proptest::sample::select(b"aeAE!1\x1d\x93./:".to_vec());
@@ -484,7 +571,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+        #![proptest_config(ProptestConfig::with_cases(2000))]
         /// The order is a permutation, costs no more than the given one,
         /// keeps identical literals in their relative order, and is the same
         /// every time.
