@@ -222,6 +222,16 @@ impl Engine {
     /// magics) get searchers that run only over blocks holding such a byte,
     /// and a detector's few ([`MERGE_SMALL`]) other anchors join another
     /// detector's searcher while it stays slim ([`MERGED_MAX`]).
+    ///
+    /// Each group's literals are inserted in the order [`order::order`]
+    /// picks: Teddy's bucket of a literal follows from its insertion index,
+    /// and a bucket of unlike literals accepts many byte combinations that
+    /// are not literals, each a verification. The order puts literals with
+    /// alike leading bytes together, by a local search over a simulation of
+    /// aho-corasick's bucket assignment priced with a static byte-frequency
+    /// model (≈ 0.1 ms at start-up for all groups; measured alone over the
+    /// benchmark corpus, the endpoints' group 106 → 93 ms/GiB and the egress
+    /// group 106 → 100 ms/GiB, against 78 for a searcher that never matches).
     pub fn new(detectors: Vec<Box<dyn Detector>>) -> Engine {
         Engine::build(detectors, true, true)
     }
