@@ -421,6 +421,11 @@ impl State {
             }
             for &d in &self.held[b] {
                 let new_a = cost(self.rest[c].0.union(plan.classes[d].1));
+                // `b` without `d` costs no more than with `c` in its place:
+                // price that side only while the swap may be the best.
+                if new_a + self.rest[d].1 - before >= best.0 {
+                    continue;
+                }
                 let delta = new_a + cost(self.rest[d].0.union(mine)) - before;
                 if delta < best.0 {
                     best = (delta, b, Some(d));
