@@ -103,6 +103,8 @@ impl Pending {
             b.add(lit);
         }
         let mut detectors: Vec<usize> = self.patterns.iter().map(|p| p.0).collect();
+        // Sorted first: the order may have interleaved the detectors' patterns.
+        detectors.sort_unstable();
         detectors.dedup();
         Some(LiteralGroup {
             searcher: b.build()?,
@@ -516,6 +518,12 @@ mod tests {
         assert!(rare[0].patterns.len() >= 10);
         let shared = e.groups.iter().filter(|g| g.detectors.len() > 1).count();
         assert_eq!(shared, 1, "the biometric text anchors join the endpoints'");
+        for g in &e.groups {
+            let mut distinct: Vec<usize> = g.patterns.iter().map(|p| p.0).collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(g.detectors, distinct, "each detector once");
+        }
         assert!(e.groups.iter().all(|g| g.patterns.len() <= MERGED_MAX));
         // Nothing is lost: every literal is searched exactly once.
         let reference = Engine::build(builtin_detectors(), false, false);
