@@ -8,6 +8,8 @@ use memchr::memmem;
 
 use crate::{digits, Detector, Haystack, RawFinding};
 
+mod order;
+
 /// Bytes of context each window carries on each side of its owned part.
 ///
 /// Every detector keeps its matches (and the context it looks behind or ahead
@@ -82,7 +84,18 @@ struct Pending {
 }
 
 impl Pending {
-    fn build(self) -> Option<LiteralGroup> {
+    /// The group's searcher, its literals inserted in the order [`order::order`]
+    /// picks when `reorder` (else as given). `patterns` is permuted along
+    /// with the literals: pattern id `i` of the searcher is `patterns[i]`.
+    fn build(mut self, reorder: bool) -> Option<LiteralGroup> {
+        if reorder {
+            let o = order::order(&self.literals);
+            self.literals = o
+                .iter()
+                .map(|&i| std::mem::take(&mut self.literals[i]))
+                .collect();
+            self.patterns = o.iter().map(|&i| self.patterns[i]).collect();
+        }
         let mut b = packed::Config::new()
             .match_kind(packed::MatchKind::LeftmostLongest)
             .builder();
@@ -90,6 +103,8 @@ impl Pending {
             b.add(lit);
         }
         let mut detectors: Vec<usize> = self.patterns.iter().map(|p| p.0).collect();
+        // Sorted first: the order may have interleaved the detectors' patterns.
+        detectors.sort_unstable();
         detectors.dedup();
         Some(LiteralGroup {
             searcher: b.build()?,
@@ -209,13 +224,26 @@ impl Engine {
     /// magics) get searchers that run only over blocks holding such a byte,
     /// and a detector's few ([`MERGE_SMALL`]) other anchors join another
     /// detector's searcher while it stays slim ([`MERGED_MAX`]).
+    ///
+    /// Each group's literals are inserted in the order [`order::order`]
+    /// picks: Teddy's bucket of a literal follows from its insertion index,
+    /// and a bucket of unlike literals accepts many byte combinations that
+    /// are not literals, each a verification. The order puts literals with
+    /// alike leading bytes together: a greedy placement and a local search
+    /// over a simulation of aho-corasick's bucket assignment, priced with a
+    /// static byte-frequency model (≈ 0.1 ms, 0.9M instructions, at start-up
+    /// for all groups; measured alone over the benchmark corpus, the
+    /// endpoints' group 105 → 88 ms/GiB and the egress group 106 → 100
+    /// ms/GiB, against 78 for a searcher that never matches).
     pub fn new(detectors: Vec<Box<dyn Detector>>) -> Engine {
-        Engine::build(detectors, true)
+        Engine::build(detectors, true, true)
     }
 
     /// [`Engine::new`]; with `share` false, every group holds one detector's
-    /// anchors and runs over every block (the reference the tests compare to).
-    fn build(detectors: Vec<Box<dyn Detector>>, share: bool) -> Engine {
+    /// anchors and runs over every block, and with `reorder` false, each
+    /// group's literals are inserted as given (the references the tests
+    /// compare to).
+    fn build(detectors: Vec<Box<dyn Detector>>, share: bool, reorder: bool) -> Engine {
         let mut pending = Vec::new();
         let mut frequent = Vec::new();
         let mut literals = Vec::new();
@@ -233,7 +261,10 @@ impl Engine {
                 });
             }
         }
-        let groups: Vec<LiteralGroup> = pending.into_iter().filter_map(Pending::build).collect();
+        let groups: Vec<LiteralGroup> = pending
+            .into_iter()
+            .filter_map(|p| p.build(reorder))
+            .collect();
         let rare_longest = groups.iter().filter(|g| g.rare).map(|g| g.longest).max();
         let digit_detectors = (0..detectors.len())
             .filter(|&i| detectors[i].wants_digit_runs())
@@ -488,9 +519,15 @@ mod tests {
         assert!(rare[0].patterns.len() >= 10);
         let shared = e.groups.iter().filter(|g| g.detectors.len() > 1).count();
         assert_eq!(shared, 1, "the biometric text anchors join the endpoints'");
+        for g in &e.groups {
+            let mut distinct: Vec<usize> = g.patterns.iter().map(|p| p.0).collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(g.detectors, distinct, "each detector once");
+        }
         assert!(e.groups.iter().all(|g| g.patterns.len() <= MERGED_MAX));
         // Nothing is lost: every literal is searched exactly once.
-        let reference = Engine::build(builtin_detectors(), false);
+        let reference = Engine::build(builtin_detectors(), false, false);
         assert_eq!(e.literal_count(), reference.literal_count());
         assert_eq!(e.literals(), reference.literals());
     }
@@ -681,6 +718,27 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
+        /// The insertion order picked for Teddy's buckets finds exactly what
+        /// the order as given finds: each pattern id still maps to its
+        /// detector and anchor.
+        #[test]
+        fn insertion_order_changes_nothing(
+            parts in proptest::collection::vec(
+                piece(Engine::builtin().literals()), 1..120),
+            path in proptest::sample::select(vec!["a.py", "b.csv", ".dvc/config"]),
+            chunk in proptest::sample::select(vec![7usize, 4096, 256 * 1024]),
+        ) {
+            let bytes = parts.concat();
+            let ordered = Engine::builtin();
+            let given = Engine::build(builtin_detectors(), true, false);
+            let got = windows(&ordered, &bytes, path, chunk);
+            let want = windows(&given, &bytes, path, chunk);
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
         /// Shared searchers and the rare-byte gate find exactly what one
         /// searcher per detector over every block finds.
         #[test]
@@ -692,7 +750,7 @@ mod tests {
         ) {
             let bytes = parts.concat();
             let shared = Engine::builtin();
-            let reference = Engine::build(builtin_detectors(), false);
+            let reference = Engine::build(builtin_detectors(), false, false);
             let got = windows(&shared, &bytes, path, chunk);
             let want = windows(&reference, &bytes, path, chunk);
             prop_assert_eq!(got, want);
