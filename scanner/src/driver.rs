@@ -179,18 +179,6 @@ thread_local! {
     static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The indices of `jobs`, largest first (by file size; an image layout
-/// directory, of many layers, counts as largest), ties in path order.
-fn largest_first(jobs: &[crate::unpack::Job<'_>]) -> Vec<usize> {
-    let size = |j: &crate::unpack::Job<'_>| match j {
-        crate::unpack::Job::File(e) => e.size,
-        crate::unpack::Job::ImageDir(_) => u64::MAX,
-    };
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(size(&jobs[i])));
-    order
-}
-
 /// Runs `work` with this thread's scan buffer, or a fresh one when it is in use.
 fn with_buf<R>(work: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     BUF.with(|b| match b.try_borrow_mut() {
@@ -438,25 +426,11 @@ impl Scanner {
         // Cached findings wait to be decoded into the report, unless the
         // sink wants each file's findings as it is done.
         let defer = !sink.wants_findings();
-        // A sink that reads each file's findings streams them in path order:
-        // files are taken in that order. Otherwise the largest go first, so
-        // that the scan does not end with one thread on a large file and the
-        // others idle (at 2 threads on the benchmark corpus, about 20 ms).
-        let order = if defer {
-            largest_first(&jobs)
-        } else {
-            (0..jobs.len()).collect()
-        };
-        let mut done: Vec<(usize, Outcome)> = self.pool.install(|| {
-            // One job per file for rayon to split off: by default it splits
-            // the list into a few runs, and the run holding the largest
-            // files went to one thread while the other, done with its small
-            // files, had nothing left to take.
-            order
-                .par_iter()
-                .with_max_len(1)
-                .map(|&i| {
-                    let outcome = match &jobs[i] {
+        self.pool.install(|| {
+            jobs.par_iter()
+                .enumerate()
+                .map(|(i, job)| {
+                    let outcome = match job {
                         crate::unpack::Job::File(e) => self.scan_file(e, defer),
                         crate::unpack::Job::ImageDir(img) => {
                             with_buf(|b| crate::unpack::scan_image_dir(self, img, b))
@@ -464,12 +438,10 @@ impl Scanner {
                     };
                     sink.file(i, &outcome);
                     progress.add(1, outcome.bytes, outcome.finding_count() as u64);
-                    (i, outcome)
+                    outcome
                 })
                 .collect()
-        });
-        done.sort_unstable_by_key(|(i, _)| *i);
-        done.into_iter().map(|(_, o)| o).collect()
+        })
     }
 
     /// Scans one walked file, through the cache when there is one.

@@ -138,7 +138,7 @@ fn output_does_not_depend_on_thread_count() {
         let mut c = config(dir.path());
         c.threads = threads;
         let r = run(c);
-        // In path order, though the largest files are scanned first.
+        // In path order, whatever order the threads took the files in.
         let paths: Vec<&str> = r
             .findings
             .iter()
