@@ -472,6 +472,36 @@ impl Entry {
 /// Attribute sets an [`Endpoints`] keeps per thread (see [`Endpoints::attributes`]).
 const RECENT_SETS: usize = 1024;
 
+/// Hosts an [`Endpoints`] remembers per thread (see [`Endpoints::spot`]).
+const SPOTTED: usize = 512;
+
+/// Hosts as they stand in the input whose domain an [`Endpoints`]
+/// remembers per thread as in its table or not (see [`Endpoints::known_domain`]).
+const KNOWN: usize = 1024;
+
+/// A host [`Endpoints::known_domain`] looked at lately.
+struct Known {
+    table: u64,
+    host: Box<[u8]>,
+    known: bool,
+}
+
+thread_local! {
+    static KNOWN_HOSTS: std::cell::RefCell<Vec<Option<Known>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A host [`Endpoints::spot`] worked out lately: the entry and the byte
+/// ranges of the region and service captures in the host.
+struct Spotted {
+    table: u64,
+    host: Box<str>,
+    found: Option<(usize, Option<(u16, u16)>, Option<(u16, u16)>)>,
+}
+
+thread_local! {
+    static SPOT: std::cell::RefCell<Vec<Option<Spotted>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A recent endpoint finding's attribute set, and what it was made from
 /// (its host is the set's `host`).
 struct Recent {
@@ -838,7 +868,41 @@ impl Endpoints {
     /// in URLs are not (`github.com`), and are turned down here before being
     /// copied and lower-cased whole. [`Endpoints::spot`] gives `None` for any
     /// host this turns down.
+    ///
+    /// Remembered per thread for the last [`KNOWN`] hosts (as they stand,
+    /// by hash; a slot holds its host, compared whole): code and logs name
+    /// the same few hosts (`github.com`) in URL after URL.
     fn known_domain(&self, raw: &[u8]) -> bool {
+        let mut h = SuffixHasher::default();
+        h.write_u64(self.id);
+        h.write(raw);
+        let slot = (h.finish() >> 32) as usize % KNOWN;
+        let seen = KNOWN_HOSTS.with(|hosts| {
+            let hosts = hosts.try_borrow().ok()?;
+            let k = hosts.get(slot)?.as_ref()?;
+            (k.table == self.id && *k.host == *raw).then_some(k.known)
+        });
+        if let Some(known) = seen {
+            return known;
+        }
+        let known = self.known_domain_uncached(raw);
+        KNOWN_HOSTS.with(|hosts| {
+            if let Ok(mut hosts) = hosts.try_borrow_mut() {
+                if hosts.is_empty() {
+                    hosts.resize_with(KNOWN, || None);
+                }
+                hosts[slot] = Some(Known {
+                    table: self.id,
+                    host: raw.into(),
+                    known,
+                });
+            }
+        });
+        known
+    }
+
+    /// [`Endpoints::known_domain`], worked out.
+    fn known_domain_uncached(&self, raw: &[u8]) -> bool {
         let raw = raw.strip_suffix(b".").unwrap_or(raw);
         let domain = &raw[registrable_start(raw)..];
         let mut buf = [0u8; 64];
@@ -853,7 +917,71 @@ impl Endpoints {
 
     /// The first entry with a pattern that matches `host` (lower case, no
     /// trailing dot), and what the pattern captured.
+    ///
+    /// Remembered per thread for the last [`SPOTTED`] hosts (by hash; a
+    /// slot holds its host, compared whole): an input names the same few
+    /// hosts over and over, and trying a host against every pattern of its
+    /// domain's entries (a dozen for `amazonaws.com`) costs ≈ 1,300
+    /// instructions, a repeat ≈ 100.
     fn spot<'h>(&self, host: &'h str) -> Option<(usize, Captures<'h>)> {
+        let mut h = SuffixHasher::default();
+        h.write_u64(self.id);
+        h.write(host.as_bytes());
+        let slot = (h.finish() >> 32) as usize % SPOTTED;
+        let seen = SPOT.with(|spotted| {
+            let spotted = spotted.try_borrow().ok()?;
+            let s = spotted.get(slot)?.as_ref()?;
+            (s.table == self.id && *s.host == *host).then_some(s.found)
+        });
+        let at = |r: Option<(u16, u16)>| r.map(|(a, b)| &host[usize::from(a)..usize::from(b)]);
+        if let Some(found) = seen {
+            return found.map(|(entry, region, service)| {
+                let caps = Captures {
+                    region: at(region),
+                    service: at(service),
+                };
+                (entry, caps)
+            });
+        }
+        let found = self.spot_uncached(host);
+        // The captures are slices of `host`: kept as offsets into it.
+        let base = host.as_ptr() as usize;
+        let range = |c: Option<&str>| {
+            let c = c?;
+            let from = (c.as_ptr() as usize).checked_sub(base)?;
+            let to = from.checked_add(c.len()).filter(|&to| to <= host.len())?;
+            Some((u16::try_from(from).ok()?, u16::try_from(to).ok()?))
+        };
+        let kept = match found {
+            Some((entry, caps)) => {
+                let (region, service) = (range(caps.region), range(caps.service));
+                // A capture that did not fit is not remembered (hosts are ≤ 253 bytes).
+                if region.is_none() != caps.region.is_none()
+                    || service.is_none() != caps.service.is_none()
+                {
+                    return found;
+                }
+                Some((entry, region, service))
+            }
+            None => None,
+        };
+        SPOT.with(|spotted| {
+            if let Ok(mut spotted) = spotted.try_borrow_mut() {
+                if spotted.is_empty() {
+                    spotted.resize_with(SPOTTED, || None);
+                }
+                spotted[slot] = Some(Spotted {
+                    table: self.id,
+                    host: host.into(),
+                    found: kept,
+                });
+            }
+        });
+        found
+    }
+
+    /// [`Endpoints::spot`], worked out.
+    fn spot_uncached<'h>(&self, host: &'h str) -> Option<(usize, Captures<'h>)> {
         // github.com, example.org: most URL hosts end at this lookup.
         let candidates = self.suffixes.get(registrable(host).as_bytes())?;
         let find = |labels: &[&'h str]| {
@@ -1292,6 +1420,79 @@ mod tests {
         );
         assert_eq!(registrable("hf.co"), "hf.co");
         assert_eq!(registrable("localhost"), "localhost");
+    }
+
+    /// The per-thread memo of [`Endpoints::spot`] gives what working the
+    /// host out gives: hosts of every table entry, with regions and
+    /// services captured, and hosts of no entry, visited in turns over more
+    /// hosts than the memo has slots (so slots are taken over and hosts
+    /// sharing a slot take turns), by two tables.
+    #[test]
+    fn remembered_hosts_are_spotted_as_worked_out() {
+        let rules = Ruleset::builtin();
+        let (a, b) = (Endpoints::new(rules), Endpoints::new(rules));
+        let mut hosts: Vec<String> = Vec::new();
+        for (i, region) in ["eu-central-1", "us-east-1", "kz1", "ap-south-2"]
+            .iter()
+            .enumerate()
+        {
+            hosts.push(format!("b{i}.s3.{region}.amazonaws.com"));
+            hosts.push(format!("b{i}.s3.dualstack.{region}.amazonaws.com"));
+            hosts.push(format!("bedrock-runtime.{region}.amazonaws.com"));
+            hosts.push(format!("{region}-aiplatform.googleapis.com"));
+            hosts.push(format!("x{i}.example.org"));
+        }
+        for e in &rules.endpoints {
+            for h in &e.hosts {
+                hosts.push(
+                    h.replace("{region}", "eu-west-1")
+                        .replace("{service}", "s3")
+                        .replace("*.", "w."),
+                );
+            }
+        }
+        while hosts.len() < 3 * SPOTTED {
+            let n = hosts.len();
+            hosts.push(format!("h{n}.s3.me-south-1.amazonaws.com"));
+            hosts.push(format!("h{n}.github.com"));
+        }
+        for round in 0..3 {
+            for k in 0..hosts.len() {
+                let host = &hosts[(k * 7 + round * 13) % hosts.len()];
+                for d in [&a, &b] {
+                    assert_eq!(d.spot(host), d.spot_uncached(host), "{host}");
+                }
+            }
+        }
+        assert!(hosts.iter().filter(|h| a.spot(h).is_some()).count() > SPOTTED);
+    }
+
+    /// The per-thread memo of [`Endpoints::known_domain`] gives what
+    /// working the domain out gives, for hosts in any case, with a trailing
+    /// dot, in the table and not, over more hosts than it has slots.
+    #[test]
+    fn remembered_domains_are_known_as_worked_out() {
+        let d = Endpoints::new(Ruleset::builtin());
+        let mut hosts: Vec<Vec<u8>> = Vec::new();
+        for i in 0..2 * KNOWN {
+            hosts.push(format!("b{i}.S3.AmazonAWS.com").into_bytes());
+            hosts.push(format!("x{i}.github.com.").into_bytes());
+            hosts.push(format!("y{i}.storage.yandexcloud.kz").into_bytes());
+            hosts.push(format!("z{i}.amazonaws.com.example.org").into_bytes());
+        }
+        for round in 0..3 {
+            for k in 0..hosts.len() {
+                let host = &hosts[(k * 11 + round * 5) % hosts.len()];
+                assert_eq!(
+                    d.known_domain(host),
+                    d.known_domain_uncached(host),
+                    "{}",
+                    String::from_utf8_lossy(host)
+                );
+            }
+        }
+        let known = hosts.iter().filter(|h| d.known_domain(h)).count();
+        assert_eq!(known, hosts.len() / 2);
     }
 
     #[test]
