@@ -495,8 +495,11 @@ thread_local! {
 struct Spotted {
     table: u64,
     host: Box<str>,
-    found: Option<(usize, Option<(u16, u16)>, Option<(u16, u16)>)>,
+    found: Option<(usize, Option<Span16>, Option<Span16>)>,
 }
+
+/// A capture's byte range in its host (hosts are at most 253 bytes).
+type Span16 = (u16, u16);
 
 thread_local! {
     static SPOT: std::cell::RefCell<Vec<Option<Spotted>>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -933,7 +936,7 @@ impl Endpoints {
             let s = spotted.get(slot)?.as_ref()?;
             (s.table == self.id && *s.host == *host).then_some(s.found)
         });
-        let at = |r: Option<(u16, u16)>| r.map(|(a, b)| &host[usize::from(a)..usize::from(b)]);
+        let at = |r: Option<Span16>| r.map(|(a, b)| &host[usize::from(a)..usize::from(b)]);
         if let Some(found) = seen {
             return found.map(|(entry, region, service)| {
                 let caps = Captures {
