@@ -16,7 +16,7 @@ use shekara_detectors::digits::RunList;
 use shekara_detectors::Engine;
 use time::format_description::well_known::Rfc3339;
 
-use crate::evidence::{mask, FingerprintKey};
+use crate::evidence::FingerprintKey;
 use crate::model::{
     Coverage, Evidence, Finding, Location, NotScanned, Reason, Report, ScanInfo, ScannedFile,
     Summary, Tool, REPORT_SCHEMA,
@@ -889,9 +889,10 @@ impl Scanner {
 
     /// The masked value and keyed fingerprint of a raw value (raw only with `--reveal`).
     pub(crate) fn evidence(&self, kind: shekara_detectors::Kind, value: &[u8]) -> Evidence {
+        let (masked, fingerprint) = self.key.masked_and_fingerprint(kind, value);
         Evidence {
-            masked: mask(kind, value),
-            fingerprint: self.key.fingerprint(value),
+            masked,
+            fingerprint,
             raw: self
                 .config
                 .reveal
