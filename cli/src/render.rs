@@ -14,12 +14,11 @@ use shekara_scanner::{Finding, Outcome, Report, Severity, Sink};
 /// hold hundreds of thousands of findings; `jq .` pretty-prints).
 ///
 /// The findings are serialized in parallel, in chunks, and written in order,
-/// one chunk per thread at a time (so the serialized text in memory stays
-/// small, about a megabyte per thread, and is reused: not a second copy of
-/// the report that the kernel must fault in); the document is byte for byte
+/// [`JSON_BATCH`] findings at a time (so the serialized text in memory stays
+/// bounded, not a second copy of the report); the document is byte for byte
 /// what `serde_json::to_writer` would write (a test checks it).
 pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    json_in_batches(report, out, CHUNK * rayon::current_num_threads())
+    json_in_batches(report, out, JSON_BATCH)
 }
 
 /// [`json`], serializing `batch` findings at a time.
@@ -82,6 +81,9 @@ fn json_in_batches(report: &Report, out: &mut dyn Write, batch: usize) -> io::Re
     field(out, "suppressions", &report.suppressions)?;
     out.write_all(b"}\n")
 }
+
+/// Findings serialized at once by [`json`] (about 15 MB of JSON).
+pub const JSON_BATCH: usize = 32 * 1024;
 
 /// Findings one worker serializes into one buffer.
 const CHUNK: usize = 2048;
@@ -506,7 +508,7 @@ mod tests {
         let mut reference = serde_json::to_vec(&report).unwrap();
         reference.push(b'\n');
         // Batches of whole chunks, of a chunk and a part, of less than a chunk.
-        for batch in [32 * 1024, 4096, 3000, 1000] {
+        for batch in [JSON_BATCH, 4096, 3000, 1000] {
             let mut ours = Vec::new();
             json_in_batches(&report, &mut ours, batch).unwrap();
             assert!(
