@@ -40,6 +40,7 @@ use std::ops::Range;
 use shekara_signatures::{Confidence, Endpoint, Kind, Ruleset, Severity};
 
 use crate::attributes::Value;
+use crate::hash::{recall, remember, slot_of, Slots};
 use crate::{Attributes, Detector, Haystack, RawFinding};
 
 /// Longest host name (RFC 1035), plus one for a trailing dot.
@@ -487,7 +488,7 @@ struct Known {
 }
 
 thread_local! {
-    static KNOWN_HOSTS: std::cell::RefCell<Vec<Option<Known>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static KNOWN_HOSTS: Slots<Known> = const { Slots::new(Vec::new()) };
 }
 
 /// A host [`Endpoints::spot`] worked out lately: the entry and the byte
@@ -502,7 +503,7 @@ struct Spotted {
 type Span16 = (u16, u16);
 
 thread_local! {
-    static SPOT: std::cell::RefCell<Vec<Option<Spotted>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SPOT: Slots<Spotted> = const { Slots::new(Vec::new()) };
 }
 
 /// A recent endpoint finding's attribute set, and what it was made from
@@ -876,31 +877,20 @@ impl Endpoints {
     /// by hash; a slot holds its host, compared whole): code and logs name
     /// the same few hosts (`github.com`) in URL after URL.
     fn known_domain(&self, raw: &[u8]) -> bool {
-        let mut h = SuffixHasher::default();
-        h.write_u64(self.id);
-        h.write(raw);
-        let slot = (h.finish() >> 32) as usize % KNOWN;
-        let seen = KNOWN_HOSTS.with(|hosts| {
-            let hosts = hosts.try_borrow().ok()?;
-            let k = hosts.get(slot)?.as_ref()?;
+        let slot = slot_of(self.id, raw, KNOWN);
+        let seen = recall(&KNOWN_HOSTS, slot, |k| {
             (k.table == self.id && *k.host == *raw).then_some(k.known)
         });
         if let Some(known) = seen {
             return known;
         }
         let known = self.known_domain_uncached(raw);
-        KNOWN_HOSTS.with(|hosts| {
-            if let Ok(mut hosts) = hosts.try_borrow_mut() {
-                if hosts.is_empty() {
-                    hosts.resize_with(KNOWN, || None);
-                }
-                hosts[slot] = Some(Known {
-                    table: self.id,
-                    host: raw.into(),
-                    known,
-                });
-            }
-        });
+        let entry = Known {
+            table: self.id,
+            host: raw.into(),
+            known,
+        };
+        remember(&KNOWN_HOSTS, KNOWN, slot, entry);
         known
     }
 
@@ -927,13 +917,8 @@ impl Endpoints {
     /// domain's entries (a dozen for `amazonaws.com`) costs ≈ 1,300
     /// instructions, a repeat ≈ 100.
     fn spot<'h>(&self, host: &'h str) -> Option<(usize, Captures<'h>)> {
-        let mut h = SuffixHasher::default();
-        h.write_u64(self.id);
-        h.write(host.as_bytes());
-        let slot = (h.finish() >> 32) as usize % SPOTTED;
-        let seen = SPOT.with(|spotted| {
-            let spotted = spotted.try_borrow().ok()?;
-            let s = spotted.get(slot)?.as_ref()?;
+        let slot = slot_of(self.id, host.as_bytes(), SPOTTED);
+        let seen = recall(&SPOT, slot, |s| {
             (s.table == self.id && *s.host == *host).then_some(s.found)
         });
         let at = |r: Option<Span16>| r.map(|(a, b)| &host[usize::from(a)..usize::from(b)]);
@@ -968,18 +953,12 @@ impl Endpoints {
             }
             None => None,
         };
-        SPOT.with(|spotted| {
-            if let Ok(mut spotted) = spotted.try_borrow_mut() {
-                if spotted.is_empty() {
-                    spotted.resize_with(SPOTTED, || None);
-                }
-                spotted[slot] = Some(Spotted {
-                    table: self.id,
-                    host: host.into(),
-                    found: kept,
-                });
-            }
-        });
+        let entry = Spotted {
+            table: self.id,
+            host: host.into(),
+            found: kept,
+        };
+        remember(&SPOT, SPOTTED, slot, entry);
         found
     }
 

@@ -47,3 +47,50 @@ impl Hasher for FastHasher {
         self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
 }
+
+/// A thread's direct-mapped memo: slot `i` holds the last entry put there
+/// (each entry holds its own key, compared whole on a hit). Used where an
+/// input repeats a few values many times: endpoint hosts, their evidence.
+pub type Slots<T> = std::cell::RefCell<Vec<Option<T>>>;
+
+/// The slot of `key` (under `seed`, e.g. a table's identity) among `slots`.
+pub fn slot_of(seed: u64, key: &[u8], slots: usize) -> usize {
+    let mut h = FastHasher::default();
+    h.write_u64(seed);
+    h.write(key);
+    (h.finish() % slots.max(1) as u64) as usize
+}
+
+/// What the entry in slot `slot` of `memo` gives through `read`: `None`
+/// when the slot is empty, the memo is in use, or `read` says so (another
+/// key's entry).
+pub fn recall<T: 'static, R>(
+    memo: &'static std::thread::LocalKey<Slots<T>>,
+    slot: usize,
+    read: impl FnOnce(&T) -> Option<R>,
+) -> Option<R> {
+    memo.with(|m| {
+        let m = m.try_borrow().ok()?;
+        read(m.get(slot)?.as_ref()?)
+    })
+}
+
+/// Puts `entry` in slot `slot` of `memo`, which has `slots` slots (made on
+/// first use); nothing when the memo is in use.
+pub fn remember<T: 'static>(
+    memo: &'static std::thread::LocalKey<Slots<T>>,
+    slots: usize,
+    slot: usize,
+    entry: T,
+) {
+    memo.with(|m| {
+        if let Ok(mut m) = m.try_borrow_mut() {
+            if m.is_empty() {
+                m.resize_with(slots, || None);
+            }
+            if let Some(s) = m.get_mut(slot) {
+                *s = Some(entry);
+            }
+        }
+    });
+}

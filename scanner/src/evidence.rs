@@ -4,6 +4,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use shekara_detectors::hash::{recall, remember, slot_of, Slots};
 use shekara_detectors::Kind;
 
 /// Domain separation for fingerprints, so they never equal another tool's keyed hashes.
@@ -28,7 +29,7 @@ struct Remembered {
 }
 
 thread_local! {
-    static REMEMBER: std::cell::RefCell<Vec<Option<Remembered>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static REMEMBER: Slots<Remembered> = const { Slots::new(Vec::new()) };
 }
 
 /// A 32-byte key for keyed BLAKE3 fingerprints, and where it came from.
@@ -141,22 +142,8 @@ impl FingerprintKey {
         if matches!(kind, Kind::Iin | Kind::Bin) || value.len() > REMEMBERED_LEN {
             return (mask(kind, value), self.fingerprint(value));
         }
-        // FxHash's multiply-rotate step, eight bytes at a time.
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut h = kind as u64;
-        let mut chunks = value.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-        let slot = (h >> 32) as usize % REMEMBERED;
-        let seen = REMEMBER.with(|r| {
-            let r = r.try_borrow().ok()?;
-            let m = r.get(slot)?.as_ref()?;
+        let slot = slot_of(kind as u64, value, REMEMBERED);
+        let seen = recall(&REMEMBER, slot, |m| {
             (m.kind == kind && *m.value == *value && m.key == self.key)
                 .then(|| (m.masked.clone(), m.fingerprint.clone()))
         });
@@ -164,20 +151,14 @@ impl FingerprintKey {
             return both;
         }
         let (masked, fingerprint) = (mask(kind, value), self.fingerprint(value));
-        REMEMBER.with(|r| {
-            if let Ok(mut r) = r.try_borrow_mut() {
-                if r.is_empty() {
-                    r.resize_with(REMEMBERED, || None);
-                }
-                r[slot] = Some(Remembered {
-                    key: self.key,
-                    kind,
-                    value: value.into(),
-                    masked: masked.clone(),
-                    fingerprint: fingerprint.clone(),
-                });
-            }
-        });
+        let entry = Remembered {
+            key: self.key,
+            kind,
+            value: value.into(),
+            masked: masked.clone(),
+            fingerprint: fingerprint.clone(),
+        };
+        remember(&REMEMBER, REMEMBERED, slot, entry);
         (masked, fingerprint)
     }
 
