@@ -566,6 +566,10 @@ pub struct Endpoints {
     roles: Vec<Role>,
     /// `scheme://` (lower case) → entry.
     schemes: Vec<(String, usize)>,
+    /// Whether a table scheme starts with this byte (lower case): most
+    /// `://` in inputs follow `http` or `https`, none of the table's, and
+    /// are turned down with one look-up.
+    scheme_starts: [bool; 256],
     /// ARN prefix → entry.
     prefixes: Vec<(String, usize)>,
     /// Registrable domain (`amazonaws.com`) → the entries, in table order,
@@ -853,6 +857,15 @@ impl Endpoints {
             entries,
             anchors,
             roles,
+            scheme_starts: {
+                let mut t = [false; 256];
+                for (scheme, _) in &schemes {
+                    if let Some(&b) = scheme.as_bytes().first() {
+                        t[usize::from(b.to_ascii_lowercase())] = true;
+                    }
+                }
+                t
+            },
             schemes,
             prefixes,
             foreign: sev("endpoint.foreign", Severity::Medium),
@@ -1104,11 +1117,15 @@ impl Endpoints {
         }
         let start = at.start - back;
         let scheme = &hay.bytes[start..at.end];
-        match self
-            .schemes
-            .iter()
-            .find(|(s, _)| s.as_bytes().eq_ignore_ascii_case(scheme))
-        {
+        let first = usize::from(scheme[0].to_ascii_lowercase());
+        let known = self.scheme_starts[first]
+            .then(|| {
+                self.schemes
+                    .iter()
+                    .find(|(s, _)| s.as_bytes().eq_ignore_ascii_case(scheme))
+            })
+            .flatten();
+        match known {
             Some(&(_, entry)) => self.on_scheme(hay, start..at.end, entry),
             None => self.on_url_host(hay, at.end),
         }
@@ -1655,6 +1672,17 @@ mod tests {
         assert!(scan("jobs://x").is_empty());
         assert!(scan("s3:// x").is_empty());
         assert_eq!(values("'s3://bucket/key'"), ["s3://bucket"]);
+    }
+
+    /// Schemes are matched in any case, the first byte's look-up too, and
+    /// a URL whose scheme is none of the table's is read by its host.
+    #[test]
+    fn schemes_in_any_case() {
+        assert_eq!(values("S3://bucket/key"), ["S3://bucket"]);
+        assert_eq!(values("Gs://b/x"), ["Gs://b"]);
+        assert_eq!(values("x WASBS://c@a.blob.core.windows.net/y").len(), 1);
+        let hosts = values("HTTPS://storage.googleapis.com/b and hTtP://api.openai.com/v1");
+        assert_eq!(hosts, ["storage.googleapis.com", "api.openai.com"]);
     }
 
     #[test]
