@@ -517,7 +517,7 @@ struct Recent {
 }
 
 thread_local! {
-    static RECENT: std::cell::RefCell<Vec<Option<Recent>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static RECENT: Slots<Recent> = const { Slots::new(Vec::new()) };
 }
 
 /// The attribute names of an endpoint finding, stored once.
@@ -1059,35 +1059,29 @@ impl Endpoints {
             h.write(part.unwrap_or("\0").as_bytes());
         }
         let slot = (h.finish() >> 32) as usize % RECENT_SETS;
-        RECENT.with(|recent| {
-            let Ok(mut recent) = recent.try_borrow_mut() else {
-                return self.entries[entry].attributes(caps, host, &self.names);
-            };
-            if recent.is_empty() {
-                recent.resize_with(RECENT_SETS, || None);
-            }
-            if let Some(r) = &recent[slot] {
-                if r.table == self.id
-                    && r.entry == entry
-                    && r.region.as_deref() == caps.region
-                    && r.service.as_deref() == caps.service
-                    && r.attributes.get_value(&self.names.host) == Some(host)
-                {
-                    return r.attributes.clone();
-                }
-            }
-            let attributes = self.entries[entry]
-                .attributes(caps, host, &self.names)
-                .shared();
-            recent[slot] = Some(Recent {
-                table: self.id,
-                entry,
-                region: caps.region.map(Box::from),
-                service: caps.service.map(Box::from),
-                attributes: attributes.clone(),
-            });
-            attributes
-        })
+        let seen = recall(&RECENT, slot, |r| {
+            let same = r.table == self.id
+                && r.entry == entry
+                && r.region.as_deref() == caps.region
+                && r.service.as_deref() == caps.service
+                && r.attributes.get_value(&self.names.host) == Some(host);
+            same.then(|| r.attributes.clone())
+        });
+        if let Some(attributes) = seen {
+            return attributes;
+        }
+        let attributes = self.entries[entry]
+            .attributes(caps, host, &self.names)
+            .shared();
+        let recent = Recent {
+            table: self.id,
+            entry,
+            region: caps.region.map(Box::from),
+            service: caps.service.map(Box::from),
+            attributes: attributes.clone(),
+        };
+        remember(&RECENT, RECENT_SETS, slot, recent);
+        attributes
     }
 
     /// A host around an anchor at `at`.
