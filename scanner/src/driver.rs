@@ -806,7 +806,7 @@ impl Scanner {
             return self.scan_whole(file, path, size, buf);
         }
         if self.config.mmap_threshold.is_some_and(|t| size >= t.max(1)) {
-            if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file) {
+            if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file, size) {
                 hook();
                 let (located, sha256) = rayon::join(
                     || self.scan_mapped(map.bytes(), path, None),

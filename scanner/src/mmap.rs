@@ -108,19 +108,28 @@ pub struct GuardedMap {
 }
 
 impl GuardedMap {
-    /// Maps `file` (of `len` bytes, non-zero), or returns `Ok(None)` when all
-    /// guard slots are in use (the caller then reads the file instead).
+    /// Maps the first `len` bytes of `file` (its size from the caller's
+    /// `stat`: no second one here), or returns `Ok(None)` when `len` is 0
+    /// or all guard slots are in use (the caller then reads the file
+    /// instead).
     ///
     /// # Errors
     /// When `mmap` fails.
-    pub fn new(file: &File) -> io::Result<Option<GuardedMap>> {
+    pub fn new(file: &File, len: u64) -> io::Result<Option<GuardedMap>> {
+        let Ok(map_len) = usize::try_from(len) else {
+            return Ok(None);
+        };
+        if map_len == 0 {
+            return Ok(None);
+        }
         install();
         // SAFETY: the file may change while mapped; truncation is made safe by
         // the SIGBUS guard registered below before any byte is read, and other
         // changes only change what we read, which the caller detects by
         // comparing the file's metadata before and after.
         let mut options = memmap2::MmapOptions::new();
-        if file.metadata().is_ok_and(|m| m.len() <= POPULATE_MAX) {
+        options.len(map_len);
+        if len <= POPULATE_MAX {
             options.populate();
         }
         let map = unsafe { options.map(file)? };
@@ -173,7 +182,9 @@ mod tests {
         let mut f = tempfile::tempfile().unwrap();
         let data = vec![b'7'; 1 << 20];
         f.write_all(&data).unwrap();
-        let map = GuardedMap::new(&f).unwrap().expect("a slot");
+        let map = GuardedMap::new(&f, data.len() as u64)
+            .unwrap()
+            .expect("a slot");
         assert_eq!(map.bytes()[100], b'7');
         assert!(!map.faulted());
         f.set_len(4096).unwrap();

@@ -157,7 +157,7 @@ pub(crate) fn scan_open_file(
     }
     after_open();
     if scanner.mmap_threshold().is_some_and(|t| size >= t.max(1)) {
-        if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file) {
+        if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file, size) {
             let out = dispatch(scanner, place, map.bytes())
                 .unwrap_or_else(|| scanner.scan_plain(place, map.bytes()));
             let out = settle_inline(scanner, out, map.bytes());
