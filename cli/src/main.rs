@@ -91,6 +91,10 @@ fn scan(opts: &ScanOpts) -> i32 {
         Err(e) => return fail(e),
     };
     let fail_on = opts.fail_on(&config);
+    let show_bar = !opts.quiet && std::io::stderr().is_terminal();
+    // Only a bar shows the byte total: without one, the walk spares a
+    // `stat` per file.
+    config.byte_totals = show_bar;
     // Workflows (#6): --staged / --history read blobs from git, not files.
     let git = match workflows::git_source(opts, &mut config) {
         Ok(g) => g,
@@ -115,7 +119,6 @@ fn scan(opts: &ScanOpts) -> i32 {
         )),
     };
     let progress = Progress::default();
-    let show_bar = !opts.quiet && std::io::stderr().is_terminal();
     let run = |sink: &dyn shekara_scanner::Sink| match (&git, &scanner) {
         (Some(g), Runner::Files(files)) => g.run(files, sink, &progress).map_err(|e| e.to_string()),
         _ => scanner.run(sink, &progress),

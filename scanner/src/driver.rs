@@ -233,6 +233,7 @@ impl Scanner {
             follow: config.follow,
             exclude,
             threads,
+            stat: config.byte_totals || config.cache.is_some(),
         };
         let cache = match &config.cache {
             Some(dir) => Some(
@@ -419,7 +420,7 @@ impl Scanner {
         progress
             .files_total
             .store(jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        let total: u64 = files.iter().map(|e| e.size).sum();
+        let total: u64 = files.iter().filter_map(|e| e.size).sum();
         progress
             .bytes_total
             .store(total, std::sync::atomic::Ordering::Relaxed);

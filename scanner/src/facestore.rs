@@ -118,7 +118,12 @@ fn model_files(files: &[Entry], rules: &Ruleset, cx: &Context<'_>) -> Vec<Findin
             a.insert("family", m.family);
             a.insert("task", m.task);
             a.insert("matched", m.matched);
-            a.insert("size", e.size.to_string());
+            // The walk `stat`s files only when asked; a model file named
+            // here is one of few, so its size is looked up now.
+            let size = e
+                .size
+                .or_else(|| std::fs::metadata(&e.path).ok().map(|m| m.len()));
+            a.insert("size", size.map_or_else(|| "unknown".into(), |n| n.to_string()));
             let sev = severity(rules, m.rule);
             Some(finding(
                 cx,
@@ -401,12 +406,12 @@ mod tests {
                     stack.push(p);
                 } else {
                     let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                    let size = std::fs::metadata(&p).unwrap().len();
+                    // As a walk without `stat` lists them: sizes looked up when needed.
                     v.push(Entry {
                         root: 0,
                         path: p,
                         rel: rel.into_bytes(),
-                        size,
+                        size: None,
                         stamp: None,
                     });
                 }
@@ -503,7 +508,7 @@ mod tests {
             "models/dlib_face_recognition_resnet_model_v1.dat.bz2",
             b"x",
         );
-        write(dir.path(), "models/arcface_r100.pth", b"x");
+        write(dir.path(), "models/arcface_r100.pth", b"weights");
         write(dir.path(), "models/resnet50.pth", b"x");
         write(dir.path(), "docs/arcface.md", b"x");
         let found = run(dir.path());
@@ -521,5 +526,8 @@ mod tests {
                 )
             ]
         );
+        // Listed without sizes (a walk that did not `stat`): looked up.
+        assert_eq!(&found[0].attributes["size"], "7");
+        assert_eq!(&found[1].attributes["size"], "1");
     }
 }

@@ -126,6 +126,11 @@ pub struct Config {
     /// Incremental sweeps: the cache directory (`--cache DIR`). Implies
     /// `hash_files` (cached results carry the file's digest).
     pub cache: Option<PathBuf>,
+    /// Know [`Progress::bytes_total`] before the scan starts: the walk then
+    /// `stat`s every file (see [`walk::WalkOptions::stat`]). For a progress
+    /// bar; without it the total counts only files whose size the walk
+    /// learnt anyway (with a cache). Default: yes.
+    pub byte_totals: bool,
 }
 
 impl Config {
@@ -148,6 +153,7 @@ impl Config {
             policy: None,
             baseline: None,
             inline_ignores: true,
+            byte_totals: true,
             limits: Limits::default(),
             shard: None,
             cache: None,

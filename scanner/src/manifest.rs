@@ -75,6 +75,7 @@ pub fn walk_options(
         follow,
         exclude: globs.build().map_err(|e| e.to_string())?,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        stat: true,
     })
 }
 
@@ -137,7 +138,7 @@ pub fn hash_tree(roots: &[PathBuf], opts: &WalkOptions) -> Vec<ManifestFile> {
             let (path, path_base64) = display(&e.rel);
             let (size, sha256) = match hash_file(&e.path) {
                 Ok((n, h)) => (n, Some(h)),
-                Err(_) => (e.size, None),
+                Err(_) => (e.size.unwrap_or_default(), None),
             };
             ManifestFile {
                 root: e.root,

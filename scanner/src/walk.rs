@@ -17,8 +17,9 @@ pub struct Entry {
     pub path: PathBuf,
     /// Path relative to the root, `/`-separated raw bytes.
     pub rel: Vec<u8>,
-    /// Size when enumerated.
-    pub size: u64,
+    /// Size when enumerated, when the walk was asked to `stat` every
+    /// file ([`WalkOptions::stat`]); the scan takes the size of the open file.
+    pub size: Option<u64>,
     /// Its identity and state when enumerated (the walk's own `stat`), for
     /// `--cache`: taken before the file is read, so a file that changes
     /// after it is a miss next time, never a stale hit.
@@ -58,6 +59,12 @@ pub struct WalkOptions {
     pub exclude: GlobSet,
     /// Walker threads.
     pub threads: usize,
+    /// `stat` every file as it is enumerated, for its size and identity
+    /// ([`Entry::size`], [`Entry::stamp`]). A scan does not need them: it
+    /// takes both from the open file. A `stat` by path is most of the
+    /// walk's time (on 3,900 files, 9 ms of it at 2 threads: 3.5 ms), so it
+    /// is made only for a cache, a progress bar's byte total or a manifest.
+    pub stat: bool,
 }
 
 /// Bytes of a path with `/` separators.
@@ -155,7 +162,7 @@ fn walk_root(ri: usize, root: &Path, opts: &WalkOptions, out: &Mutex<Walked>) {
         });
     b.build_parallel().run(|| {
         Box::new(|res| {
-            visit(ri, root, root_is_dir, res, out);
+            visit(ri, root, root_is_dir, opts.stat, res, out);
             WalkState::Continue
         })
     });
@@ -170,11 +177,12 @@ fn visit(
     ri: usize,
     root: &Path,
     root_is_dir: bool,
+    stat: bool,
     res: Result<ignore::DirEntry, ignore::Error>,
     out: &Mutex<Walked>,
 ) {
     let item = match res {
-        Ok(e) => classify(ri, root, root_is_dir, &e),
+        Ok(e) => classify(ri, root, root_is_dir, stat, &e),
         Err(err) => Some(Err(walk_error(ri, root, root_is_dir, &err))),
     };
     let mut w = out.lock().unwrap_or_else(|e| e.into_inner());
@@ -189,6 +197,7 @@ fn classify(
     ri: usize,
     root: &Path,
     root_is_dir: bool,
+    stat: bool,
     e: &ignore::DirEntry,
 ) -> Option<Result<Entry, Skipped>> {
     let rel = relative(root, root_is_dir, e.path());
@@ -215,12 +224,12 @@ fn classify(
     if !ft.is_file() {
         return skip(Reason::SpecialFile, special_kind(&ft));
     }
-    let meta = e.metadata().ok();
+    let meta = stat.then(|| e.metadata().ok()).flatten();
     Some(Ok(Entry {
         root: ri,
         path: e.path().to_path_buf(),
         rel,
-        size: meta.as_ref().map_or(0, |m| m.len()),
+        size: meta.as_ref().map(std::fs::Metadata::len),
         stamp: meta.as_ref().map(crate::cache::Stamp::of),
     }))
 }
