@@ -123,7 +123,10 @@ fn model_files(files: &[Entry], rules: &Ruleset, cx: &Context<'_>) -> Vec<Findin
             let size = e
                 .size
                 .or_else(|| std::fs::metadata(&e.path).ok().map(|m| m.len()));
-            a.insert("size", size.map_or_else(|| "unknown".into(), |n| n.to_string()));
+            a.insert(
+                "size",
+                size.map_or_else(|| "unknown".into(), |n| n.to_string()),
+            );
             let sev = severity(rules, m.rule);
             Some(finding(
                 cx,
