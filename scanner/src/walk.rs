@@ -283,3 +283,49 @@ fn error_path(err: &ignore::Error) -> (Option<&Path>, &ignore::Error) {
 fn is_loop(err: &ignore::Error) -> bool {
     matches!(err, ignore::Error::Loop { .. })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(stat: bool) -> WalkOptions {
+        WalkOptions {
+            gitignore: false,
+            follow: false,
+            exclude: GlobSet::empty(),
+            threads: 2,
+            stat,
+        }
+    }
+
+    #[test]
+    fn sizes_and_stamps_only_when_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("a.txt"), b"12345").unwrap();
+        std::fs::write(dir.path().join("d/b.bin"), vec![0u8; 3000]).unwrap();
+        let roots = [dir.path().to_path_buf()];
+        let listed = |w: &Walked| -> Vec<(Vec<u8>, Option<u64>, bool)> {
+            w.files
+                .iter()
+                .map(|e| (e.rel.clone(), e.size, e.stamp.is_some()))
+                .collect()
+        };
+        let with = walk(&roots, &options(true));
+        assert_eq!(
+            listed(&with),
+            [
+                (b"a.txt".to_vec(), Some(5), true),
+                (b"d/b.bin".to_vec(), Some(3000), true)
+            ]
+        );
+        let without = walk(&roots, &options(false));
+        assert_eq!(
+            listed(&without),
+            [
+                (b"a.txt".to_vec(), None, false),
+                (b"d/b.bin".to_vec(), None, false)
+            ]
+        );
+    }
+}

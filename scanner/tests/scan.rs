@@ -126,6 +126,12 @@ fn file_truncated_while_read_is_reported() {
 }
 
 #[test]
+fn file_truncated_before_it_is_read_whole_is_reported() {
+    // Below the mapping threshold: read whole, once, after the hook.
+    truncated_mid_scan(Some(64 << 20));
+}
+
+#[test]
 fn output_does_not_depend_on_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     for i in 0..40 {
