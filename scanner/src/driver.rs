@@ -824,10 +824,7 @@ impl Scanner {
         let mut reader = file;
         let n = match crate::windows::read_whole(&mut reader, size, buf) {
             Ok(n) => n,
-            Err(err) => {
-                let detail = format!("{} after 0 bytes", os_error(&err));
-                return self.failed(place, Reason::ReadError, detail);
-            }
+            Err(err) => return self.failed(place, Reason::ReadError, os_error(&err)),
         };
         let bytes = &buf[..n];
         if let Some(format) = crate::unpack::sniff(&bytes[..n.min(crate::unpack::SNIFF_LEN)]) {
