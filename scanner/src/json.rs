@@ -366,22 +366,11 @@ mod tests {
     #[test]
     fn enum_names_are_quoted_as_serde_quotes_them() {
         use shekara_detectors::{Confidence, Kind, Severity};
-        let kinds = [
-            Kind::Iin,
-            Kind::Bin,
-            Kind::BiometricTemplate,
-            Kind::FaceEmbedding,
-            Kind::FaceImageStore,
-            Kind::BiometricModel,
-            Kind::BiometricCode,
-            Kind::ForeignEndpoint,
-            Kind::DomesticEndpoint,
-        ];
-        let names = kinds
-            .iter()
-            .map(|k| k.as_str())
-            .chain(Severity::ALL.iter().map(|s| s.as_str()))
-            .chain([Confidence::Low, Confidence::Medium, Confidence::High].map(Confidence::as_str));
+        let names = Kind::ALL
+            .map(Kind::as_str)
+            .into_iter()
+            .chain(Severity::ALL.map(Severity::as_str))
+            .chain(Confidence::ALL.map(Confidence::as_str));
         for n in names {
             let mut ours = Vec::new();
             name(&mut ours, n);

@@ -58,6 +58,20 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in declaration order. The cache's encoding numbers kinds
+    /// by their place here: add new kinds at the end.
+    pub const ALL: [Kind; 9] = [
+        Kind::Iin,
+        Kind::Bin,
+        Kind::BiometricTemplate,
+        Kind::FaceEmbedding,
+        Kind::FaceImageStore,
+        Kind::BiometricModel,
+        Kind::BiometricCode,
+        Kind::ForeignEndpoint,
+        Kind::DomesticEndpoint,
+    ];
+
     /// The snake-case name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -150,6 +164,10 @@ pub enum Confidence {
 }
 
 impl Confidence {
+    /// Every confidence, least sure first (the cache's encoding numbers
+    /// them by their place here).
+    pub const ALL: [Confidence; 3] = [Confidence::Low, Confidence::Medium, Confidence::High];
+
     /// The lower-case name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -50,18 +50,8 @@ pub(super) const REASONS: [Reason; 8] = [
 /// Bytes of the version and stamp at the start of a value.
 pub(super) const HEAD: usize = 1 + 7 * 8;
 
-const KINDS: [Kind; 9] = [
-    Kind::Iin,
-    Kind::Bin,
-    Kind::BiometricTemplate,
-    Kind::FaceEmbedding,
-    Kind::FaceImageStore,
-    Kind::BiometricModel,
-    Kind::BiometricCode,
-    Kind::ForeignEndpoint,
-    Kind::DomesticEndpoint,
-];
-const CONFIDENCES: [Confidence; 3] = [Confidence::Low, Confidence::Medium, Confidence::High];
+const KINDS: [Kind; 9] = Kind::ALL;
+const CONFIDENCES: [Confidence; 3] = Confidence::ALL;
 
 /// Encodes an entry; `None` when a value cannot be represented (an unknown
 /// enum variant, a digest that is not SHA-256 hex): such a file is simply
