@@ -498,6 +498,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The literals of `g`, one of `e`'s groups, in its insertion order.
+    fn group_literals(e: &super::super::Engine, g: &super::super::LiteralGroup) -> Vec<Vec<u8>> {
+        g.patterns
+            .iter()
+            .map(|&(d, a)| e.detectors[d].anchors()[a].clone())
+            .collect()
+    }
+
     fn refs(lits: &[Vec<u8>]) -> Vec<&[u8]> {
         lits.iter().map(Vec::as_slice).collect()
     }
@@ -560,22 +568,14 @@ mod tests {
             .iter()
             .max_by_key(|g| g.patterns.len() * usize::from(!g.rare))
             .expect("a group");
-        let lits: Vec<Vec<u8>> = g
-            .patterns
-            .iter()
-            .map(|&(d, a)| e.detectors[d].anchors()[a].clone())
-            .collect();
+        let lits = group_literals(&e, g);
         let naive = super::super::Engine::build(super::super::builtin_detectors(), true, false);
         let g0 = naive
             .groups
             .iter()
             .find(|x| x.patterns.len() == g.patterns.len() && !x.rare)
             .expect("the same group");
-        let given: Vec<Vec<u8>> = g0
-            .patterns
-            .iter()
-            .map(|&(d, a)| naive.detectors[d].anchors()[a].clone())
-            .collect();
+        let given = group_literals(&naive, g0);
         assert!(cost(&refs(&lits)) < 0.95 * cost(&refs(&given)));
     }
 
@@ -630,11 +630,7 @@ mod tests {
             .iter()
             .find(|g| g.detectors.len() > 1)
             .expect("shared group");
-        let lits: Vec<Vec<u8>> = g
-            .patterns
-            .iter()
-            .map(|&(d, a)| e.detectors[d].anchors()[a].clone())
-            .collect();
+        let lits = group_literals(&e, g);
         let lits = refs(&lits);
         assert!(accepts(&lits, b"://"), "a literal is a candidate");
         for w in [
