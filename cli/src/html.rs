@@ -296,7 +296,7 @@ fn coverage(h: &mut String, r: &Report) {
 }
 
 fn location(f: &Finding) -> String {
-    let mut p = f.location.path.clone();
+    let mut p = f.location.path.to_string();
     for m in &f.location.inner {
         p.push_str(" ▸ ");
         p.push_str(m);
@@ -320,7 +320,7 @@ fn findings(h: &mut String, r: &Report) {
     for (i, f) in r.findings.iter().enumerate().take(MAX_ROWS) {
         let here = (
             f.location.root,
-            f.location.path.as_str(),
+            &*f.location.path,
             f.location.inner.as_slice(),
         );
         if current != Some(here) {

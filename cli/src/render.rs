@@ -306,7 +306,7 @@ pub fn text(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()
     for f in &report.findings {
         let here = (
             f.location.root,
-            f.location.path.as_str(),
+            &*f.location.path,
             f.location.inner.as_slice(),
         );
         if current != Some(here) {

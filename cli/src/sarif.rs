@@ -117,8 +117,8 @@ fn rules(report: &Report) -> Vec<Value> {
     let mut ids: BTreeSet<String> = rs.rules.iter().map(|r| r.id.clone()).collect();
     let mut kind_of: BTreeMap<String, Kind> = BTreeMap::new();
     for f in &report.findings {
-        ids.insert(f.rule.clone());
-        kind_of.entry(f.rule.clone()).or_insert(f.kind);
+        ids.insert(f.rule.to_string());
+        kind_of.entry(f.rule.to_string()).or_insert(f.kind);
     }
     ids.into_iter()
         .map(|id| rule(rs, &id, kind_of.get(&id).copied()))
@@ -242,9 +242,9 @@ fn aggregate<'a>(
     let mut by: BTreeMap<(String, usize, String, Vec<String>, bool), Group<'a>> = BTreeMap::new();
     for (i, f) in all {
         let key = (
-            f.rule.clone(),
+            f.rule.to_string(),
             f.location.root,
-            f.location.path.clone(),
+            f.location.path.to_string(),
             f.location.inner.clone(),
             suppressed.contains_key(&i),
         );
@@ -304,7 +304,7 @@ fn result(
     };
     let mut location = json!({"physicalLocation": physical(report, f)});
     if !f.location.inner.is_empty() {
-        let fq = std::iter::once(f.location.path.as_str())
+        let fq = std::iter::once(&*f.location.path)
             .chain(f.location.inner.iter().map(String::as_str))
             .collect::<Vec<_>>()
             .join("!/");
@@ -333,7 +333,7 @@ fn result(
             "occurrences": g.findings.iter().map(|(_, f)| f.count).sum::<u64>(),
         },
     });
-    if let Some(ri) = index.get(&f.rule) {
+    if let Some(ri) = index.get(&*f.rule) {
         r["ruleIndex"] = json!(ri);
     }
     if let Some(s) = suppressed.get(&i) {
@@ -369,7 +369,7 @@ fn physical(report: &Report, f: &Finding) -> Value {
         .scan
         .roots
         .get(f.location.root)
-        .is_some_and(|r| *r == f.location.path);
+        .is_some_and(|r| **r == *f.location.path);
     json!({
         "artifactLocation": {
             "uri": relative_uri(&f.location.path, root_is_file),

@@ -206,7 +206,7 @@ impl DeclaredEgress {
             attributes.insert(*k, v.clone());
         }
         RawFinding {
-            rule: d.rule.to_string(),
+            rule: d.rule.into(),
             kind: d.place.kind(),
             span: hay.abs(d.span.start)..hay.abs(d.span.end),
             value: d.value.clone().into_bytes(),

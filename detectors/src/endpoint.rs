@@ -325,8 +325,8 @@ struct Entry {
     spec: Endpoint,
     hosts: Vec<HostPattern>,
     regions: BTreeMap<String, Region>,
-    /// `endpoint.<id>`.
-    rule: String,
+    /// `endpoint.<id>`, interned: a finding carries it without a copy.
+    rule: &'static str,
     /// The attribute values of a finding without captures, stored once.
     values: PlaceValues,
 }
@@ -392,7 +392,7 @@ impl Entry {
             note: spec.note.as_deref().map(Value::from),
         };
         Entry {
-            rule: format!("endpoint.{}", spec.id),
+            rule: crate::intern(&format!("endpoint.{}", spec.id)),
             spec: spec.clone(),
             hosts,
             regions,
@@ -412,7 +412,7 @@ impl Entry {
             ),
         };
         Some(Place {
-            rule: self.rule.clone(),
+            rule: self.rule.to_string(),
             provider: self.spec.provider.clone(),
             service: service.map_or_else(|| self.spec.service.clone(), str::to_string),
             category: self.spec.category.clone(),
@@ -1035,7 +1035,7 @@ impl Endpoints {
             false => (Kind::ForeignEndpoint, self.foreign),
         };
         RawFinding {
-            rule: entry.rule.clone(),
+            rule: entry.rule.into(),
             kind,
             span: hay.abs(span.start)..hay.abs(span.end),
             value: hit.value,

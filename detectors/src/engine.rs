@@ -511,6 +511,33 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The built-in detectors name their rules by interned ids: a finding
+    /// carries its rule without an allocation of its own.
+    #[test]
+    fn builtin_findings_borrow_their_rule_ids() {
+        let e = Engine::builtin();
+        let rules = crate::Ruleset::builtin();
+        let mut texts: Vec<String> = rules
+            .endpoints
+            .iter()
+            .flat_map(|s| s.examples.iter().map(|x| x.text.clone()))
+            .collect();
+        texts.push("ИИН 850314319331, БИН 050340765602".into());
+        texts.push("trainer.push_to_hub(\"org/model\")".into());
+        let mut seen = 0;
+        for t in &texts {
+            for f in e.scan_input(t.as_bytes(), "config.py") {
+                assert!(
+                    matches!(f.rule, std::borrow::Cow::Borrowed(_)),
+                    "{} in {t:?}",
+                    f.rule
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen > rules.endpoints.len(), "{seen} findings");
+    }
+
     #[test]
     fn binary_magics_are_gated_and_few_text_anchors_shared() {
         let e = Engine::builtin();

@@ -27,7 +27,7 @@
 
 use std::ops::Range;
 
-pub use shekara_signatures::{Confidence, Kind, Ruleset, Severity};
+pub use shekara_signatures::{intern, Confidence, Kind, RuleId, Ruleset, Severity};
 
 pub mod attributes;
 pub mod biometric;
@@ -110,7 +110,7 @@ impl<'a> Haystack<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawFinding {
     /// Rule id, e.g. `kz.iin` or `endpoint.aws.s3`.
-    pub rule: String,
+    pub rule: RuleId,
     /// What was found.
     pub kind: Kind,
     /// Absolute byte span in the input.

@@ -83,7 +83,7 @@ fn sweep(url: &str, o: ObjectOptions) -> Report {
 fn iins_at(r: &Report, path: &str) -> u64 {
     r.findings
         .iter()
-        .filter(|f| f.kind == Kind::Iin && f.location.path == path)
+        .filter(|f| f.kind == Kind::Iin && &*f.location.path == path)
         .map(|f| f.count)
         .sum()
 }
@@ -176,7 +176,7 @@ fn sweeps_a_prefix_with_exact_counts_keys_digests_and_store_location() {
         .iter()
         .find(|f| f.rule == "store.location")
         .unwrap();
-    assert_eq!(loc.location.path, "s3://lake/raw");
+    assert_eq!(&*loc.location.path, "s3://lake/raw");
     assert_eq!(loc.kind, Kind::ForeignEndpoint);
     assert_eq!(loc.severity, shekara_scanner::Severity::High);
     assert_eq!(&loc.attributes["holds"], "iin");

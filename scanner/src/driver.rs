@@ -131,7 +131,7 @@ impl Unfinished {
 #[derive(Clone, Debug)]
 pub struct Later {
     findings: std::sync::Arc<crate::cache::Deferred>,
-    path: String,
+    path: Arc<str>,
     path_base64: Option<String>,
     /// The file, to scan again if its cached findings do not decode.
     entry: Entry,
@@ -170,7 +170,7 @@ impl FileResult {
     /// Settles the inline ignores of `located` from `bytes`, the whole input.
     fn settle_inline(&mut self, bytes: &[u8]) {
         let items = self.located.iter().enumerate();
-        let items = items.map(|(i, l)| (i, l.raw.span.start, l.raw.rule.as_str()));
+        let items = items.map(|(i, l)| (i, l.raw.span.start, &*l.raw.rule));
         self.inline = Some(crate::suppress::inline_from(bytes, items));
     }
 }
@@ -346,13 +346,13 @@ impl Scanner {
             .iter()
             .flat_map(|o| &o.findings)
             .filter(|f| f.kind == model)
-            .map(|f| (f.location.root, f.location.path.clone()))
+            .map(|f| (f.location.root, f.location.path.to_string()))
             .chain(
                 results
                     .iter()
                     .filter_map(|o| o.later.as_ref())
                     .filter(|l| l.findings.holds(model))
-                    .map(|l| (l.entry.root, l.path.clone())),
+                    .map(|l| (l.entry.root, l.path.to_string())),
             )
             .collect();
         let cx = crate::facestore::Context {
@@ -476,7 +476,7 @@ impl Scanner {
                         let (path, path_base64) = display_path(&place.rel);
                         outcome.later = Some(Later {
                             findings: std::sync::Arc::new(later),
-                            path,
+                            path: path.into(),
                             path_base64,
                             entry: e.clone(),
                         });
@@ -994,7 +994,8 @@ impl Scanner {
     /// Turns a file result into report items: masked findings, coverage, digest.
     pub(crate) fn outcome(&self, place: &Place, r: FileResult) -> Outcome {
         // The display path is worked out once, not per finding.
-        let shown = display_path(&place.rel);
+        let (path, path_base64) = display_path(&place.rel);
+        let shown = (std::sync::Arc::<str>::from(path), path_base64);
         let mut findings: Vec<Finding> = r
             .located
             .into_iter()
@@ -1020,7 +1021,7 @@ impl Scanner {
         let files = r
             .sha256
             .map(|sha256| ScannedFile {
-                path: shown.0.clone(),
+                path: shown.0.to_string(),
                 path_base64: shown.1.clone(),
                 root: place.root,
                 inner: place.inner.clone(),
@@ -1042,7 +1043,7 @@ impl Scanner {
         }
     }
 
-    fn finding(&self, place: &Place, shown: &(String, Option<String>), l: Located) -> Finding {
+    fn finding(&self, place: &Place, shown: &(Arc<str>, Option<String>), l: Located) -> Finding {
         let raw = l.raw;
         let (path, path_base64) = shown.clone();
         Finding {
@@ -1149,7 +1150,7 @@ impl Scanner {
                 if later.findings.decode_into(&mut part).is_some() {
                     for f in &mut part {
                         f.location.root = later.entry.root;
-                        f.location.path.clone_from(&later.path);
+                        f.location.path = Arc::clone(&later.path);
                         f.location.path_base64.clone_from(&later.path_base64);
                     }
                     known.add(base, part.len(), o.inline.take());
@@ -1451,7 +1452,7 @@ fn decode_in_place(outcomes: &[Outcome]) -> Option<Vec<Finding>> {
                     damaged.store(true, Ordering::Relaxed);
                 }
                 f.location.root = later.entry.root;
-                f.location.path.clone_from(&later.path);
+                f.location.path = Arc::clone(&later.path);
                 f.location.path_base64.clone_from(&later.path_base64);
                 f
             },
@@ -1463,18 +1464,19 @@ fn decode_in_place(outcomes: &[Outcome]) -> Option<Vec<Finding>> {
 /// A cached result as the outcome of this file (at its place in this scan).
 fn cached_outcome(place: &Place, hit: crate::cache::Entry) -> Outcome {
     let (path, path_base64) = display_path(&place.rel);
+    let path: Arc<str> = path.into();
     let findings = hit
         .findings
         .into_iter()
         .map(|mut f| {
             f.location.root = place.root;
-            f.location.path.clone_from(&path);
+            f.location.path = Arc::clone(&path);
             f.location.path_base64.clone_from(&path_base64);
             f
         })
         .collect();
     let file = |inner: Vec<String>, size: u64, sha256: String| ScannedFile {
-        path: path.clone(),
+        path: path.to_string(),
         path_base64: path_base64.clone(),
         root: place.root,
         inner,
@@ -1492,7 +1494,7 @@ fn cached_outcome(place: &Place, hit: crate::cache::Entry) -> Outcome {
         .not_scanned
         .into_iter()
         .map(|n| NotScanned {
-            path: path.clone(),
+            path: path.to_string(),
             path_base64: path_base64.clone(),
             root: place.root,
             inner: n.inner,
@@ -1672,7 +1674,7 @@ impl Read for HashingReader<'_> {
 fn empty_finding() -> Finding {
     Finding {
         kind: shekara_detectors::Kind::Iin,
-        rule: String::new(),
+        rule: "".into(),
         severity: shekara_detectors::Severity::Info,
         confidence: shekara_detectors::Confidence::Low,
         location: crate::model::Location::at(String::new(), 0),

@@ -90,7 +90,7 @@ struct Spec<'a> {
 fn finding(cx: &Context<'_>, s: Spec<'_>, attributes: shekara_detectors::Attributes) -> Finding {
     Finding {
         kind: s.kind,
-        rule: s.rule.to_string(),
+        rule: s.rule.to_string().into(),
         severity: s.severity,
         confidence: s.confidence,
         location: Location::at(s.path.to_string(), s.root),
@@ -451,7 +451,7 @@ mod tests {
         }
         let found = run(dir.path());
         assert_eq!(found.len(), 1, "{found:#?}");
-        assert_eq!(found[0].location.path, "crops");
+        assert_eq!(&*found[0].location.path, "crops");
         assert_eq!(found[0].count, 12);
         assert_eq!(found[0].kind, Kind::FaceImageStore);
     }
@@ -476,7 +476,7 @@ mod tests {
         write(dir.path(), "lfw/pairs.txt", b"10\t300\n");
         let found = run(dir.path());
         assert_eq!(found.len(), 1, "{found:#?}");
-        assert_eq!(found[0].location.path, "lfw");
+        assert_eq!(&*found[0].location.path, "lfw");
         assert_eq!(found[0].count, 12);
         assert_eq!(found[0].confidence, Confidence::High);
         assert_eq!(&found[0].attributes["dataset"], "LFW");
@@ -499,7 +499,7 @@ mod tests {
             );
         }
         let found = run(dir.path());
-        let paths: Vec<&str> = found.iter().map(|f| f.location.path.as_str()).collect();
+        let paths: Vec<&str> = found.iter().map(|f| &*f.location.path).collect();
         assert_eq!(paths, ["celeba/Anno", "face_crops"]);
     }
 
@@ -517,7 +517,7 @@ mod tests {
         let found = run(dir.path());
         let got: Vec<(&str, &str)> = found
             .iter()
-            .map(|f| (f.location.path.as_str(), &f.attributes["family"]))
+            .map(|f| (&*f.location.path, &f.attributes["family"]))
             .collect();
         assert_eq!(
             got,

@@ -304,10 +304,10 @@ mod tests {
         for (i, s) in tricky.iter().enumerate() {
             let mut f = base();
             f.kind = kinds[i % kinds.len()];
-            f.rule = format!("rule{s}");
+            f.rule = format!("rule{s}").into();
             f.severity = Severity::ALL[i % Severity::ALL.len()];
             f.confidence = [Confidence::Low, Confidence::Medium, Confidence::High][i % 3];
-            f.location.path = (*s).to_string();
+            f.location.path = (*s).into();
             f.location.path_base64 = (i % 2 == 0).then(|| format!("b64{s}"));
             f.location.root = i * 1000;
             f.location.inner = tricky[..i].iter().map(|m| m.to_string()).collect();

@@ -269,10 +269,10 @@ fn merge_store_findings(findings: &mut Vec<crate::model::Finding>) {
 fn identity(f: &crate::model::Finding) -> (usize, String, Vec<String>, u64, String, String) {
     (
         f.location.root,
-        f.location.path.clone(),
+        f.location.path.to_string(),
         f.location.inner.clone(),
         f.location.byte_offset,
-        f.rule.clone(),
+        f.rule.to_string(),
         f.evidence.fingerprint.clone(),
     )
 }

@@ -18,7 +18,9 @@ fn ser_display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Resul
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Location {
     /// Path relative to its scan root, with `/` (lossy UTF-8; see `path_base64`).
-    pub path: String,
+    /// Shared by the findings of one file: one allocation per file, and the
+    /// one copy stays in cache while the report is written.
+    pub path: std::sync::Arc<str>,
     /// The raw path bytes, base64, present only when the path is not UTF-8.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_base64: Option<String>,
@@ -71,7 +73,7 @@ impl Location {
     /// no member, line or column, offset 0.
     pub fn at(path: String, root: usize) -> Location {
         Location {
-            path,
+            path: path.into(),
             path_base64: None,
             root,
             inner: Vec::new(),
@@ -103,7 +105,7 @@ pub struct Finding {
     #[serde(serialize_with = "ser_display")]
     pub kind: Kind,
     /// The rule that found it.
-    pub rule: String,
+    pub rule: shekara_detectors::RuleId,
     /// How bad it is.
     #[serde(serialize_with = "ser_display")]
     pub severity: Severity,

@@ -326,7 +326,7 @@ impl Policy {
     pub fn apply(&self, findings: &mut [Finding]) {
         for f in findings.iter_mut() {
             self.reclassify(f);
-            if let Some(s) = self.severity.get(&f.rule) {
+            if let Some(s) = self.severity.get(&*f.rule) {
                 f.severity = *s;
             }
         }

@@ -91,8 +91,8 @@ impl Baseline {
             .iter()
             .map(|f| Accepted {
                 fingerprint: f.evidence.fingerprint.clone(),
-                rule: f.rule.clone(),
-                path: Some(f.location.path.clone()),
+                rule: f.rule.to_string(),
+                path: Some(f.location.path.to_string()),
                 reason: reason.map(String::from),
                 expires: expires.map(String::from),
             })
@@ -153,7 +153,7 @@ impl Baseline {
         self.accept.iter().find(|a| {
             a.fingerprint == f.evidence.fingerprint
                 && a.rule == f.rule
-                && a.path.as_ref().is_none_or(|p| *p == f.location.path)
+                && a.path.as_deref().is_none_or(|p| p == &*f.location.path)
                 && a.expires.as_deref().is_none_or(|d| d >= today)
         })
     }
@@ -240,7 +240,7 @@ pub fn inline_in_bytes(findings: &[Finding], bytes: &[u8]) -> crate::cache::Inli
     inline_from(
         bytes,
         top.filter(|(_, f)| f.location.inner.is_empty())
-            .map(|(i, f)| (i, f.location.byte_offset, f.rule.as_str())),
+            .map(|(i, f)| (i, f.location.byte_offset, &*f.rule)),
     )
 }
 
@@ -286,7 +286,7 @@ fn file_runs(findings: &[Finding], wanted: impl Fn(usize) -> bool) -> Vec<std::o
     fn key(f: &Finding) -> (usize, &str, Option<&str>) {
         (
             f.location.root,
-            f.location.path.as_str(),
+            &*f.location.path,
             f.location.path_base64.as_deref(),
         )
     }

@@ -187,7 +187,7 @@ fn tallies(report: &Report) -> BTreeMap<Artefact, Tally> {
         if f.location.inner.is_empty() {
             continue;
         }
-        let path = f.location.path.as_str();
+        let path = &*f.location.path;
         let same = archive
             .as_ref()
             .is_some_and(|(a, _)| a.root == root && a.path.as_deref() == Some(path));
@@ -404,7 +404,7 @@ fn provider_pairs<'r>(report: &'r Report, idx: &[usize]) -> BTreeSet<(&'r str, &
                 Some((seen, p, c)) if a.shared_id() == Some(seen) => (p, c),
                 _ => {
                     let named = a.get_value(&provider);
-                    let p = named.unwrap_or(f.rule.as_str());
+                    let p = named.unwrap_or(&*f.rule);
                     let c = a.get_value(&country).unwrap_or("unknown");
                     // Only a set that names its provider: otherwise the
                     // rule, which differs from finding to finding, stands in.

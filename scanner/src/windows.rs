@@ -164,7 +164,7 @@ impl<'e> InputScan<'e> {
                 let at = (raw.span.start - base) as usize;
                 match crate::suppress::inline_in_window(bytes, base, at, self.at_end, &raw.rule) {
                     Some(None) => {}
-                    Some(Some(why)) => s.hits.push((raw.span.start, raw.rule.clone(), why)),
+                    Some(Some(why)) => s.hits.push((raw.span.start, raw.rule.to_string(), why)),
                     None => {
                         s.complete = false;
                         break;

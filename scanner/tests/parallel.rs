@@ -95,7 +95,7 @@ fn findings(r: &Report) -> Vec<Finding> {
 fn count(r: &Report, path: &str, kind: &str, aggregated: bool) -> u64 {
     r.findings
         .iter()
-        .filter(|f| f.location.path == path && f.kind.to_string() == kind)
+        .filter(|f| &*f.location.path == path && f.kind.to_string() == kind)
         .filter(|f| f.attributes.get("aggregated").is_some() == aggregated)
         .map(|f| f.count)
         .sum()

@@ -31,6 +31,24 @@ fn big_text(bytes: usize) -> Vec<u8> {
     v
 }
 
+/// The findings of one file share one copy of its path.
+#[test]
+fn findings_of_a_file_share_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.txt"), big_text(4096)).unwrap();
+    fs::write(dir.path().join("b.txt"), big_text(2048)).unwrap();
+    let r = run(config(dir.path()));
+    let of = |name: &str| -> Vec<&std::sync::Arc<str>> {
+        let f = r.findings.iter().filter(|f| &*f.location.path == name);
+        f.map(|f| &f.location.path).collect()
+    };
+    let (a, b) = (of("a.txt"), of("b.txt"));
+    assert!(a.len() > 10 && b.len() > 5, "{} {}", a.len(), b.len());
+    assert!(a.iter().all(|p| std::sync::Arc::ptr_eq(p, a[0])));
+    assert!(b.iter().all(|p| std::sync::Arc::ptr_eq(p, b[0])));
+    assert!(!std::sync::Arc::ptr_eq(a[0], b[0]));
+}
+
 /// (path, offset, line, column, rule) of each finding.
 type Position = (String, u64, Option<u64>, Option<u64>, String);
 
@@ -40,11 +58,11 @@ fn positions(r: &Report) -> Vec<Position> {
         .map(|f| {
             let l = &f.location;
             (
-                l.path.clone(),
+                l.path.to_string(),
                 l.byte_offset,
                 l.line,
                 l.column,
-                f.rule.clone(),
+                f.rule.to_string(),
             )
         })
         .collect()
@@ -145,11 +163,7 @@ fn output_does_not_depend_on_thread_count() {
         c.threads = threads;
         let r = run(c);
         // In path order, whatever order the threads took the files in.
-        let paths: Vec<&str> = r
-            .findings
-            .iter()
-            .map(|f| f.location.path.as_str())
-            .collect();
+        let paths: Vec<&str> = r.findings.iter().map(|f| &*f.location.path).collect();
         assert!(paths.windows(2).all(|w| w[0] <= w[1]), "{threads} threads");
         assert_eq!(paths.first(), Some(&"d0/f0.txt"));
         reports.push((
@@ -207,7 +221,7 @@ fn file_digests_agree_across_read_paths_and_with_blobs() {
     let from_file: Vec<_> = plain
         .findings
         .iter()
-        .filter(|f| f.location.path == "small.txt")
+        .filter(|f| &*f.location.path == "small.txt")
         .cloned()
         .collect();
     assert_eq!(blob.findings, from_file);

@@ -55,7 +55,7 @@ fn nested_tgz_zip_txt_gives_exact_count_and_full_inner_path() {
     let found = iins(&r);
     assert_eq!(found.len(), 37);
     for f in &found {
-        assert_eq!(f.location.path, "outer.tar.gz");
+        assert_eq!(&*f.location.path, "outer.tar.gz");
         assert_eq!(f.location.inner, ["inner/data.zip", "notes/people.txt"]);
     }
     assert!(r.coverage.complete, "{:?}", r.coverage.not_scanned);
@@ -423,7 +423,7 @@ fn check_image(r: &Report, img: &Image, root_path: &str) {
         .collect();
     assert_eq!(occurrences(&users), img.users_iins);
     for f in &users {
-        assert_eq!(f.location.path, root_path);
+        assert_eq!(&*f.location.path, root_path);
         assert_eq!(f.location.inner[0], img.layers[0]);
         assert_eq!(&f.attributes["layer"], "0");
         assert_eq!(&f.attributes["hidden_by_layer"], "1");
@@ -481,7 +481,7 @@ fn oci_layout_directory_is_one_artefact() {
         "{:?}",
         r.coverage.not_scanned
     );
-    assert!(r.findings.iter().all(|f| f.location.path == "img"));
+    assert!(r.findings.iter().all(|f| &*f.location.path == "img"));
 }
 
 #[test]

@@ -64,9 +64,9 @@ fn summary_of(r: &Report) -> Vec<(String, u64, String, String)> {
         .iter()
         .map(|f| {
             (
-                f.location.path.clone(),
+                f.location.path.to_string(),
                 f.location.byte_offset,
-                f.rule.clone(),
+                f.rule.to_string(),
                 f.evidence.fingerprint.clone(),
             )
         })
@@ -127,7 +127,7 @@ fn cache_skips_unchanged_files_rereads_changed_ones_and_is_invalidated_by_the_ke
     assert!(!third
         .findings
         .iter()
-        .any(|f| f.location.path == "d1/f001.csv"));
+        .any(|f| &*f.location.path == "d1/f001.csv"));
     assert_eq!(third.findings.len(), first.findings.len() - 1);
 
     // Another fingerprint key: cached fingerprints would be wrong, so all is read again.

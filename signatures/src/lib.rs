@@ -25,6 +25,31 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+/// A rule id as findings carry it: the interned id (no allocation per
+/// finding, and the one copy stays in cache while a report is written), or
+/// an owned one read back from a report or a cache.
+pub type RuleId = std::borrow::Cow<'static, str>;
+
+/// The one `'static` copy of `id`, made on first use.
+///
+/// For rule ids built at run time (`endpoint.<id>` from the endpoint table):
+/// each distinct id is stored once per process, so the memory this keeps is
+/// bounded by the number of distinct ids, not by findings or detector builds.
+pub fn intern(id: &str) -> &'static str {
+    static IDS: OnceLock<std::sync::Mutex<std::collections::HashSet<&'static str>>> =
+        OnceLock::new();
+    let mut ids = IDS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(&known) = ids.get(id) {
+        return known;
+    }
+    let made: &'static str = Box::leak(id.to_owned().into_boxed_str());
+    ids.insert(made);
+    made
+}
+
 /// The embedded data files, by name. The digest is computed over these bytes.
 pub const DATA_FILES: &[(&str, &str)] = &[
     ("rules.toml", include_str!("../data/rules.toml")),
@@ -754,6 +779,18 @@ fn compute_digest() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An id interned twice is the one copy; another id is another copy.
+    #[test]
+    fn interned_ids_are_one_copy_each() {
+        let a = intern(&format!("endpoint.{}", "test.one"));
+        let b = intern("endpoint.test.one");
+        let c = intern("endpoint.test.two");
+        assert_eq!(a, "endpoint.test.one");
+        assert!(std::ptr::eq(a, b), "the same id, one copy");
+        assert_eq!(c, "endpoint.test.two");
+        assert!(!std::ptr::eq(a, c));
+    }
 
     /// The JSON that `build.rs` made is what the binary loads: every file
     /// has one, it parses, and the ruleset is the one the TOML gives.

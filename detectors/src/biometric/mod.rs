@@ -94,7 +94,7 @@ pub fn finding(hay: &Haystack<'_>, at: usize, kind: Kind, sev: Severity, p: Pars
     let end = at.saturating_add(p.len).min(hay.bytes.len());
     let span_end = at.saturating_add(SPAN).min(end.max(at + 1));
     RawFinding {
-        rule: p.rule.to_string(),
+        rule: p.rule.into(),
         kind,
         span: hay.abs(at)..hay.abs(span_end),
         value: hay.bytes[at..end].to_vec(),

@@ -536,7 +536,8 @@ impl<'a> Reader<'a> {
         let confidence = *CONFIDENCES.get(usize::from(self.u8()?))?;
         let inner = self.strings()?;
         let location = Location {
-            path: String::new(),
+            // Set by the caller, which knows the file (one path for all its findings).
+            path: "".into(),
             path_base64: None,
             root: 0,
             inner,
@@ -568,7 +569,7 @@ impl<'a> Reader<'a> {
         };
         Some(Finding {
             kind,
-            rule,
+            rule: rule.into(),
             severity,
             confidence,
             location,
@@ -593,11 +594,11 @@ mod tests {
             .enumerate()
             .map(|(i, &kind)| Finding {
                 kind,
-                rule: format!("rule.{i}"),
+                rule: format!("rule.{i}").into(),
                 severity: Severity::ALL[i % 5],
                 confidence: CONFIDENCES[i % 3],
                 location: Location {
-                    path: String::new(),
+                    path: "".into(),
                     path_base64: None,
                     root: 0,
                     inner: if i % 2 == 0 {

@@ -1110,7 +1110,7 @@ impl Columns {
                 Confidence::Medium
             },
             location: Location {
-                path,
+                path: path.into(),
                 path_base64,
                 root: place.root,
                 inner: place.inner.clone(),
