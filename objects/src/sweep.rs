@@ -522,8 +522,8 @@ impl Sweep {
             location: Location::at(store.url.clone(), store.root),
             count: 1,
             evidence: Evidence {
-                masked: store.host.clone(),
-                fingerprint: self.key.fingerprint(store.host.as_bytes()),
+                masked: store.host.as_str().into(),
+                fingerprint: self.key.fingerprint_shared(store.host.as_bytes()),
                 raw: None,
             },
             attributes,

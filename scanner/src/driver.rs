@@ -1677,11 +1677,12 @@ fn empty_finding() -> Finding {
         rule: "".into(),
         severity: shekara_detectors::Severity::Info,
         confidence: shekara_detectors::Confidence::Low,
-        location: crate::model::Location::at(String::new(), 0),
+        // The empty shared strings: the one static copy, no allocation.
+        location: crate::model::Location::at(Arc::<str>::default(), 0),
         count: 0,
         evidence: Evidence {
-            masked: String::new(),
-            fingerprint: String::new(),
+            masked: Arc::default(),
+            fingerprint: Arc::default(),
             raw: None,
         },
         attributes: shekara_detectors::Attributes::new(),

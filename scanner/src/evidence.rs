@@ -3,6 +3,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use shekara_detectors::hash::{recall, remember, slot_of, Slots};
 use shekara_detectors::Kind;
@@ -24,8 +25,8 @@ struct Remembered {
     key: [u8; 32],
     kind: Kind,
     value: Box<[u8]>,
-    masked: String,
-    fingerprint: String,
+    masked: Arc<str>,
+    fingerprint: Arc<str>,
 }
 
 thread_local! {
@@ -138,9 +139,12 @@ impl FingerprintKey {
     /// findings of 11.8k values), and a keyed hash, its hex and the mask
     /// cost ≈ 1,400 instructions, a repeat two copies. National IDs, nearly
     /// all distinct, are worked out each time.
-    pub fn masked_and_fingerprint(&self, kind: Kind, value: &[u8]) -> (String, String) {
+    ///
+    /// A repeat shares the remembered copies (no allocation); a value worked
+    /// out is written once, into its shared copy.
+    pub fn masked_and_fingerprint(&self, kind: Kind, value: &[u8]) -> (Arc<str>, Arc<str>) {
         if matches!(kind, Kind::Iin | Kind::Bin) || value.len() > REMEMBERED_LEN {
-            return (mask(kind, value), self.fingerprint(value));
+            return (mask_shared(kind, value), self.fingerprint_shared(value));
         }
         let slot = slot_of(kind as u64, value, REMEMBERED);
         let seen = recall(&REMEMBER, slot, |m| {
@@ -150,7 +154,7 @@ impl FingerprintKey {
         if let Some(both) = seen {
             return both;
         }
-        let (masked, fingerprint) = (mask(kind, value), self.fingerprint(value));
+        let (masked, fingerprint) = (mask_shared(kind, value), self.fingerprint_shared(value));
         let entry = Remembered {
             key: self.key,
             kind,
@@ -164,6 +168,11 @@ impl FingerprintKey {
 
     /// The keyed fingerprint of a raw value: `bk3:` and 32 hex digits (128 bits).
     pub fn fingerprint(&self, value: &[u8]) -> String {
+        self.fingerprint_shared(value).to_string()
+    }
+
+    /// [`FingerprintKey::fingerprint`], written once into a shared copy.
+    pub fn fingerprint_shared(&self, value: &[u8]) -> Arc<str> {
         // A short value (most are) is hashed in one call, with the context
         // before it in a buffer on the stack: the same digest as hashing
         // both in turn, without setting up an incremental hasher.
@@ -189,7 +198,7 @@ impl FingerprintKey {
             text[5 + 2 * i] = HEX[usize::from(b & 15)];
         }
         // ASCII: the conversion cannot fail.
-        String::from_utf8(text.to_vec()).unwrap_or_default()
+        std::str::from_utf8(&text).unwrap_or_default().into()
     }
 }
 
@@ -229,6 +238,27 @@ pub fn mask(kind: Kind, value: &[u8]) -> String {
             format!("[biometric data: {} bytes withheld]", value.len())
         }
         _ => crate::text::escape_lossy(value),
+    }
+}
+
+/// [`mask`], written once into a shared copy: a national ID's mask (12
+/// ASCII digits, most findings) is put together on the stack.
+fn mask_shared(kind: Kind, value: &[u8]) -> Arc<str> {
+    let mut buf = [0u8; 16];
+    let digits = matches!(kind, Kind::Iin | Kind::Bin) && value.is_ascii();
+    match buf
+        .get_mut(..value.len())
+        .filter(|_| digits && value.len() > 6)
+    {
+        Some(out) => {
+            let n = out.len();
+            out[..4].copy_from_slice(&value[..4]);
+            out[4..n - 2].fill(b'*');
+            out[n - 2..].copy_from_slice(&value[n - 2..]);
+            // ASCII in, ASCII out.
+            std::str::from_utf8(out).unwrap_or_default().into()
+        }
+        None => mask(kind, value).into(),
     }
 }
 
@@ -283,7 +313,8 @@ mod tests {
                 for key in &keys {
                     for kind in kinds {
                         let want = (mask(kind, value), key.fingerprint(value));
-                        assert_eq!(key.masked_and_fingerprint(kind, value), want);
+                        let (m, f) = key.masked_and_fingerprint(kind, value);
+                        assert_eq!((m.to_string(), f.to_string()), want);
                     }
                 }
             }
@@ -299,6 +330,23 @@ mod tests {
             mask(Kind::ForeignEndpoint, b"s3.amazonaws.com"),
             "s3.amazonaws.com"
         );
+    }
+
+    /// The mask put together on the stack is [`mask`]'s, for every kind,
+    /// every length around and past the stack buffer, and bytes that are
+    /// not ASCII.
+    #[test]
+    fn shared_mask_is_the_mask() {
+        let mut values: Vec<Vec<u8>> = (0..=20)
+            .map(|n| b"85031431933112345678"[..n].to_vec())
+            .collect();
+        values.push("8503ЖСН14319".as_bytes().to_vec());
+        values.push(b"8503\xff\xfe431933".to_vec());
+        for kind in Kind::ALL {
+            for v in &values {
+                assert_eq!(&*mask_shared(kind, v), mask(kind, v), "{kind:?} {v:?}");
+            }
+        }
     }
 
     #[test]

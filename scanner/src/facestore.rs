@@ -96,8 +96,8 @@ fn finding(cx: &Context<'_>, s: Spec<'_>, attributes: shekara_detectors::Attribu
         location: Location::at(s.path.to_string(), s.root),
         count: s.count,
         evidence: Evidence {
-            masked: crate::text::escape_lossy(s.path.as_bytes()),
-            fingerprint: cx.key.fingerprint(s.path.as_bytes()),
+            masked: crate::text::escape_lossy(s.path.as_bytes()).into(),
+            fingerprint: cx.key.fingerprint_shared(s.path.as_bytes()),
             raw: cx.reveal.then(|| s.path.to_string()),
         },
         attributes,

@@ -233,7 +233,7 @@ mod tests {
             rule: "kz.iin".into(),
             severity: Severity::High,
             confidence: Confidence::Medium,
-            location: Location::at("data/a.csv".into(), 0),
+            location: Location::at("data/a.csv", 0),
             count: 1,
             evidence: Evidence {
                 masked: "8503******31".into(),
@@ -317,7 +317,7 @@ mod tests {
             f.location.commit = (i % 2 == 0).then(|| s.repeat(2));
             f.location.author_date = (i > 2).then(|| "2026-01-01T00:00:00Z".into());
             f.count = i as u64 * 7;
-            f.evidence.masked = format!("m{s}");
+            f.evidence.masked = format!("m{s}").into();
             f.evidence.raw = (i % 2 == 1).then(|| s.to_string());
             for (j, v) in tricky.iter().enumerate().take(i + 1) {
                 f.attributes.insert(format!("k{j}{v}"), format!("{v}{j}"));

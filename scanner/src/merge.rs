@@ -273,7 +273,7 @@ fn identity(f: &crate::model::Finding) -> (usize, String, Vec<String>, u64, Stri
         f.location.inner.clone(),
         f.location.byte_offset,
         f.rule.to_string(),
-        f.evidence.fingerprint.clone(),
+        f.evidence.fingerprint.to_string(),
     )
 }
 

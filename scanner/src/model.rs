@@ -55,7 +55,7 @@ impl Finding {
             rule: "r".into(),
             severity: Severity::High,
             confidence: shekara_detectors::Confidence::High,
-            location: Location::at(path.into(), 0),
+            location: Location::at(path, 0),
             count: 1,
             evidence: Evidence {
                 masked: "m".into(),
@@ -71,7 +71,7 @@ impl Finding {
 impl Location {
     /// A place that is a whole file or folder (`path` under root `root`):
     /// no member, line or column, offset 0.
-    pub fn at(path: String, root: usize) -> Location {
+    pub fn at(path: impl Into<std::sync::Arc<str>>, root: usize) -> Location {
         Location {
             path: path.into(),
             path_base64: None,
@@ -87,12 +87,16 @@ impl Location {
 }
 
 /// What a report may show of the matched value.
+///
+/// The masked value and the fingerprint are shared: findings of one value
+/// (an endpoint host named again and again) point to one copy, which a
+/// thread remembers (see `FingerprintKey::masked_and_fingerprint`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Evidence {
     /// Masked value, e.g. `8503******31`.
-    pub masked: String,
+    pub masked: std::sync::Arc<str>,
     /// Keyed fingerprint of the raw value: equal values give equal fingerprints under one key.
-    pub fingerprint: String,
+    pub fingerprint: std::sync::Arc<str>,
     /// The raw value: only with `--reveal`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,

@@ -464,7 +464,7 @@ mod tests {
             rule: "endpoint.x".into(),
             severity: Severity::Medium,
             confidence: Confidence::High,
-            location: Location::at("a".into(), 0),
+            location: Location::at("a", 0),
             count: 1,
             evidence: Evidence {
                 masked: host.into(),

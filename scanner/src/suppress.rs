@@ -90,7 +90,7 @@ impl Baseline {
         let mut accept: Vec<Accepted> = findings
             .iter()
             .map(|f| Accepted {
-                fingerprint: f.evidence.fingerprint.clone(),
+                fingerprint: f.evidence.fingerprint.to_string(),
                 rule: f.rule.to_string(),
                 path: Some(f.location.path.to_string()),
                 reason: reason.map(String::from),
@@ -151,7 +151,7 @@ impl Baseline {
     /// The entry accepting `f` on `today` (`YYYY-MM-DD`), if any.
     fn accepts(&self, f: &Finding, today: &str) -> Option<&Accepted> {
         self.accept.iter().find(|a| {
-            a.fingerprint == f.evidence.fingerprint
+            *a.fingerprint == *f.evidence.fingerprint
                 && a.rule == f.rule
                 && a.path.as_deref().is_none_or(|p| p == &*f.location.path)
                 && a.expires.as_deref().is_none_or(|d| d >= today)

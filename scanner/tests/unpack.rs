@@ -123,7 +123,7 @@ fn archives_from_blobs_and_streams_match_files() {
                 (
                     f.location.inner.clone(),
                     f.location.byte_offset,
-                    f.evidence.fingerprint.clone(),
+                    f.evidence.fingerprint.to_string(),
                 )
             })
             .collect()

@@ -67,7 +67,7 @@ fn summary_of(r: &Report) -> Vec<(String, u64, String, String)> {
                 f.location.path.to_string(),
                 f.location.byte_offset,
                 f.rule.to_string(),
-                f.evidence.fingerprint.clone(),
+                f.evidence.fingerprint.to_string(),
             )
         })
         .collect()

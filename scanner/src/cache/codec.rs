@@ -537,7 +537,7 @@ impl<'a> Reader<'a> {
         let inner = self.strings()?;
         let location = Location {
             // Set by the caller, which knows the file (one path for all its findings).
-            path: "".into(),
+            path: std::sync::Arc::default(),
             path_base64: None,
             root: 0,
             inner,
@@ -549,8 +549,8 @@ impl<'a> Reader<'a> {
         };
         let count = self.uvar()?;
         let evidence = Evidence {
-            masked: self.string()?,
-            fingerprint: self.string()?,
+            masked: self.string()?.into(),
+            fingerprint: self.string()?.into(),
             raw: self.opt_str()?,
         };
         let attributes = self.attributes()?;
@@ -598,7 +598,7 @@ mod tests {
                 severity: Severity::ALL[i % 5],
                 confidence: CONFIDENCES[i % 3],
                 location: Location {
-                    path: "".into(),
+                    path: std::sync::Arc::default(),
                     path_base64: None,
                     root: 0,
                     inner: if i % 2 == 0 {
