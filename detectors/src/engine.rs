@@ -38,6 +38,12 @@ const MERGED_MAX: usize = 32;
 /// files, not text); one SIMD byte search over the block decides.
 const RARE: [u8; 3] = [0x00, 0x7F, 0xFF];
 
+/// How often byte `b` occurs in text and code, relative to other bytes: the
+/// model the literal order is priced with (see `order::WEIGHT`).
+pub(crate) fn byte_weight(b: u8) -> f64 {
+    f64::from(order::WEIGHT[usize::from(b)])
+}
+
 /// Whether `bytes` hold a byte of [`RARE`].
 fn has_rare(bytes: &[u8]) -> bool {
     memchr::memchr3(RARE[0], RARE[1], RARE[2], bytes).is_some()
