@@ -775,36 +775,17 @@ fn host_anchors(entries: &[Entry]) -> Vec<String> {
 /// Shortest tail of a host anchor the searcher looks for.
 const TAIL_MIN: usize = 6;
 
-/// The tail of `anchor` (at least [`TAIL_MIN`] bytes, or all of it) whose
-/// first three bytes are least likely, as the prefilter's byte model
-/// ([`crate::engine::byte_weight`]) prices them one by one.
-///
-/// The SIMD searcher stops wherever a literal's first three bytes may be
-/// (its bucket's fingerprint), and most stops are not the literal. A host
-/// holds its anchor whole, so it holds every tail of it, and the detector
-/// takes the host from both sides of where the tail is found: the findings
-/// are the same, from fewer stops (`.amazonaws.com` → `mazonaws.com`,
-/// `.backblazeb2.com` → `zeb2.com`; 1 GiB benchmark corpus at one thread
-/// 720 → 691 ms, its Python files 77 → 70 ms).
-///
-/// Pricing a leading `.` as often as `e` (a dot starts every method call in
-/// code) made source files faster still but data files slower (CSV,
-/// JSON Lines and logs, where a dot is mostly a decimal point), and the
-/// whole corpus 698 → 753 ms: the model is kept as it is.
+/// The tail of a host anchor the searcher looks for (see
+/// [`crate::engine::rare_tail`]). A host holds its anchor whole, so it holds
+/// every tail of it, and the detector takes the host from both sides of
+/// where the tail is found: the findings are the same, from fewer stops
+/// (`.amazonaws.com` → `mazonaws.com`, `.backblazeb2.com` → `zeb2.com`;
+/// 1 GiB benchmark corpus at one thread 720 → 691 ms, its Python files
+/// 77 → 70 ms).
 fn rare_tail(anchor: &str) -> &str {
-    let b = anchor.as_bytes();
-    let last = b.len().saturating_sub(TAIL_MIN);
-    let price = |i: usize| -> f64 {
-        b[i..(i + 3).min(b.len())]
-            .iter()
-            .map(|&c| crate::engine::byte_weight(c))
-            .product()
-    };
-    let best = (0..=last)
-        .filter(|&i| anchor.is_char_boundary(i))
-        .min_by(|&x, &y| price(x).total_cmp(&price(y)).then(x.cmp(&y)))
-        .unwrap_or(0);
-    &anchor[best..]
+    let from = crate::engine::rare_tail(anchor.as_bytes(), TAIL_MIN);
+    // The anchors are ASCII host names; a non-ASCII one is searched whole.
+    anchor.get(from..).unwrap_or(anchor)
 }
 
 /// Whether the host at `start` is the domain of an e-mail address: preceded by
