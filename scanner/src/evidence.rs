@@ -137,11 +137,9 @@ impl FingerprintKey {
     /// its value, compared whole, and the key): a report names the same
     /// endpoint hosts over and over (on the benchmark corpus 57k endpoint
     /// findings of 11.8k values), and a keyed hash, its hex and the mask
-    /// cost ≈ 1,400 instructions, a repeat two copies. National IDs, nearly
-    /// all distinct, are worked out each time.
-    ///
-    /// A repeat shares the remembered copies (no allocation); a value worked
-    /// out is written once, into its shared copy.
+    /// cost ≈ 1,400 instructions; a repeat shares the remembered copies (two
+    /// reference counts, no allocation). National IDs, nearly all distinct,
+    /// are worked out each time, each written once into its shared copy.
     pub fn masked_and_fingerprint(&self, kind: Kind, value: &[u8]) -> (Arc<str>, Arc<str>) {
         if matches!(kind, Kind::Iin | Kind::Bin) || value.len() > REMEMBERED_LEN {
             return (mask_shared(kind, value), self.fingerprint_shared(value));
