@@ -443,6 +443,13 @@ impl<'a> Reader<'a> {
         String::from_utf8(self.take(n)?.to_vec()).ok()
     }
 
+    /// A string as a shared copy (a finding's masked value and fingerprint):
+    /// one allocation, not a `String`'s and then the `Arc`'s.
+    fn shared(&mut self) -> Option<std::sync::Arc<str>> {
+        let n = self.len()?;
+        std::str::from_utf8(self.take(n)?).ok().map(Into::into)
+    }
+
     /// An attribute string (see the writer's `text`): a known one is its
     /// index, with no allocation, no UTF-8 check and no lookup.
     fn text(&mut self) -> Option<Value> {
@@ -549,8 +556,8 @@ impl<'a> Reader<'a> {
         };
         let count = self.uvar()?;
         let evidence = Evidence {
-            masked: self.string()?.into(),
-            fingerprint: self.string()?.into(),
+            masked: self.shared()?,
+            fingerprint: self.shared()?,
             raw: self.opt_str()?,
         };
         let attributes = self.attributes()?;
