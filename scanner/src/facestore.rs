@@ -81,7 +81,7 @@ struct Spec<'a> {
     root: usize,
     path: &'a str,
     kind: Kind,
-    rule: &'a str,
+    rule: &'static str,
     severity: Severity,
     confidence: Confidence,
     count: u64,
@@ -90,7 +90,7 @@ struct Spec<'a> {
 fn finding(cx: &Context<'_>, s: Spec<'_>, attributes: shekara_detectors::Attributes) -> Finding {
     Finding {
         kind: s.kind,
-        rule: s.rule.to_string().into(),
+        rule: s.rule.into(),
         severity: s.severity,
         confidence: s.confidence,
         location: Location::at(s.path.to_string(), s.root),
