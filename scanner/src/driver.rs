@@ -441,8 +441,14 @@ impl Scanner {
         // Cached findings wait to be decoded into the report, unless the
         // sink wants each file's findings as it is done.
         let defer = !sink.wants_findings();
+        // One file per task: a thread that runs out of work takes the next
+        // file, not only what rayon had not yet split off (a file costs
+        // from microseconds to tens of milliseconds, so ranges split by
+        // count leave one thread scanning alone at the end). 2 threads, 1
+        // GiB corpus, 15 alternating runs: 346 → 343 ms.
         self.pool.install(|| {
             jobs.par_iter()
+                .with_max_len(1)
                 .enumerate()
                 .map(|(i, job)| {
                     let outcome = match job {
