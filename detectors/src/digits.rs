@@ -328,27 +328,32 @@ where
         }
         let hay = self.hay;
         let mut f = self.f;
-        // The starts of runs of at least `min` digits in the block at `pos`.
-        // A run starting in the block is measured by the masks when it is
-        // shorter than 64 digits (the next block's mask covers its end).
-        // Called where `may_start_run_between` holds. The constants, not
-        // captured copies, so that the shifts unroll in the closure too.
+        // The runs of at least `min` digits that start in the block at
+        // `pos`, given to `f` where they have at most `max`. Below 64 digits
+        // (the built-in bound is 9–12) the block's own mask measures every
+        // run that ends in it, and the run that reaches its last byte takes
+        // the next block's trailing ones: all in 64-bit words, and what the
+        // cheap test computed is the answer (`Short`). Longer bounds keep a
+        // 128-bit window and measure past it byte by byte.
         let mut block = |cur: u64, next: u64, prev_digit: bool, pos: usize| {
-            let w = u128::from(cur) | (u128::from(next) << 64);
-            let mut starts = runs_at_least(w, MIN as u32) & !((w << 1) | u128::from(prev_digit));
             if MAX < 64 {
-                starts &= !runs_at_least(w, MAX as u32 + 1);
+                let short = Short::of::<MIN, MAX>(cur, next, prev_digit);
+                if short.any() {
+                    return short.emit(cur, pos, &mut f);
+                }
+                return ControlFlow::Continue(());
             }
+            if !may_start_run_between(cur, next, prev_digit, min, max) {
+                return ControlFlow::Continue(());
+            }
+            let w = u128::from(cur) | (u128::from(next) << 64);
+            let starts = runs_at_least(w, MIN as u32) & !((w << 1) | u128::from(prev_digit));
             let mut bits = starts as u64;
             while bits != 0 {
                 let i = bits.trailing_zeros();
                 bits &= bits - 1;
                 let s = pos + i as usize;
-                let len = if MAX < 64 {
-                    (w >> i).trailing_ones() as usize
-                } else {
-                    run_end(hay, s) - s
-                };
+                let len = run_end(hay, s) - s;
                 if len <= MAX {
                     f(s, len)?;
                 }
@@ -361,9 +366,7 @@ where
             let (mut cur, mut prev_digit) = (m.digits(first), false);
             for b in hay.get(64..).unwrap_or(&[]).chunks_exact(64) {
                 let next = m.digits(b.try_into().unwrap_or(&[0; 64]));
-                if may_start_run_between(cur, next, prev_digit, min, max) {
-                    block(cur, next, prev_digit, pos)?;
-                }
+                block(cur, next, prev_digit, pos)?;
                 prev_digit = cur >> 63 == 1;
                 cur = next;
                 pos += 64;
@@ -377,17 +380,78 @@ where
                 None => 0,
             };
             let prev_digit = pos > 0 && hay[pos - 1].is_ascii_digit();
-            if may_start_run_between(cur, next, prev_digit, min, max) {
-                block(cur, next, prev_digit, pos)?;
-            }
+            block(cur, next, prev_digit, pos)?;
             pos += 64;
         }
         ControlFlow::Continue(())
     }
 }
 
-/// Cheap test before [`runs_between`]'s 128-bit arithmetic: can a maximal
-/// run of `min..=max` digits start in the block whose digit mask is `cur`?
+/// The maximal runs of `MIN..=MAX` digits (`MAX < 64`) that start in one
+/// block, from its digit mask `cur`, the next block's `next` and whether the
+/// byte before it is a digit.
+#[derive(Clone, Copy)]
+struct Short {
+    /// Starts of the runs that end inside the block, with a length in range.
+    inner: u64,
+    /// The start of the run that reaches the block's last byte (a bit of
+    /// the block, or 0), when its whole length `last_len` is in range.
+    last: u64,
+    last_len: u32,
+}
+
+impl Short {
+    #[inline(always)]
+    fn of<const MIN: usize, const MAX: usize>(cur: u64, next: u64, prev_digit: bool) -> Short {
+        let starts = cur & !((cur << 1) | u64::from(prev_digit));
+        // The run through bit 63 is measured with `next`; every other run
+        // ends in the block, where its length is the block's own.
+        let tail = cur.leading_ones();
+        let through = if tail == 0 { 0 } else { 1u64 << (64 - tail) };
+        let mut inner = starts & runs_at_least(cur, MIN as u32) & !through;
+        inner &= !runs_at_least(cur, MAX as u32 + 1);
+        let last_len = tail + next.trailing_ones();
+        let in_range = (MIN as u32..=MAX as u32).contains(&last_len);
+        Short {
+            inner,
+            last: if in_range { starts & through } else { 0 },
+            last_len,
+        }
+    }
+
+    #[inline(always)]
+    fn any(self) -> bool {
+        self.inner | self.last != 0
+    }
+
+    /// Calls `f(start, len)` for each run, in order (out of line: most
+    /// blocks have none, and the loop that finds them keeps its registers).
+    #[inline(never)]
+    fn emit(
+        self,
+        cur: u64,
+        pos: usize,
+        f: &mut impl FnMut(usize, usize) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let mut bits = self.inner;
+        while bits != 0 {
+            let i = bits.trailing_zeros();
+            bits &= bits - 1;
+            f(pos + i as usize, (cur >> i).trailing_ones() as usize)?;
+        }
+        if self.last != 0 {
+            f(
+                pos + self.last.trailing_zeros() as usize,
+                self.last_len as usize,
+            )?;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Cheap test before [`runs_between`]'s 128-bit arithmetic (bounds of 64
+/// digits or more): can a maximal run of `min..=max` digits start in the
+/// block whose digit mask is `cur`?
 /// Runs that end inside the block are told exactly from `cur` alone; the
 /// run that reaches its last byte is measured with `next`'s trailing ones.
 /// Logs whose lines each hold a longer number (13-digit epoch times) pass
