@@ -1248,9 +1248,8 @@ impl Scanner {
 
     /// The findings of `parts`, in order, in one list with room for `extra`
     /// more. A report's hundreds of thousands of findings are moved by the
-    /// pool's threads side by side: the list is first filled with empty
-    /// findings (so the fresh memory is faulted in by every thread, not one),
-    /// then each part is moved into its own slice of it.
+    /// pool's threads side by side, each into its own range of the list
+    /// (see [`crate::concat`]).
     fn concat(&self, mut parts: Vec<Vec<Finding>>, extra: usize) -> Vec<Finding> {
         /// Below this many findings, one thread moves them.
         const PARALLEL_FROM: usize = 16 * 1024;
@@ -1267,25 +1266,8 @@ impl Scanner {
             }
             return all;
         }
-        self.pool.install(|| {
-            all.par_extend((0..total).into_par_iter().map(|_| empty_finding()));
-            let mut slots: Vec<&mut [Finding]> = Vec::with_capacity(parts.len());
-            let mut rest = &mut all[..];
-            for p in &parts {
-                let (slot, after) = rest.split_at_mut(p.len());
-                slots.push(slot);
-                rest = after;
-            }
-            slots
-                .into_par_iter()
-                .zip(parts.into_par_iter())
-                .with_min_len(16)
-                .for_each(|(slot, part)| {
-                    for (to, f) in slot.iter_mut().zip(part) {
-                        *to = f;
-                    }
-                });
-        });
+        self.pool
+            .install(|| crate::concat::Concat::new(parts).collect_into_vec(&mut all));
         all
     }
 

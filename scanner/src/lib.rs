@@ -21,6 +21,7 @@
 pub mod binary;
 pub mod breach;
 pub mod cache;
+mod concat;
 pub mod dataset;
 pub mod evidence;
 pub mod facestore;
