@@ -342,19 +342,23 @@ impl Scanner {
         sink: &dyn Sink,
     ) -> Vec<Finding> {
         let model = shekara_detectors::Kind::BiometricModel;
-        let models_found = results
-            .iter()
-            .flat_map(|o| &o.findings)
-            .filter(|f| f.kind == model)
-            .map(|f| (f.location.root, f.location.path.to_string()))
-            .chain(
-                results
-                    .iter()
-                    .filter_map(|o| o.later.as_ref())
-                    .filter(|l| l.findings.holds(model))
-                    .map(|l| (l.entry.root, l.path.to_string())),
-            )
-            .collect();
+        // Every finding of the scan is looked at: on the pool's threads.
+        let mut models_found: Vec<(usize, String)> = self.pool.install(|| {
+            results
+                .par_iter()
+                .flat_map_iter(|o| &o.findings)
+                .filter(|f| f.kind == model)
+                .map(|f| (f.location.root, f.location.path.to_string()))
+                .collect()
+        });
+        models_found.extend(
+            results
+                .iter()
+                .filter_map(|o| o.later.as_ref())
+                .filter(|l| l.findings.holds(model))
+                .map(|l| (l.entry.root, l.path.to_string())),
+        );
+        let models_found = models_found.into_iter().collect();
         let cx = crate::facestore::Context {
             key: &self.key,
             reveal: self.config.reveal,

@@ -384,6 +384,9 @@ fn providers(report: &Report, idx: &[usize]) -> String {
 /// Findings [`providers`] looks at in one part.
 const PROVIDER_PART: usize = 8192;
 
+/// Attribute sets whose (provider, country) [`provider_pairs`] remembers.
+const PAIR_SLOTS: usize = 64;
+
 /// The distinct (provider, country) pairs of the findings at `idx`.
 fn provider_pairs<'r>(report: &'r Report, idx: &[usize]) -> BTreeSet<(&'r str, &'r str)> {
     // Borrowed pairs: one `format!` per provider, not per finding.
@@ -394,24 +397,26 @@ fn provider_pairs<'r>(report: &'r Report, idx: &[usize]) -> BTreeSet<(&'r str, &
     let mut seen: Vec<(&'r str, &'r str)> = Vec::new();
     let mut m: BTreeSet<(&'r str, &'r str)> = BTreeSet::new();
     let (provider, country) = (Value::from("provider"), Value::from("country"));
-    // Findings from the cache share attribute sets: a repeat of the last
-    // set needs no look-up.
-    let mut last: Option<(usize, &'r str, &'r str)> = None;
+    // Endpoint findings share their host's attribute set (and cached ones
+    // theirs): a set's pair, once looked up, is remembered by the set's
+    // identity in a small table (a file's findings interleave a few hosts).
+    let mut memo: [(usize, &'r str, &'r str); PAIR_SLOTS] = [(0, "", ""); PAIR_SLOTS];
     for &i in idx {
         if let Some(f) = report.findings.get(i) {
             let a = &f.attributes;
-            let (p, c) = match last {
-                Some((seen, p, c)) if a.shared_id() == Some(seen) => (p, c),
+            let id = a.shared_id();
+            let slot = id.map(|id| (id >> 4) % PAIR_SLOTS);
+            let (p, c) = match (id, slot) {
+                (Some(id), Some(k)) if memo[k].0 == id => (memo[k].1, memo[k].2),
                 _ => {
                     let named = a.get_value(&provider);
                     let p = named.unwrap_or(&*f.rule);
                     let c = a.get_value(&country).unwrap_or("unknown");
                     // Only a set that names its provider: otherwise the
                     // rule, which differs from finding to finding, stands in.
-                    last = match (a.shared_id(), named) {
-                        (Some(id), Some(_)) => Some((id, p, c)),
-                        _ => None,
-                    };
+                    if let (Some(id), Some(k), Some(_)) = (id, slot, named) {
+                        memo[k] = (id, p, c);
+                    }
                     (p, c)
                 }
             };
