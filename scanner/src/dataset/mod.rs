@@ -444,11 +444,19 @@ impl PartRuns {
 
 /// Whether the maximal digit run `bytes[s..e]` (9–12 digits) may be a
 /// counted cell: valid as an ID once padded, and able to be a whole cell.
-#[inline]
+///
+/// The month and century test comes first, in line in the digit pass's
+/// loop: it turns down nine runs in ten (a CSV of phone and account
+/// numbers gives millions), without a call each.
+#[inline(always)]
 fn is_id_run(bytes: &[u8], s: usize, e: usize, json: bool) -> bool {
-    let digits = &bytes[s..e];
-    may_be_id_unpadded(digits)
-        && padded(digits).is_some_and(|(value, _)| classify(&value).is_ok())
+    may_be_id_unpadded(&bytes[s..e]) && is_id_cell(bytes, s, e, json)
+}
+
+/// The rest of [`is_id_run`]: valid once padded, and a whole cell.
+#[inline(never)]
+fn is_id_cell(bytes: &[u8], s: usize, e: usize, json: bool) -> bool {
+    padded(&bytes[s..e]).is_some_and(|(value, _)| classify(&value).is_ok())
         && may_be_cell(bytes, s, e, json)
 }
 
