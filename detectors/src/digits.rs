@@ -308,6 +308,35 @@ pub fn runs_between_on<const MIN: usize, const MAX: usize>(
     dispatch(isa, Between::<MIN, MAX, _> { hay, f })
 }
 
+/// Whether `hay` holds a byte `0x00`, `0x7F` or `0xFF` (the engine's rare
+/// bytes, see `engine::RARE`), with the widest kernel this CPU has.
+pub fn has_rare_byte(hay: &[u8]) -> bool {
+    has_rare_byte_on(Isa::Avx512, hay)
+}
+
+/// [`has_rare_byte`] with the kernel of `isa`, or of the widest set below it.
+pub fn has_rare_byte_on(isa: Isa, hay: &[u8]) -> bool {
+    dispatch(isa, AnyRare(hay))
+}
+
+/// The argument of [`has_rare_byte`], waiting for a kernel.
+struct AnyRare<'a>(&'a [u8]);
+
+impl WithMasks for AnyRare<'_> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn run<M: Masks>(self, m: M) -> bool {
+        let mut chunks = self.0.chunks_exact(256);
+        for c in &mut chunks {
+            if m.any_rare(c.try_into().unwrap_or(&[1; 256])) {
+                return true;
+            }
+        }
+        memchr::memchr3(0x00, 0x7F, 0xFF, chunks.remainder()).is_some()
+    }
+}
+
 /// The arguments of [`runs_between`], waiting for a kernel.
 struct Between<'a, const MIN: usize, const MAX: usize, F> {
     hay: &'a [u8],
@@ -579,6 +608,25 @@ mod tests {
                          a in 0usize..400, b in 0usize..400, n in 1usize..20) {
             let (lo, hi) = (a.min(b).min(hay.len()), a.max(b).min(hay.len()));
             prop_assert_eq!(fast(&hay, lo..hi, n), naive(&hay, lo..hi, n));
+        }
+
+        /// Every kernel's rare-byte test agrees with `memchr3`, wherever
+        /// the one rare byte lies (each byte value, each place of a chunk).
+        #[test]
+        fn rare_byte_test_matches_memchr(
+            len in 0usize..1100,
+            at in 0usize..1100,
+            rare in any::<u8>(),
+            filler in prop_oneof![Just(b'a'), Just(0x80u8), Just(0x7Eu8), Just(0xFEu8), Just(0x01u8)],
+        ) {
+            let mut hay = vec![filler; len];
+            if at < len {
+                hay[at] = rare;
+            }
+            let want = memchr::memchr3(0x00, 0x7F, 0xFF, &hay).is_some();
+            for isa in Isa::available() {
+                prop_assert_eq!(has_rare_byte_on(isa, &hay), want, "{:?}", isa);
+            }
         }
 
         /// `runs_between` gives every maximal run of `min..=max` digits, in

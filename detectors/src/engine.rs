@@ -72,7 +72,7 @@ pub(crate) fn rare_tail(lit: &[u8], min: usize) -> usize {
 
 /// Whether `bytes` hold a byte of [`RARE`].
 fn has_rare(bytes: &[u8]) -> bool {
-    memchr::memchr3(RARE[0], RARE[1], RARE[2], bytes).is_some()
+    digits::has_rare_byte(bytes)
 }
 
 /// Whether a literal holds a byte of [`RARE`].
@@ -617,6 +617,15 @@ mod tests {
         assert_eq!(e.groups.len(), 1);
         assert!(!e.groups[0].rare);
         assert_eq!(e.groups[0].patterns.len(), 2);
+    }
+
+    #[test]
+    fn the_rare_set_is_the_one_the_simd_test_knows() {
+        // `digits::has_rare_byte` tests for these three bytes by arithmetic.
+        assert_eq!(RARE, [0x00, 0x7F, 0xFF]);
+        for b in 0..=255u8 {
+            assert_eq!(has_rare(&[b; 300]), RARE.contains(&b), "byte {b:#04x}");
+        }
     }
 
     #[test]

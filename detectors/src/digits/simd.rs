@@ -13,6 +13,15 @@ use super::digit_bytes;
 pub(super) trait Masks: Copy {
     /// Bit `i` is set when `block[i]` is an ASCII digit.
     fn digits(self, block: &[u8; 64]) -> u64;
+
+    /// Whether `chunk` holds `0x00`, `0x7F` or `0xFF` (the engine's rare
+    /// bytes). The narrow kernels ask `memchr`; the wide ones test for a
+    /// zero in `min(b, (b + 1) & 0x7F)`, which is zero for exactly those
+    /// three bytes: three operations a vector instead of `memchr3`'s five.
+    #[inline(always)]
+    fn any_rare(self, chunk: &[u8; 256]) -> bool {
+        memchr::memchr3(0x00, 0x7F, 0xFF, chunk).is_some()
+    }
 }
 
 /// The digit mask of a block of at most 64 bytes (missing bytes: non-digits).
@@ -96,6 +105,22 @@ impl Masks for Avx2 {
         };
         u64::from(half(0)) | u64::from(half(1)) << 32
     }
+
+    #[inline(always)]
+    fn any_rare(self, chunk: &[u8; 256]) -> bool {
+        let (avx, avx2) = (self.0.avx, self.0.avx2);
+        let (one, low7) = (avx._mm256_set1_epi8(1), avx._mm256_set1_epi8(0x7F));
+        let mut least = avx._mm256_set1_epi8(-1);
+        for part in chunk.chunks_exact(32) {
+            let mut bytes = [0u8; 32];
+            bytes.copy_from_slice(part);
+            let x: std::arch::x86_64::__m256i = pulp::bytemuck::cast(bytes);
+            let t = avx2._mm256_and_si256(avx2._mm256_add_epi8(x, one), low7);
+            least = avx2._mm256_min_epu8(least, avx2._mm256_min_epu8(x, t));
+        }
+        let zero = avx2._mm256_cmpeq_epi8(least, avx._mm256_setzero_si256());
+        avx2._mm256_movemask_epi8(zero) != 0
+    }
 }
 
 /// AVX-512BW (x86-64-v4): one 64-byte vector per block, tests straight to
@@ -112,6 +137,21 @@ impl Masks for Avx512 {
         let x: std::arch::x86_64::__m512i = pulp::bytemuck::cast(*block);
         let t = bw._mm512_sub_epi8(x, f._mm512_set1_epi8(b'0' as i8));
         bw._mm512_cmple_epu8_mask(t, f._mm512_set1_epi8(9))
+    }
+
+    #[inline(always)]
+    fn any_rare(self, chunk: &[u8; 256]) -> bool {
+        let (f, bw) = (self.0.avx512f, self.0.avx512bw);
+        let (one, low7) = (f._mm512_set1_epi8(1), f._mm512_set1_epi8(0x7F));
+        let mut least = f._mm512_set1_epi8(-1);
+        for part in chunk.chunks_exact(64) {
+            let mut bytes = [0u8; 64];
+            bytes.copy_from_slice(part);
+            let x: std::arch::x86_64::__m512i = pulp::bytemuck::cast(bytes);
+            let t = f._mm512_and_si512(bw._mm512_add_epi8(x, one), low7);
+            least = bw._mm512_min_epu8(least, bw._mm512_min_epu8(x, t));
+        }
+        bw._mm512_cmpeq_epi8_mask(least, f._mm512_setzero_si512()) != 0
     }
 }
 
