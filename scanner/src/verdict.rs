@@ -404,17 +404,17 @@ fn provider_pairs<'r>(report: &'r Report, idx: &[usize]) -> BTreeSet<(&'r str, &
     for &i in idx {
         if let Some(f) = report.findings.get(i) {
             let a = &f.attributes;
-            let id = a.shared_id();
-            let slot = id.map(|id| (id >> 4) % PAIR_SLOTS);
-            let (p, c) = match (id, slot) {
-                (Some(id), Some(k)) if memo[k].0 == id => (memo[k].1, memo[k].2),
+            // The set's identity and its slot (an address: its low bits are alignment).
+            let key = a.shared_id().map(|id| (id, (id >> 4) % PAIR_SLOTS));
+            let (p, c) = match key {
+                Some((id, k)) if memo[k].0 == id => (memo[k].1, memo[k].2),
                 _ => {
                     let named = a.get_value(&provider);
                     let p = named.unwrap_or(&*f.rule);
                     let c = a.get_value(&country).unwrap_or("unknown");
                     // Only a set that names its provider: otherwise the
                     // rule, which differs from finding to finding, stands in.
-                    if let (Some(id), Some(k), Some(_)) = (id, slot, named) {
+                    if let (Some((id, k)), Some(_)) = (key, named) {
                         memo[k] = (id, p, c);
                     }
                     (p, c)
