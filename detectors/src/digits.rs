@@ -308,8 +308,13 @@ pub fn runs_between_on<const MIN: usize, const MAX: usize>(
     dispatch(isa, Between::<MIN, MAX, _> { hay, f })
 }
 
-/// Whether `hay` holds a byte `0x00`, `0x7F` or `0xFF` (the engine's rare
-/// bytes, see `engine::RARE`), with the widest kernel this CPU has.
+/// The bytes [`has_rare_byte`] looks for: rare in text, common in binary
+/// formats (the engine gates its binary-magic searchers on them). The wide
+/// kernels test for exactly these by arithmetic (see `simd::Masks::any_rare`).
+pub const RARE_BYTES: [u8; 3] = [0x00, 0x7F, 0xFF];
+
+/// Whether `hay` holds a byte of [`RARE_BYTES`], with the widest kernel
+/// this CPU has.
 pub fn has_rare_byte(hay: &[u8]) -> bool {
     has_rare_byte_on(Isa::Avx512, hay)
 }
@@ -333,7 +338,8 @@ impl WithMasks for AnyRare<'_> {
                 return true;
             }
         }
-        memchr::memchr3(0x00, 0x7F, 0xFF, chunks.remainder()).is_some()
+        let [a, b, c] = RARE_BYTES;
+        memchr::memchr3(a, b, c, chunks.remainder()).is_some()
     }
 }
 

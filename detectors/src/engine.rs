@@ -36,7 +36,7 @@ const MERGED_MAX: usize = 32;
 /// `0xFF`. An anchor with one of them (a binary magic) can only match where
 /// one occurs, so its searcher runs only over blocks that hold one (binary
 /// files, not text); one SIMD byte search over the block decides.
-const RARE: [u8; 3] = [0x00, 0x7F, 0xFF];
+const RARE: [u8; 3] = digits::RARE_BYTES;
 
 /// How often byte `b` occurs in text and code, relative to other bytes: the
 /// model the literal order is priced with (see `order::WEIGHT`).

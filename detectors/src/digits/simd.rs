@@ -14,13 +14,14 @@ pub(super) trait Masks: Copy {
     /// Bit `i` is set when `block[i]` is an ASCII digit.
     fn digits(self, block: &[u8; 64]) -> u64;
 
-    /// Whether `chunk` holds `0x00`, `0x7F` or `0xFF` (the engine's rare
-    /// bytes). The narrow kernels ask `memchr`; the wide ones test for a
+    /// Whether `chunk` holds a byte of [`super::RARE_BYTES`] (`0x00`,
+    /// `0x7F`, `0xFF`). The narrow kernels ask `memchr`; the wide ones test for a
     /// zero in `min(b, (b + 1) & 0x7F)`, which is zero for exactly those
     /// three bytes: three operations a vector instead of `memchr3`'s five.
     #[inline(always)]
     fn any_rare(self, chunk: &[u8; 256]) -> bool {
-        memchr::memchr3(0x00, 0x7F, 0xFF, chunk).is_some()
+        let [a, b, c] = super::RARE_BYTES;
+        memchr::memchr3(a, b, c, chunk).is_some()
     }
 }
 
