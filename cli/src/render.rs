@@ -38,7 +38,16 @@ fn json_in_batches(report: &Report, out: &mut dyn Write, batch: usize) -> io::Re
     // of a million findings would otherwise allocate (and the kernel fault
     // in) its whole serialized size again, a megabyte at a time.
     let mut bufs: Vec<Vec<u8>> = Vec::new();
-    for (b, batch) in report.findings.chunks(batch.max(1)).enumerate() {
+    // The findings are held as per-file lists: batches of references.
+    let mut all = report.findings.iter();
+    let mut refs: Vec<&Finding> = Vec::with_capacity(batch.max(1).min(all.len()));
+    for b in 0.. {
+        refs.clear();
+        refs.extend(all.by_ref().take(batch.max(1)));
+        if refs.is_empty() {
+            break;
+        }
+        let batch = &refs[..];
         let chunks = batch.chunks(CHUNK);
         bufs.resize_with(bufs.len().max(chunks.len()), Vec::new);
         bufs.par_iter_mut()
@@ -506,8 +515,12 @@ mod tests {
     fn parallel_json_is_exactly_serde_json() {
         let dir = std::env::temp_dir().join(format!("shekara-json-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let text = "ИИН 850314319331 https://b.s3.eu-west-1.amazonaws.com/x\n".repeat(5000);
-        std::fs::write(dir.join("a.txt"), text).unwrap();
+        let line = "ИИН 850314319331 https://b.s3.eu-west-1.amazonaws.com/x\n";
+        // Files of many, one and some lines: the report holds their lists
+        // one after another, and batches cross from one to the next.
+        for (name, lines) in [("a.txt", 5000), ("b.txt", 1), ("c.txt", 1700)] {
+            std::fs::write(dir.join(name), line.repeat(lines)).unwrap();
+        }
         let mut c = Config::new(vec![Input::Path(dir.clone())]);
         c.key = Some(FingerprintKey::from_secret("k", "test"));
         let report = Scanner::new(c)
@@ -515,6 +528,7 @@ mod tests {
             .run(&NoSink, &Progress::default())
             .unwrap();
         assert!(report.findings.len() > 4096, "more than one chunk");
+        assert_eq!(report.findings.parts().len(), 3, "one list per file");
         let mut reference = serde_json::to_vec(&report).unwrap();
         reference.push(b'\n');
         // Batches of whole chunks, of a chunk and a part, of less than a chunk.

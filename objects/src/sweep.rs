@@ -479,7 +479,7 @@ impl Sweep {
 
     /// The store itself as a finding: a foreign-hosted store is where data
     /// already left the country; one that holds IINs is `high`.
-    fn store_finding(&self, store: &Store, findings: &[Finding]) -> Finding {
+    fn store_finding(&self, store: &Store, findings: &shekara_scanner::Findings) -> Finding {
         let mut held: Vec<String> = findings
             .iter()
             .filter(|f| f.location.root == store.root)

@@ -125,10 +125,13 @@ pub fn stamp(findings: &mut [Finding], detected: OffsetDateTime, policy: Option<
 /// findings; the personal-data entry (IINs) gives the window and basis only,
 /// IIN findings carrying no clock of their own. `window`: the window
 /// for personal data when not the rule data's (a policy's).
-pub fn summarize(findings: &[Finding], window: Option<Window<'_>>) -> Vec<BreachSummary> {
+pub fn summarize<'a>(
+    findings: impl IntoIterator<Item = &'a Finding> + Copy,
+    window: Option<Window<'_>>,
+) -> Vec<BreachSummary> {
     let mut out = Vec::new();
     let bio: Vec<&BreachNotification> = findings
-        .iter()
+        .into_iter()
         .filter_map(|f| f.breach_notification.as_deref())
         .collect();
     if let Some(first) = bio.iter().min_by(|a, b| a.deadline.cmp(&b.deadline)) {
@@ -144,7 +147,7 @@ pub fn summarize(findings: &[Finding], window: Option<Window<'_>>) -> Vec<Breach
         });
     }
     let personal = findings
-        .iter()
+        .into_iter()
         .filter(|f| class_of(f.kind) == Some("personal"))
         .count() as u64;
     let rules = Ruleset::builtin();

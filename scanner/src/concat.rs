@@ -1,7 +1,9 @@
 //! Moving many lists into one, in order, on every thread of the pool.
 //!
-//! A report's findings come as one list per file; the report holds them in
-//! one list. [`Concat`] is an indexed parallel iterator over the lists'
+//! A report's findings come as one list per file. The report keeps those
+//! lists (see [`crate::findings`]), except when findings about folders (face
+//! stores) must be sorted in among them: then the files' lists are joined
+//! into one first, by [`Concat`]. [`Concat`] is an indexed parallel iterator over the lists'
 //! items, in order, that moves each item: `collect_into_vec` then writes
 //! every item straight into its place in the result, each thread its own
 //! range (and so faulting in its own part of the fresh memory). Without it

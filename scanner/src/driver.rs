@@ -1193,8 +1193,13 @@ impl Scanner {
             }
             not_scanned_list.extend(o.not_scanned);
         }
-        let mut findings = self.concat(parts, folders.len());
-        if !folders.is_empty() {
+        // The files' lists are kept as they are (see [`crate::findings`]);
+        // findings about folders (face stores, rare) are sorted in among
+        // them in one list.
+        let findings = if folders.is_empty() {
+            crate::findings::Findings::from_parts(parts)
+        } else {
+            let mut findings = self.concat(parts, folders.len());
             findings.extend(folders);
             // Stable: offsets, rules and member order keep their order within a path.
             let mut order: Vec<usize> = (0..findings.len()).collect();
@@ -1204,8 +1209,9 @@ impl Scanner {
             });
             known.reorder(&order);
             let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
-            findings = order.iter().filter_map(|&i| slots[i].take()).collect();
-        }
+            let sorted: Vec<Finding> = order.iter().filter_map(|&i| slots[i].take()).collect();
+            sorted.into()
+        };
         not_scanned_list.sort_by(|a, b| {
             (a.root, &a.path, &a.inner, a.reason).cmp(&(b.root, &b.path, &b.inner, b.reason))
         });
@@ -1251,9 +1257,9 @@ impl Scanner {
     }
 
     /// The findings of `parts`, in order, in one list with room for `extra`
-    /// more. A report's hundreds of thousands of findings are moved by the
-    /// pool's threads side by side, each into its own range of the list
-    /// (see [`crate::concat`]).
+    /// more (the folder findings, sorted in among them). A report's hundreds
+    /// of thousands of findings are moved by the pool's threads side by
+    /// side, each into its own range of the list (see [`crate::concat`]).
     fn concat(&self, mut parts: Vec<Vec<Finding>>, extra: usize) -> Vec<Finding> {
         /// Below this many findings, one thread moves them.
         const PARALLEL_FROM: usize = 16 * 1024;

@@ -143,14 +143,16 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         out.scan.started = out.scan.started.min(r.scan.started);
         out.scan.finished = out.scan.finished.max(r.scan.finished);
     }
-    merge_store_findings(&mut out.findings);
+    // Sorted as one list below.
+    let mut findings = std::mem::take(&mut out.findings).into_vec();
+    merge_store_findings(&mut findings);
     for s in &mut out.stores {
         // Every object was some shard's: none is left to another one.
         s.objects_other_shards = 0;
     }
     // A single scan orders by root then path (bytes); within a file the
     // shard kept the scan's own order, and a file lives in one shard only.
-    out.findings.sort_by(|a, b| {
+    findings.sort_by(|a, b| {
         let ka = (
             a.location.root,
             a.location.path.as_bytes(),
@@ -162,6 +164,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
             &b.location.inner,
         ))
     });
+    out.findings = findings.into();
     out.files.sort_by(|a, b| {
         (a.root, a.path.as_bytes(), &a.inner).cmp(&(b.root, b.path.as_bytes(), &b.inner))
     });

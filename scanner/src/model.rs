@@ -391,8 +391,9 @@ pub struct Report {
     pub tool: Tool,
     /// The scan.
     pub scan: ScanInfo,
-    /// Findings, ordered by root, path, inner path, offset, rule.
-    pub findings: Vec<Finding>,
+    /// Findings, ordered by root, path, inner path, offset, rule (held as
+    /// the scan's per-file lists: see [`crate::findings`]).
+    pub findings: crate::findings::Findings,
     /// What was and was not scanned.
     pub coverage: Coverage,
     /// Every input scanned, with its SHA-256: only when hashing was asked
@@ -469,7 +470,7 @@ fn bump<K: PartialEq>(counts: &mut Vec<(K, u64)>, key: K, n: u64) {
 
 impl Summary {
     /// Counts over `findings`.
-    pub fn of(findings: &[Finding]) -> Summary {
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Summary {
         let mut s = Summary::default();
         let mut files = std::collections::BTreeSet::new();
         let mut last = None;

@@ -17,6 +17,7 @@ use std::fs::File;
 
 use serde::{Deserialize, Serialize};
 
+use crate::findings::FindingList;
 use crate::model::Finding;
 
 /// The inline marker.
@@ -81,14 +82,14 @@ pub struct Baseline {
 
 impl Baseline {
     /// A baseline accepting every finding of a report.
-    pub fn of(
-        findings: &[Finding],
+    pub fn of<'a>(
+        findings: impl IntoIterator<Item = &'a Finding>,
         key_id: &str,
         reason: Option<&str>,
         expires: Option<&str>,
     ) -> Baseline {
         let mut accept: Vec<Accepted> = findings
-            .iter()
+            .into_iter()
             .map(|f| Accepted {
                 fingerprint: f.evidence.fingerprint.to_string(),
                 rule: f.rule.to_string(),
@@ -185,9 +186,13 @@ pub fn today() -> String {
 }
 
 /// Baseline suppressions for `findings`.
-pub fn baseline(findings: &[Finding], b: &Baseline, today: &str) -> Vec<Suppression> {
+pub fn baseline<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+    b: &Baseline,
+    today: &str,
+) -> Vec<Suppression> {
     findings
-        .iter()
+        .into_iter()
         .enumerate()
         .filter_map(|(i, f)| {
             b.accepts(f, today).map(|a| Suppression {
@@ -206,20 +211,26 @@ pub fn baseline(findings: &[Finding], b: &Baseline, today: &str) -> Vec<Suppress
 /// Findings come sorted by file and offset; each file is read back in blocks
 /// of [`BLOCK`] bytes around its findings, and a block without the marker
 /// settles all of its findings at once.
-pub fn inline(
-    findings: &[Finding],
+pub fn inline<L: FindingList + ?Sized>(
+    findings: &L,
     file_of: impl Fn(&Finding) -> Option<std::path::PathBuf> + Sync,
-) -> Vec<Suppression> {
+) -> Vec<Suppression>
+where
+    for<'x> &'x L: IntoIterator<Item = &'x Finding>,
+{
     inline_unless(findings, |_| false, file_of)
 }
 
 /// [`inline`] for the findings whose index `settled` rejects (those whose
 /// answer is already known, from the cache): their files are not read.
-pub fn inline_unless(
-    findings: &[Finding],
+pub fn inline_unless<L: FindingList + ?Sized>(
+    findings: &L,
     settled: impl Fn(usize) -> bool + Sync,
     file_of: impl Fn(&Finding) -> Option<std::path::PathBuf> + Sync,
-) -> Vec<Suppression> {
+) -> Vec<Suppression>
+where
+    for<'x> &'x L: IntoIterator<Item = &'x Finding>,
+{
     use rayon::prelude::*;
     // Findings come grouped by file: each file is read back on its own,
     // files in parallel, and the answers joined in order.
@@ -282,7 +293,13 @@ pub fn inline_from<'a>(
 /// included: they share its path) that `wanted` accepts: most files'
 /// answers are settled during the scan, and their findings are passed over
 /// without comparing paths.
-fn file_runs(findings: &[Finding], wanted: impl Fn(usize) -> bool) -> Vec<std::ops::Range<usize>> {
+fn file_runs<L: FindingList + ?Sized>(
+    findings: &L,
+    wanted: impl Fn(usize) -> bool,
+) -> Vec<std::ops::Range<usize>>
+where
+    for<'x> &'x L: IntoIterator<Item = &'x Finding>,
+{
     fn key(f: &Finding) -> (usize, &str, Option<&str>) {
         (
             f.location.root,
@@ -292,7 +309,9 @@ fn file_runs(findings: &[Finding], wanted: impl Fn(usize) -> bool) -> Vec<std::o
     }
     let mut runs = Vec::new();
     let mut start: Option<usize> = None;
-    for (i, f) in findings.iter().enumerate() {
+    let mut len = 0;
+    for (i, f) in findings.into_iter().enumerate() {
+        len = i + 1;
         if !wanted(i) {
             runs.extend(start.take().map(|s| s..i));
             continue;
@@ -302,14 +321,14 @@ fn file_runs(findings: &[Finding], wanted: impl Fn(usize) -> bool) -> Vec<std::o
             _ => runs.extend(start.replace(i).map(|s| s..i)),
         }
     }
-    runs.extend(start.map(|s| s..findings.len()));
+    runs.extend(start.map(|s| s..len));
     runs
 }
 
 /// [`inline_unless`] over the findings `run` of one file: the file is
 /// opened once, when a finding in it needs an answer.
-fn inline_in_file(
-    findings: &[Finding],
+fn inline_in_file<L: FindingList + ?Sized>(
+    findings: &L,
     run: std::ops::Range<usize>,
     settled: &impl Fn(usize) -> bool,
     file_of: &impl Fn(&Finding) -> Option<std::path::PathBuf>,
@@ -567,7 +586,7 @@ mod tests {
         );
         assert_eq!(file_runs(&findings, |i| (2..5).contains(&i)), vec![2..5]);
         assert!(file_runs(&findings, |_| false).is_empty());
-        assert!(file_runs(&[], |_| true).is_empty());
+        assert!(file_runs(&[][..], |_| true).is_empty());
     }
 
     #[test]

@@ -537,7 +537,7 @@ mod tests {
                 fingerprint_key: String::new(),
             },
             summary: Summary::of(&findings),
-            findings,
+            findings: findings.into(),
             coverage: Coverage {
                 not_scanned,
                 ..Coverage::default()

@@ -117,8 +117,10 @@ fn archives_from_blobs_and_streams_match_files() {
     let place = Place::file(0, b"o.tgz".to_vec());
     let blob = scanner.scan_bytes(&place, &bytes);
     let stream = scanner.scan_reader(&place, &mut &bytes[..], u64::MAX);
-    let key = |fs: &[shekara_scanner::Finding]| -> Vec<(Vec<String>, u64, String)> {
-        fs.iter()
+    fn key<'a>(
+        fs: impl IntoIterator<Item = &'a shekara_scanner::Finding>,
+    ) -> Vec<(Vec<String>, u64, String)> {
+        fs.into_iter()
             .map(|f| {
                 (
                     f.location.inner.clone(),
@@ -127,7 +129,7 @@ fn archives_from_blobs_and_streams_match_files() {
                 )
             })
             .collect()
-    };
+    }
     assert_eq!(key(&file.findings).len(), 9);
     assert_eq!(key(&file.findings), key(&blob.findings));
     assert_eq!(key(&file.findings), key(&stream.findings));
