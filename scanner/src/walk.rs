@@ -95,7 +95,12 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Walked {
     let out = Mutex::new(Walked::default());
     for (ri, root) in roots.iter().enumerate() {
         // An empty path holds the place of standard input.
-        if !root.as_os_str().is_empty() {
+        if root.as_os_str().is_empty() {
+            continue;
+        }
+        if direct(root, opts) {
+            walk_dir_direct(ri, root, opts, &out);
+        } else {
             walk_root(ri, root, opts, &out);
         }
     }
@@ -105,6 +110,123 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Walked {
     w.skipped
         .sort_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
     w
+}
+
+/// Whether `root` is walked by [`walk_dir_direct`] rather than the `ignore`
+/// crate's walker: a directory itself (not a link to one), with no ignore
+/// files to honour and no links to follow — the default, where the `ignore`
+/// walker's machinery (its own threads, each sleeping 1 ms when it finds no
+/// work while another still walks) costs more than the directories' reads:
+/// 1.6 ms for a one-file root at 2 threads, 5.3 ms for the benchmark
+/// corpus's 106 directories and 3,903 files.
+fn direct(root: &Path, opts: &WalkOptions) -> bool {
+    !opts.gitignore
+        && !opts.follow
+        && std::fs::symlink_metadata(root).is_ok_and(|m| m.file_type().is_dir())
+}
+
+/// Walks a directory root on the current rayon pool, one task per
+/// directory, with what the `ignore` walker would give under the same
+/// options (a test compares the two): every entry but `.git` directories
+/// below the root and `--exclude` matches (both recorded), links not
+/// followed, special files recorded, unreadable directories recorded.
+fn walk_dir_direct(ri: usize, root: &Path, opts: &WalkOptions, out: &Mutex<Walked>) {
+    rayon::scope(|s| visit_dir_direct(s, ri, root, root.to_path_buf(), Vec::new(), opts, out));
+}
+
+fn visit_dir_direct<'s>(
+    s: &rayon::Scope<'s>,
+    ri: usize,
+    root: &'s Path,
+    dir: PathBuf,
+    rel: Vec<u8>,
+    opts: &'s WalkOptions,
+    out: &'s Mutex<Walked>,
+) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut found = Walked::default();
+    let error = |rel: Vec<u8>, err: &std::io::Error| Skipped {
+        root: ri,
+        // The root's own error names the root, as the `ignore` walker's does.
+        rel: if rel.is_empty() {
+            path_bytes(root)
+        } else {
+            rel
+        },
+        reason: Reason::WalkError,
+        detail: if err.kind() == std::io::ErrorKind::PermissionDenied {
+            "permission denied".to_string()
+        } else {
+            err.to_string()
+        },
+    };
+    match std::fs::read_dir(&dir) {
+        Err(err) => found.skipped.push(error(rel.clone(), &err)),
+        Ok(entries) => {
+            for e in entries {
+                let e = match e {
+                    Ok(e) => e,
+                    Err(err) => {
+                        found.skipped.push(error(rel.clone(), &err));
+                        continue;
+                    }
+                };
+                let name = e.file_name();
+                let mut child = rel.clone();
+                if !child.is_empty() {
+                    child.push(b'/');
+                }
+                child.extend_from_slice(name.as_bytes());
+                let path = e.path();
+                let ft = match e.file_type() {
+                    Ok(ft) => ft,
+                    Err(err) => {
+                        found.skipped.push(error(child, &err));
+                        continue;
+                    }
+                };
+                let skip = |reason, detail: &str| Skipped {
+                    root: ri,
+                    rel: child.clone(),
+                    reason,
+                    detail: detail.into(),
+                };
+                if ft.is_dir() && name == ".git" {
+                    let why = "git metadata is not scanned as files";
+                    found.skipped.push(skip(Reason::VcsDirectory, why));
+                } else if !opts.exclude.is_empty()
+                    && opts
+                        .exclude
+                        .is_match(Path::new(&*String::from_utf8_lossy(&child)))
+                {
+                    found
+                        .skipped
+                        .push(skip(Reason::Excluded, "matched --exclude"));
+                } else if ft.is_dir() {
+                    s.spawn(move |s| visit_dir_direct(s, ri, root, path, child, opts, out));
+                } else if ft.is_symlink() {
+                    let why = "symbolic link; use --follow to follow links";
+                    found.skipped.push(skip(Reason::SymlinkNotFollowed, why));
+                } else if !ft.is_file() {
+                    found
+                        .skipped
+                        .push(skip(Reason::SpecialFile, special_kind(&ft)));
+                } else {
+                    let meta = opts.stat.then(|| e.metadata().ok()).flatten();
+                    found.files.push(Entry {
+                        root: ri,
+                        path,
+                        rel: child,
+                        size: meta.as_ref().map(std::fs::Metadata::len),
+                        stamp: meta.as_ref().map(crate::cache::Stamp::of),
+                    });
+                }
+            }
+        }
+    }
+    let mut w = out.lock().unwrap_or_else(|e| e.into_inner());
+    w.files.append(&mut found.files);
+    w.skipped.append(&mut found.skipped);
 }
 
 fn walk_root(ri: usize, root: &Path, opts: &WalkOptions, out: &Mutex<Walked>) {
@@ -287,6 +409,7 @@ fn is_loop(err: &ignore::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn options(stat: bool) -> WalkOptions {
         WalkOptions {
@@ -296,6 +419,132 @@ mod tests {
             threads: 2,
             stat,
         }
+    }
+
+    /// Files (relative path, path, size) and skips (path, reason, detail), sorted.
+    #[allow(clippy::type_complexity)]
+    fn listing(
+        w: Walked,
+    ) -> (
+        Vec<(Vec<u8>, PathBuf, Option<u64>)>,
+        Vec<(Vec<u8>, Reason, String)>,
+    ) {
+        let mut files: Vec<_> = w
+            .files
+            .into_iter()
+            .map(|e| (e.rel, e.path, e.size))
+            .collect();
+        let mut skipped: Vec<_> = w
+            .skipped
+            .into_iter()
+            .map(|s| (s.rel, s.reason, s.detail))
+            .collect();
+        files.sort();
+        skipped.sort();
+        (files, skipped)
+    }
+
+    /// The direct walk lists what the `ignore` walker lists, skips included,
+    /// over hidden files, `.git` directories and a `.git` file, excluded
+    /// files and folders, links (to files, to folders, in a loop), a FIFO,
+    /// a name that is not UTF-8 and (when not run as root) an unreadable
+    /// folder.
+    #[test]
+    fn the_direct_walk_lists_what_the_ignore_walker_lists() {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in [
+            "a/b/c",
+            ".hidden",
+            ".git/objects",
+            "a/.git",
+            "skip/me",
+            "big",
+        ] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        for f in [
+            "top.txt",
+            ".env",
+            "a/x.py",
+            "a/b/y.csv",
+            "a/b/c/z.json",
+            ".hidden/h",
+            ".git/HEAD",
+            "a/.git/config",
+            "skip/me/secret.txt",
+            "a/b/drop.log",
+            "sub.git",
+        ] {
+            std::fs::write(d.join(f), b"x").unwrap();
+        }
+        std::fs::write(d.join("a/b/c/.git"), b"gitdir: elsewhere").unwrap();
+        std::fs::write(d.join(std::ffi::OsStr::from_bytes(b"a/\xff\xfe.txt")), b"x").unwrap();
+        for i in 0..40 {
+            std::fs::write(d.join(format!("big/f{i:02}")), b"y").unwrap();
+        }
+        symlink(d.join("top.txt"), d.join("link-file")).unwrap();
+        symlink(d.join("a"), d.join("a/b/link-up")).unwrap();
+        symlink(d.join("loop"), d.join("loop")).unwrap();
+        let fifo = d.join("a/pipe");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let locked = d.join("a/locked");
+        std::fs::create_dir(&locked).unwrap();
+        std::fs::write(locked.join("in.txt"), b"x").unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let mut exclude = globset::GlobSetBuilder::new();
+        exclude.add(globset::Glob::new("skip").unwrap());
+        exclude.add(globset::Glob::new("**/*.log").unwrap());
+        for (exclude, stat) in [(GlobSet::empty(), false), (exclude.build().unwrap(), true)] {
+            let opts = WalkOptions {
+                exclude,
+                stat,
+                ..options(false)
+            };
+            assert!(direct(d, &opts));
+            let by = |f: fn(usize, &Path, &WalkOptions, &Mutex<Walked>)| {
+                let out = Mutex::new(Walked::default());
+                f(0, d, &opts, &out);
+                listing(out.into_inner().unwrap())
+            };
+            let ours = by(walk_dir_direct);
+            let theirs = by(walk_root);
+            assert_eq!(ours, theirs);
+            let has = |rel: &str| ours.0.iter().any(|f| f.0 == rel.as_bytes());
+            assert!(has(".env") && has(".hidden/h") && has("a/b/c/.git") && has("big/f39"));
+            assert!(!has(".git/HEAD") && !has("a/.git/config") && !has("link-file"));
+            assert_eq!(has("skip/me/secret.txt") || has("a/b/drop.log"), !stat);
+            assert!(ours.0.iter().all(|f| f.2.is_some() == stat));
+            let reasons: BTreeSet<Reason> = ours.1.iter().map(|s| s.1).collect();
+            assert!(reasons.contains(&Reason::VcsDirectory));
+            assert!(reasons.contains(&Reason::SpecialFile));
+            assert!(reasons.contains(&Reason::SymlinkNotFollowed));
+            assert_eq!(reasons.contains(&Reason::Excluded), stat);
+        }
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Not a plain folder: the `ignore` walker's.
+        assert!(!direct(&d.join("link-file"), &options(false)));
+        assert!(!direct(&d.join("top.txt"), &options(false)));
+        assert!(!direct(
+            d,
+            &WalkOptions {
+                gitignore: true,
+                ..options(false)
+            }
+        ));
+        assert!(!direct(
+            d,
+            &WalkOptions {
+                follow: true,
+                ..options(false)
+            }
+        ));
     }
 
     #[test]
