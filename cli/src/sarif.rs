@@ -362,8 +362,9 @@ fn kind_name(k: Kind) -> &'static str {
 fn physical(report: &Report, f: &Finding) -> Value {
     let mut region = json!({"byteOffset": f.location.byte_offset});
     if let (Some(l), Some(c)) = (f.location.line, f.location.column) {
-        region["startLine"] = json!(l.max(1));
-        region["startColumn"] = json!(c.max(1));
+        // 1-based, as SARIF wants them.
+        region["startLine"] = json!(l.get());
+        region["startColumn"] = json!(c.get());
     }
     let root_is_file = report
         .scan

@@ -130,7 +130,11 @@ fn sweeps_a_prefix_with_exact_counts_keys_digests_and_store_location() {
         .iter()
         .find(|f| f.location.path.ends_with("customers.csv"))
         .unwrap();
-    assert_eq!(csv_finding.location.line, Some(2), "first data row");
+    assert_eq!(
+        csv_finding.location.line.map(|l| l.get()),
+        Some(2),
+        "first data row"
+    );
     assert!(!csv_finding
         .evidence
         .masked

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::{File, Metadata};
 use std::io::Read;
+use std::num::NonZeroU64;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -969,7 +970,7 @@ impl Scanner {
             raw: self
                 .config
                 .reveal
-                .then(|| String::from_utf8_lossy(value).into_owned()),
+                .then(|| String::from_utf8_lossy(value).into()),
         }
     }
 
@@ -1005,7 +1006,10 @@ impl Scanner {
     pub(crate) fn outcome(&self, place: &Place, r: FileResult) -> Outcome {
         // The display path is worked out once, not per finding.
         let (path, path_base64) = display_path(&place.rel);
-        let shown = (std::sync::Arc::<str>::from(path), path_base64);
+        let shown = (
+            std::sync::Arc::<str>::from(path),
+            path_base64.map(Box::<str>::from),
+        );
         let mut findings: Vec<Finding> = r
             .located
             .into_iter()
@@ -1032,7 +1036,7 @@ impl Scanner {
             .sha256
             .map(|sha256| ScannedFile {
                 path: shown.0.to_string(),
-                path_base64: shown.1.clone(),
+                path_base64: shown.1.as_deref().map(String::from),
                 root: place.root,
                 inner: place.inner.clone(),
                 size: r.bytes,
@@ -1053,7 +1057,7 @@ impl Scanner {
         }
     }
 
-    fn finding(&self, place: &Place, shown: &(Arc<str>, Option<String>), l: Located) -> Finding {
+    fn finding(&self, place: &Place, shown: &(Arc<str>, Option<Box<str>>), l: Located) -> Finding {
         let raw = l.raw;
         let (path, path_base64) = shown.clone();
         Finding {
@@ -1066,8 +1070,8 @@ impl Scanner {
                 path_base64,
                 root: place.root,
                 inner: place.inner.clone(),
-                line: Some(l.line),
-                column: Some(l.column),
+                line: NonZeroU64::new(l.line),
+                column: NonZeroU64::new(l.column),
                 byte_offset: raw.span.start,
                 commit: None,
                 author_date: None,
@@ -1161,7 +1165,7 @@ impl Scanner {
                     for f in &mut part {
                         f.location.root = later.entry.root;
                         f.location.path = Arc::clone(&later.path);
-                        f.location.path_base64.clone_from(&later.path_base64);
+                        f.location.path_base64 = later.path_base64.as_deref().map(Box::from);
                     }
                     known.add(base, part.len(), o.inline.take());
                     base += part.len();
@@ -1451,7 +1455,7 @@ fn decode_in_place(outcomes: &[Outcome]) -> Option<Vec<Finding>> {
                 }
                 f.location.root = later.entry.root;
                 f.location.path = Arc::clone(&later.path);
-                f.location.path_base64.clone_from(&later.path_base64);
+                f.location.path_base64 = later.path_base64.as_deref().map(Box::from);
                 f
             },
         )
@@ -1469,7 +1473,7 @@ fn cached_outcome(place: &Place, hit: crate::cache::Entry) -> Outcome {
         .map(|mut f| {
             f.location.root = place.root;
             f.location.path = Arc::clone(&path);
-            f.location.path_base64.clone_from(&path_base64);
+            f.location.path_base64 = path_base64.as_deref().map(Box::from);
             f
         })
         .collect();

@@ -98,7 +98,7 @@ fn finding(cx: &Context<'_>, s: Spec<'_>, attributes: shekara_detectors::Attribu
         evidence: Evidence {
             masked: crate::text::escape_lossy(s.path.as_bytes()).into(),
             fingerprint: cx.key.fingerprint_shared(s.path.as_bytes()),
-            raw: cx.reveal.then(|| s.path.to_string()),
+            raw: cx.reveal.then(|| s.path.to_string().into()),
         },
         attributes,
         breach_notification: None,

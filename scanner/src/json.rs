@@ -107,11 +107,11 @@ fn location(out: &mut Vec<u8>, l: &Location) {
     out.push(b']');
     if let Some(n) = l.line {
         out.extend_from_slice(b",\"line\":");
-        number(out, n);
+        number(out, n.get());
     }
     if let Some(n) = l.column {
         out.extend_from_slice(b",\"column\":");
-        number(out, n);
+        number(out, n.get());
     }
     out.extend_from_slice(b",\"byte_offset\":");
     number(out, l.byte_offset);
@@ -220,6 +220,7 @@ mod tests {
     use super::*;
     use crate::model::BreachNotification;
     use shekara_detectors::{Confidence, Kind, Severity};
+    use std::num::NonZeroU64;
 
     fn ours(f: &Finding) -> Vec<u8> {
         let mut v = Vec::new();
@@ -308,17 +309,17 @@ mod tests {
             f.severity = Severity::ALL[i % Severity::ALL.len()];
             f.confidence = [Confidence::Low, Confidence::Medium, Confidence::High][i % 3];
             f.location.path = (*s).into();
-            f.location.path_base64 = (i % 2 == 0).then(|| format!("b64{s}"));
+            f.location.path_base64 = (i % 2 == 0).then(|| format!("b64{s}").into());
             f.location.root = i * 1000;
             f.location.inner = tricky[..i].iter().map(|m| m.to_string()).collect();
-            f.location.line = (i % 3 != 0).then_some(u64::MAX - i as u64);
-            f.location.column = (i % 2 == 1).then_some(i as u64);
+            f.location.line = NonZeroU64::new(u64::MAX - i as u64).filter(|_| i % 3 != 0);
+            f.location.column = NonZeroU64::new(i as u64).filter(|_| i % 2 == 1);
             f.location.byte_offset = 10u64.pow(i as u32);
-            f.location.commit = (i % 2 == 0).then(|| s.repeat(2));
+            f.location.commit = (i % 2 == 0).then(|| s.repeat(2).into());
             f.location.author_date = (i > 2).then(|| "2026-01-01T00:00:00Z".into());
             f.count = i as u64 * 7;
             f.evidence.masked = format!("m{s}").into();
-            f.evidence.raw = (i % 2 == 1).then(|| s.to_string());
+            f.evidence.raw = (i % 2 == 1).then(|| (*s).into());
             for (j, v) in tricky.iter().enumerate().take(i + 1) {
                 f.attributes.insert(format!("k{j}{v}"), format!("{v}{j}"));
             }

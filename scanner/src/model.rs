@@ -22,28 +22,31 @@ pub struct Location {
     /// one copy stays in cache while the report is written.
     pub path: std::sync::Arc<str>,
     /// The raw path bytes, base64, present only when the path is not UTF-8.
+    /// (This field and the other rare strings of a finding are boxed
+    /// strings, 16 bytes rather than a `String`'s 24: reports hold hundreds
+    /// of thousands of findings.)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub path_base64: Option<String>,
+    pub path_base64: Option<Box<str>>,
     /// Index of the scan root (in `scan.roots`).
     pub root: usize,
     /// Member paths inside archives or images, outermost first.
     pub inner: Vec<String>,
     /// 1-based line, when the input is text-like.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u64>,
+    pub line: Option<std::num::NonZeroU64>,
     /// 1-based column, in characters: Unicode code points of UTF-8 text (of
     /// bytes that are not UTF-8, each counts as one but a stray continuation
     /// byte, which counts as none).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<u64>,
+    pub column: Option<std::num::NonZeroU64>,
     /// Byte offset of the finding's first byte.
     pub byte_offset: u64,
     /// Git history scans: the commit that introduced the blob.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
+    pub commit: Option<Box<str>>,
     /// Git history scans: that commit's author date, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub author_date: Option<String>,
+    pub author_date: Option<Box<str>>,
 }
 
 impl Finding {
@@ -99,7 +102,7 @@ pub struct Evidence {
     pub fingerprint: std::sync::Arc<str>,
     /// The raw value: only with `--reveal`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub raw: Option<String>,
+    pub raw: Option<Box<str>>,
 }
 
 /// One reported finding.
@@ -557,6 +560,25 @@ impl Report {
 mod summary_tests {
     use super::*;
     use shekara_detectors::Kind;
+
+    /// A report holds hundreds of thousands of findings, each faulted in
+    /// and read again by the summary, the verdicts and the writer: the rare
+    /// strings are boxed (16 bytes, not 24) and line and column are
+    /// `NonZeroU64` (8 bytes, not 16). Session 13's finding was 288 bytes.
+    #[test]
+    fn a_finding_stays_small() {
+        assert!(
+            std::mem::size_of::<Location>() <= 120,
+            "{}",
+            std::mem::size_of::<Location>()
+        );
+        assert!(std::mem::size_of::<Evidence>() <= 48);
+        assert!(
+            std::mem::size_of::<Finding>() <= 240,
+            "{}",
+            std::mem::size_of::<Finding>()
+        );
+    }
 
     /// The counts, as a plain loop over every finding gives them.
     fn naive(findings: &[Finding]) -> Summary {

@@ -113,7 +113,9 @@ pub(crate) fn file_of(config: &Config, f: &Finding) -> Option<PathBuf> {
         return Some(root.clone());
     }
     let rel: Vec<u8> = match &f.location.path_base64 {
-        Some(b) => base64::engine::general_purpose::STANDARD.decode(b).ok()?,
+        Some(b) => base64::engine::general_purpose::STANDARD
+            .decode(b.as_bytes())
+            .ok()?,
         None => f.location.path.as_bytes().to_vec(),
     };
     Some(root.join(std::ffi::OsStr::from_bytes(&rel)))

@@ -121,7 +121,7 @@ fn a_file_that_only_looks_like_a_binary_is_scanned_as_bytes() {
     let r = scan_file("notes", format!("MZ but text: {IIN}\n").as_bytes());
     assert_eq!(r.findings.len(), 1);
     assert!(r.findings[0].location.inner.is_empty());
-    assert_eq!(r.findings[0].location.line, Some(1));
+    assert_eq!(r.findings[0].location.line.map(|l| l.get()), Some(1));
     assert!(r.coverage.complete);
 }
 

@@ -72,7 +72,7 @@ fn csv_of_100k_rows_gives_one_aggregate_with_the_exact_count() {
     assert_eq!(attr(agg, "dataset"), Some("csv"));
     // First cell: line 2, right after "1,".
     let first = bytes.iter().position(|&b| b == b'\n').unwrap() + 3;
-    assert_eq!(agg.location.line, Some(2));
+    assert_eq!(agg.location.line.map(|l| l.get()), Some(2));
     assert_eq!(agg.location.byte_offset, first as u64);
     assert_eq!(agg.evidence.masked.len(), 12);
     assert!(agg.evidence.masked.contains("******"));
@@ -112,7 +112,7 @@ fn csv_numbers_that_lost_their_leading_zero() {
         .find(|f| attr(f, "note").is_some())
         .unwrap();
     // The 50th data row is the first without its zero: line 51, 11 digits there.
-    assert_eq!(lost.location.line, Some(51));
+    assert_eq!(lost.location.line.map(|l| l.get()), Some(51));
     let at = lost.location.byte_offset as usize;
     assert!(bytes[at..at + 11].iter().all(u8::is_ascii_digit));
     assert_eq!(bytes[at + 11], b',');

@@ -32,6 +32,16 @@ thread_local! {
     static SEEN: std::cell::RefCell<Seen> = std::cell::RefCell::default();
 }
 use crate::model::{BreachNotification, Evidence, Finding, Location, Reason};
+use std::num::NonZeroU64;
+
+/// A line or column read back: absent, or a number that is not 0 (a 0 is
+/// damage, `None`).
+fn nonzero(v: Option<u64>) -> Option<Option<NonZeroU64>> {
+    match v {
+        None => Some(None),
+        Some(n) => NonZeroU64::new(n).map(Some),
+    }
+}
 
 /// Layout version: the first byte of every value.
 const VERSION: u8 = 4;
@@ -279,8 +289,8 @@ fn finding(w: &mut Vec<u8>, f: &Finding) -> Option<()> {
     w.push(u8::try_from(CONFIDENCES.iter().position(|c| *c == f.confidence)?).ok()?);
     let l = &f.location;
     strings(w, &l.inner);
-    opt_u64(w, l.line);
-    opt_u64(w, l.column);
+    opt_u64(w, l.line.map(NonZeroU64::get));
+    opt_u64(w, l.column.map(NonZeroU64::get));
     uvar(w, l.byte_offset);
     opt_str(w, l.commit.as_deref());
     opt_str(w, l.author_date.as_deref());
@@ -548,17 +558,17 @@ impl<'a> Reader<'a> {
             path_base64: None,
             root: 0,
             inner,
-            line: self.opt_u64()?,
-            column: self.opt_u64()?,
+            line: nonzero(self.opt_u64()?)?,
+            column: nonzero(self.opt_u64()?)?,
             byte_offset: self.uvar()?,
-            commit: self.opt_str()?,
-            author_date: self.opt_str()?,
+            commit: self.opt_str()?.map(Into::into),
+            author_date: self.opt_str()?.map(Into::into),
         };
         let count = self.uvar()?;
         let evidence = Evidence {
             masked: self.shared()?,
             fingerprint: self.shared()?,
-            raw: self.opt_str()?,
+            raw: self.opt_str()?.map(Into::into),
         };
         let attributes = self.attributes()?;
         let breach_notification = match self.u8()? {
@@ -613,17 +623,17 @@ mod tests {
                     } else {
                         Vec::new()
                     },
-                    line: (i % 3 != 0).then_some(i as u64 * 1000),
-                    column: (i % 4 != 0).then_some(7),
+                    line: NonZeroU64::new(i as u64 * 1000).filter(|_| i % 3 != 0),
+                    column: NonZeroU64::new(7).filter(|_| i % 4 != 0),
                     byte_offset: (i as u64) << 40,
-                    commit: (i == 3).then(|| "c0ffee".to_string()),
-                    author_date: (i == 3).then(|| "2026-01-01T00:00:00Z".to_string()),
+                    commit: (i == 3).then(|| "c0ffee".into()),
+                    author_date: (i == 3).then(|| "2026-01-01T00:00:00Z".into()),
                 },
                 count: 1 + i as u64 * 300,
                 evidence: Evidence {
                     masked: "8503******31".into(),
                     fingerprint: "bk3:abc".into(),
-                    raw: (i == 1).then(|| "850314319331".to_string()),
+                    raw: (i == 1).then(|| "850314319331".into()),
                 },
                 attributes: if i % 2 == 1 {
                     attributes.clone()

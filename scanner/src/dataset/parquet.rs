@@ -213,7 +213,7 @@ fn text_columns(
                 rows.push(base + row);
             })?;
             for mut f in scanner.scan_plain(place, &text).findings {
-                let line = f.location.line.unwrap_or(1);
+                let line = f.location.line.map_or(1, std::num::NonZeroU64::get);
                 let row = rows.get(line.saturating_sub(1) as usize).copied();
                 locate_cell(&mut f, &cols.cols[c].name, row, chunk);
                 out.push(f);
