@@ -367,10 +367,11 @@ impl Engine {
         found.clear();
         let len = hay.bytes.len();
         let owned = hay.owned.start.min(len)..hay.owned.end.min(len);
+        let wanted = self.wanted(hay.path);
         let mut block = 0;
         while block < len {
             let block_end = (block + BLOCK).min(len);
-            self.literals_in(hay, block..block_end, found);
+            self.literals_in(hay, &wanted, block..block_end, found);
             let digits_from = block.max(owned.start);
             let digits_to = block_end.min(owned.end);
             if digits_from < digits_to && !self.digit_detectors.is_empty() {
@@ -394,17 +395,31 @@ impl Engine {
         self.scan_with(hay, &mut Scratch::default(), out);
     }
 
-    fn literals_in(&self, hay: &Haystack<'_>, block: Range<usize>, found: &mut Vec<RawFinding>) {
+    /// Per group, bit `i` set when `g.detectors[i]` wants its anchors
+    /// searched in the input at `path`: asked once per window, not per block.
+    fn wanted(&self, path: &str) -> Vec<u64> {
+        self.groups
+            .iter()
+            .map(|g| {
+                g.detectors
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &d)| self.detectors[d].wants_anchors_in(path))
+                    .fold(0u64, |acc, (i, _)| acc | 1 << i)
+            })
+            .collect()
+    }
+
+    fn literals_in(
+        &self,
+        hay: &Haystack<'_>,
+        wanted: &[u64],
+        block: Range<usize>,
+        found: &mut Vec<RawFinding>,
+    ) {
         // Whether the block holds a rare byte, found out when a group needs to know.
         let mut rare: Option<bool> = None;
-        for g in &self.groups {
-            // Bit `i`: whether `g.detectors[i]` wants its anchors searched here.
-            let wanted = g
-                .detectors
-                .iter()
-                .enumerate()
-                .filter(|&(_, &d)| self.detectors[d].wants_anchors_in(hay.path))
-                .fold(0u64, |acc, (i, _)| acc | 1 << i);
+        for (g, &wanted) in self.groups.iter().zip(wanted) {
             if wanted == 0 {
                 continue;
             }
