@@ -36,7 +36,9 @@ pub(crate) const SEGMENT: usize = 8 << 20;
 #[derive(Debug)]
 pub struct Scanner {
     config: Config,
-    engine: Engine,
+    /// Built on first use: [`Scanner::run`] builds the built-in engine on
+    /// one pool thread while the walk runs on the others.
+    engine: std::sync::OnceLock<Engine>,
     key: FingerprintKey,
     walk: WalkOptions,
     pool: rayon::ThreadPool,
@@ -208,14 +210,22 @@ impl Scanner {
     /// # Errors
     /// A bad exclude glob, no thread pool, or no fingerprint key.
     pub fn new(config: Config) -> Result<Scanner, Error> {
-        Scanner::with_engine(config, Engine::builtin())
+        Scanner::with_engine_cell(config, std::sync::OnceLock::new())
     }
 
     /// Like [`Scanner::new`] with a given engine (benchmarks, tests).
     ///
     /// # Errors
     /// As [`Scanner::new`].
-    pub fn with_engine(mut config: Config, engine: Engine) -> Result<Scanner, Error> {
+    pub fn with_engine(config: Config, engine: Engine) -> Result<Scanner, Error> {
+        Scanner::with_engine_cell(config, std::sync::OnceLock::from(engine))
+    }
+
+    /// [`Scanner::with_engine`] with the engine given or built later.
+    fn with_engine_cell(
+        mut config: Config,
+        engine: std::sync::OnceLock<Engine>,
+    ) -> Result<Scanner, Error> {
         config.hash_files |= config.cache.is_some();
         let mut globs = GlobSetBuilder::new();
         for g in &config.exclude {
@@ -282,7 +292,7 @@ impl Scanner {
 
     /// The engine this scanner runs.
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        self.engine.get_or_init(Engine::builtin)
     }
 
     /// Runs the scan, feeding `sink` as results come and `progress` counters.
@@ -293,7 +303,10 @@ impl Scanner {
     pub fn run(&self, sink: &dyn Sink, progress: &Progress) -> Result<Report, Error> {
         let started = timestamp();
         let roots = self.check_roots()?;
-        let mut walked = self.pool.install(|| walk::walk(&roots.paths, &self.walk));
+        // The engine is built (≈ 2 ms, once) beside the walk, not before it.
+        let (mut walked, _) = self
+            .pool
+            .install(|| rayon::join(|| walk::walk(&roots.paths, &self.walk), || self.engine()));
         if let Some(shard) = self.config.shard {
             walked.files.retain(|e| shard.owns(&e.rel));
             walked.skipped.retain(|s| shard.owns(&s.rel));
@@ -634,8 +647,8 @@ impl Scanner {
     /// the same findings, in the same order, whether it is cut into
     /// segments or not.
     fn located(&self, bytes: &[u8], path: &str, runs: Option<&Arc<RunList>>) -> Vec<Located> {
-        let whole = bytes.len() as u64 <= WHOLE_FILE_LIMIT && self.engine.wants_whole_file(path);
-        let mut scan = InputScan::new(&self.engine, path).with_runs(runs.cloned());
+        let whole = bytes.len() as u64 <= WHOLE_FILE_LIMIT && self.engine().wants_whole_file(path);
+        let mut scan = InputScan::new(self.engine(), path).with_runs(runs.cloned());
         if !self.is_large(bytes.len()) {
             scan.slice(bytes, self.config.window);
             if whole {
@@ -742,7 +755,7 @@ impl Scanner {
         buf: &mut Vec<u8>,
         settle: bool,
     ) -> FileResult {
-        let mut scan = InputScan::new(&self.engine, path);
+        let mut scan = InputScan::new(self.engine(), path);
         if settle {
             scan.settle_inline();
         }
@@ -875,7 +888,7 @@ impl Scanner {
                 h(fs_path);
             }
         };
-        if size <= WHOLE_FILE_LIMIT && self.engine.wants_whole_file(path) {
+        if size <= WHOLE_FILE_LIMIT && self.engine().wants_whole_file(path) {
             hook();
             return self.scan_whole(file, path, size, buf);
         }
@@ -935,7 +948,7 @@ impl Scanner {
             .par_iter()
             .map(|&start| {
                 let end = (start + segment).min(bytes.len());
-                let mut scan = InputScan::new(&self.engine, path)
+                let mut scan = InputScan::new(self.engine(), path)
                     .with_runs(runs.cloned())
                     .with_totals();
                 scan.slice_range(bytes, start..end, self.config.window);
