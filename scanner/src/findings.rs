@@ -87,6 +87,27 @@ impl Findings {
         self.locate(i).map(|(k, j)| &mut self.parts[k][j])
     }
 
+    /// The findings at `idx`, in that order, skipping indices past the end:
+    /// with `idx` increasing (the verdicts' lists), one step along the lists
+    /// rather than a search each.
+    pub fn select<'a: 'i, 'i>(
+        &'a self,
+        idx: &'i [usize],
+    ) -> impl Iterator<Item = &'a Finding> + 'i {
+        let mut k = 0;
+        idx.iter().filter_map(move |&i| {
+            let start = |k: usize| k.checked_sub(1).map_or(0, |j| self.ends[j]);
+            if k < self.parts.len() && i >= start(k) {
+                while k < self.parts.len() && self.ends[k] <= i {
+                    k += 1;
+                }
+            } else {
+                k = self.ends.partition_point(|&e| e <= i);
+            }
+            self.parts.get(k)?.get(i - start(k))
+        })
+    }
+
     /// The first finding.
     pub fn first(&self) -> Option<&Finding> {
         self.parts.first().and_then(|p| p.first())
@@ -397,6 +418,11 @@ mod tests {
             for i in 0..flat.len() + 2 {
                 prop_assert_eq!(f.get(i), flat.get(i), "index {}", i);
             }
+            // Increasing, repeated, going back, past the end.
+            let mut idx: Vec<usize> = (0..flat.len() + 2).step_by(2).collect();
+            idx.extend([1, 1, 0, flat.len() + 5, 3, 2]);
+            let picked: Vec<&Finding> = idx.iter().filter_map(|&i| flat.get(i)).collect();
+            prop_assert_eq!(offsets(f.select(&idx)), offsets(picked));
             prop_assert_eq!(f.first(), flat.first());
             prop_assert_eq!(f.last(), flat.last());
             // Known length from both ends, as it is used.

@@ -351,10 +351,8 @@ fn reason(code: &str, message: String, findings: &[usize]) -> VerdictReason {
 /// Occurrences per kind (an aggregated CSV column counts its `count`, not 1).
 fn kinds(report: &Report, idx: &[usize]) -> String {
     let mut m: BTreeMap<&str, usize> = BTreeMap::new();
-    for &i in idx {
-        if let Some(f) = report.findings.get(i) {
-            *m.entry(f.kind.as_str()).or_default() += f.count as usize;
-        }
+    for f in report.findings.select(idx) {
+        *m.entry(f.kind.as_str()).or_default() += f.count as usize;
     }
     m.iter()
         .map(|(k, n)| format!("{k} {n}"))
@@ -401,33 +399,31 @@ fn provider_pairs<'r>(report: &'r Report, idx: &[usize]) -> BTreeSet<(&'r str, &
     // theirs): a set's pair, once looked up, is remembered by the set's
     // identity in a small table (a file's findings interleave a few hosts).
     let mut memo: [(usize, &'r str, &'r str); PAIR_SLOTS] = [(0, "", ""); PAIR_SLOTS];
-    for &i in idx {
-        if let Some(f) = report.findings.get(i) {
-            let a = &f.attributes;
-            // The set's identity and its slot (an address: its low bits are alignment).
-            let key = a.shared_id().map(|id| (id, (id >> 4) % PAIR_SLOTS));
-            let (p, c) = match key {
-                Some((id, k)) if memo[k].0 == id => (memo[k].1, memo[k].2),
-                _ => {
-                    let named = a.get_value(&provider);
-                    let p = named.unwrap_or(&*f.rule);
-                    let c = a.get_value(&country).unwrap_or("unknown");
-                    // Only a set that names its provider: otherwise the
-                    // rule, which differs from finding to finding, stands in.
-                    if let (Some((id, k)), Some(_)) = (key, named) {
-                        memo[k] = (id, p, c);
-                    }
-                    (p, c)
+    for f in report.findings.select(idx) {
+        let a = &f.attributes;
+        // The set's identity and its slot (an address: its low bits are alignment).
+        let key = a.shared_id().map(|id| (id, (id >> 4) % PAIR_SLOTS));
+        let (p, c) = match key {
+            Some((id, k)) if memo[k].0 == id => (memo[k].1, memo[k].2),
+            _ => {
+                let named = a.get_value(&provider);
+                let p = named.unwrap_or(&*f.rule);
+                let c = a.get_value(&country).unwrap_or("unknown");
+                // Only a set that names its provider: otherwise the
+                // rule, which differs from finding to finding, stands in.
+                if let (Some((id, k)), Some(_)) = (key, named) {
+                    memo[k] = (id, p, c);
                 }
-            };
-            if seen.iter().any(|&(sp, sc)| same(sp, p) && same(sc, c)) {
-                continue;
+                (p, c)
             }
-            if seen.len() < 64 {
-                seen.push((p, c));
-            }
-            m.insert((p, c));
+        };
+        if seen.iter().any(|&(sp, sc)| same(sp, p) && same(sc, c)) {
+            continue;
         }
+        if seen.len() < 64 {
+            seen.push((p, c));
+        }
+        m.insert((p, c));
     }
     m
 }
@@ -469,8 +465,10 @@ fn label(report: &Report, a: &Artefact) -> String {
 
 /// The earliest `breach_notification.detected` among `idx`.
 fn earliest_detection(report: &Report, idx: &[usize]) -> Option<OffsetDateTime> {
-    idx.iter()
-        .filter_map(|&i| report.findings.get(i)?.breach_notification.as_ref())
+    report
+        .findings
+        .select(idx)
+        .filter_map(|f| f.breach_notification.as_ref())
         .filter_map(|b| OffsetDateTime::parse(&b.detected, &Rfc3339).ok())
         .min()
 }
