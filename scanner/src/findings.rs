@@ -70,11 +70,15 @@ impl Findings {
         &self.parts
     }
 
+    /// The index (in the whole) of list `k`'s first finding.
+    fn start(&self, k: usize) -> usize {
+        k.checked_sub(1).map_or(0, |j| self.ends[j])
+    }
+
     /// The list holding finding `i`, and `i`'s index in it.
     fn locate(&self, i: usize) -> Option<(usize, usize)> {
         let k = self.ends.partition_point(|&e| e <= i);
-        let start = k.checked_sub(1).map_or(0, |j| self.ends[j]);
-        (k < self.parts.len()).then_some((k, i - start))
+        (k < self.parts.len()).then(|| (k, i - self.start(k)))
     }
 
     /// Finding `i`.
@@ -96,15 +100,14 @@ impl Findings {
     ) -> impl Iterator<Item = &'a Finding> + 'i {
         let mut k = 0;
         idx.iter().filter_map(move |&i| {
-            let start = |k: usize| k.checked_sub(1).map_or(0, |j| self.ends[j]);
-            if k < self.parts.len() && i >= start(k) {
+            if k < self.parts.len() && i >= self.start(k) {
                 while k < self.parts.len() && self.ends[k] <= i {
                     k += 1;
                 }
             } else {
                 k = self.ends.partition_point(|&e| e <= i);
             }
-            self.parts.get(k)?.get(i - start(k))
+            self.parts.get(k)?.get(i - self.start(k))
         })
     }
 
@@ -183,7 +186,11 @@ impl Findings {
     /// are several (then once: later calls find one list).
     pub fn make_contiguous(&mut self) -> &mut [Finding] {
         if self.parts.len() > 1 {
-            let all = std::mem::take(&mut self.parts).concat_moved();
+            // Moved, not cloned as `[Vec<T>]::concat` would.
+            let mut all = Vec::with_capacity(self.len());
+            for p in std::mem::take(&mut self.parts) {
+                all.extend(p);
+            }
             self.parts = vec![all];
             self.reindex();
         }
@@ -197,21 +204,6 @@ impl Findings {
     pub fn into_vec(mut self) -> Vec<Finding> {
         self.make_contiguous();
         self.parts.pop().unwrap_or_default()
-    }
-}
-
-/// Joining lists by moving their items (`[Vec<T>]::concat` clones).
-trait ConcatMoved<T> {
-    fn concat_moved(self) -> Vec<T>;
-}
-
-impl<T> ConcatMoved<T> for Vec<Vec<T>> {
-    fn concat_moved(self) -> Vec<T> {
-        let mut all = Vec::with_capacity(self.iter().map(Vec::len).sum());
-        for p in self {
-            all.extend(p);
-        }
-        all
     }
 }
 
