@@ -509,7 +509,8 @@ impl Scanner {
         blobs.retain(|b| {
             let out = self.excludes(&b.path);
             if out && seen_excluded.insert(b.path.clone()) {
-                skipped.push((b.path.clone(), Reason::Excluded, "matched --exclude".into()));
+                let why = crate::walk::EXCLUDED_DETAIL.into();
+                skipped.push((b.path.clone(), Reason::Excluded, why));
             }
             !out
         });

@@ -90,6 +90,12 @@ fn relative(root: &Path, root_is_dir: bool, path: &Path) -> Vec<u8> {
     }
 }
 
+/// The details of the walk's skips, the same from both walkers (and from
+/// the git history scan's `--exclude`).
+const VCS_DETAIL: &str = "git metadata is not scanned as files";
+pub(crate) const EXCLUDED_DETAIL: &str = "matched --exclude";
+const LINK_DETAIL: &str = "symbolic link; use --follow to follow links";
+
 /// Walks every root. Roots must exist (the caller checks).
 pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Walked {
     let out = Mutex::new(Walked::default());
@@ -192,21 +198,19 @@ fn visit_dir_direct<'s>(
                     detail: detail.into(),
                 };
                 if ft.is_dir() && name == ".git" {
-                    let why = "git metadata is not scanned as files";
-                    found.skipped.push(skip(Reason::VcsDirectory, why));
+                    found.skipped.push(skip(Reason::VcsDirectory, VCS_DETAIL));
                 } else if !opts.exclude.is_empty()
                     && opts
                         .exclude
                         .is_match(Path::new(&*String::from_utf8_lossy(&child)))
                 {
-                    found
-                        .skipped
-                        .push(skip(Reason::Excluded, "matched --exclude"));
+                    found.skipped.push(skip(Reason::Excluded, EXCLUDED_DETAIL));
                 } else if ft.is_dir() {
                     s.spawn(move |s| visit_dir_direct(s, ri, root, path, child, opts, out));
                 } else if ft.is_symlink() {
-                    let why = "symbolic link; use --follow to follow links";
-                    found.skipped.push(skip(Reason::SymlinkNotFollowed, why));
+                    found
+                        .skipped
+                        .push(skip(Reason::SymlinkNotFollowed, LINK_DETAIL));
                 } else if !ft.is_file() {
                     found
                         .skipped
@@ -252,15 +256,12 @@ fn walk_root(ri: usize, root: &Path, opts: &WalkOptions, out: &Mutex<Walked>) {
             let rel = || relative(&root_owned, root_is_dir, e.path());
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
             let reason = if is_dir && e.file_name() == ".git" && e.depth() > 0 {
-                Some((
-                    Reason::VcsDirectory,
-                    "git metadata is not scanned as files".to_string(),
-                ))
+                Some((Reason::VcsDirectory, VCS_DETAIL.to_string()))
             } else if e.depth() > 0
                 && !exclude.is_empty()
                 && exclude.is_match(Path::new(&*String::from_utf8_lossy(&rel())))
             {
-                Some((Reason::Excluded, "matched --exclude".to_string()))
+                Some((Reason::Excluded, EXCLUDED_DETAIL.to_string()))
             } else {
                 None
             };
@@ -338,10 +339,7 @@ fn classify(
         return None;
     }
     if ft.is_symlink() {
-        return skip(
-            Reason::SymlinkNotFollowed,
-            "symbolic link; use --follow to follow links",
-        );
+        return skip(Reason::SymlinkNotFollowed, LINK_DETAIL);
     }
     if !ft.is_file() {
         return skip(Reason::SpecialFile, special_kind(&ft));
