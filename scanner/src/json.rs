@@ -16,13 +16,34 @@ use crate::model::{Evidence, Finding, Location};
 /// a few thousand sets (one per endpoint host and region, and the cache's),
 /// and a repeat is copied, not written again. A small table by identity:
 /// findings of one file interleave a few hosts.
+///
+/// It also keeps the parts of a finding's JSON that repeat from one finding
+/// to the next, each with what it was written from (compared whole, so a
+/// match is exact): the head (`{"kind":…,"location":`, one per rule, kind,
+/// severity and confidence) and the start of the location (path, root and
+/// no archive members: the same for every finding of a file). Copied, they
+/// spare a finding's writing about a third of its instructions.
 #[derive(Debug, Default)]
 pub struct Written {
     slots: Vec<(usize, Vec<u8>)>,
+    heads: Vec<Option<(Head, Vec<u8>)>>,
+    place: Option<(std::sync::Arc<str>, usize, Vec<u8>)>,
+}
+
+/// What a finding's head is written from.
+#[derive(Debug)]
+struct Head {
+    kind: shekara_detectors::Kind,
+    rule: shekara_detectors::RuleId,
+    severity: shekara_detectors::Severity,
+    confidence: shekara_detectors::Confidence,
 }
 
 /// Sets [`Written`] keeps, at most.
 const WRITTEN_SLOTS: usize = 64;
+
+/// Heads [`Written`] keeps, at most.
+const HEAD_SLOTS: usize = 32;
 
 impl Written {
     /// The slot of set `id` (an address: its low bits are alignment).
@@ -31,6 +52,16 @@ impl Written {
             self.slots.resize_with(WRITTEN_SLOTS, || (0, Vec::new()));
         }
         &mut self.slots[(id >> 4) % WRITTEN_SLOTS]
+    }
+
+    /// The slot of the head of `f`: by its rule's text and its kind.
+    fn head_slot(&mut self, f: &Finding) -> &mut Option<(Head, Vec<u8>)> {
+        if self.heads.is_empty() {
+            self.heads.resize_with(HEAD_SLOTS, || None);
+        }
+        let r = f.rule.as_bytes();
+        let h = r.len() ^ r.last().map_or(0, |&b| usize::from(b) << 3) ^ (f.kind as usize) << 6;
+        &mut self.heads[h % HEAD_SLOTS]
     }
 }
 
@@ -43,16 +74,35 @@ pub fn write_finding(out: &mut Vec<u8>, f: &Finding) {
 /// with the finding written last with `memo`.
 pub fn write_finding_with(out: &mut Vec<u8>, f: &Finding, memo: &mut Written) {
     out.reserve(512);
-    out.extend_from_slice(b"{\"kind\":");
-    name(out, f.kind.as_str());
-    out.extend_from_slice(b",\"rule\":");
-    string(out, &f.rule);
-    out.extend_from_slice(b",\"severity\":");
-    name(out, f.severity.as_str());
-    out.extend_from_slice(b",\"confidence\":");
-    name(out, f.confidence.as_str());
-    out.extend_from_slice(b",\"location\":");
-    location(out, &f.location);
+    let same = |h: &Head| {
+        h.kind == f.kind
+            && h.severity == f.severity
+            && h.confidence == f.confidence
+            && h.rule == f.rule
+    };
+    match memo.head_slot(f) {
+        Some((h, bytes)) if same(h) => out.extend_from_slice(bytes),
+        slot => {
+            let head = Head {
+                kind: f.kind,
+                rule: f.rule.clone(),
+                severity: f.severity,
+                confidence: f.confidence,
+            };
+            let start = out.len();
+            out.extend_from_slice(b"{\"kind\":");
+            name(out, f.kind.as_str());
+            out.extend_from_slice(b",\"rule\":");
+            string(out, &f.rule);
+            out.extend_from_slice(b",\"severity\":");
+            name(out, f.severity.as_str());
+            out.extend_from_slice(b",\"confidence\":");
+            name(out, f.confidence.as_str());
+            out.extend_from_slice(b",\"location\":");
+            *slot = Some((head, out[start..].to_vec()));
+        }
+    }
+    location(out, &f.location, &mut memo.place);
     out.extend_from_slice(b",\"count\":");
     number(out, f.count);
     out.extend_from_slice(b",\"evidence\":");
@@ -88,23 +138,41 @@ pub fn write_finding_with(out: &mut Vec<u8>, f: &Finding, memo: &mut Written) {
     out.push(b'}');
 }
 
-fn location(out: &mut Vec<u8>, l: &Location) {
-    out.extend_from_slice(b"{\"path\":");
-    string(out, &l.path);
-    if let Some(b) = &l.path_base64 {
-        out.extend_from_slice(b",\"path_base64\":");
-        string(out, b);
-    }
-    out.extend_from_slice(b",\"root\":");
-    number(out, l.root as u64);
-    out.extend_from_slice(b",\"inner\":[");
-    for (i, m) in l.inner.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+/// A location; `place` remembers the start of the last one written (up to
+/// its archive members) when it had neither a raw path nor members.
+fn location(
+    out: &mut Vec<u8>,
+    l: &Location,
+    place: &mut Option<(std::sync::Arc<str>, usize, Vec<u8>)>,
+) {
+    let plain = l.path_base64.is_none() && l.inner.is_empty();
+    match place {
+        Some((path, root, bytes)) if plain && *root == l.root && **path == *l.path => {
+            out.extend_from_slice(bytes);
         }
-        string(out, m);
+        _ => {
+            let start = out.len();
+            out.extend_from_slice(b"{\"path\":");
+            string(out, &l.path);
+            if let Some(b) = &l.path_base64 {
+                out.extend_from_slice(b",\"path_base64\":");
+                string(out, b);
+            }
+            out.extend_from_slice(b",\"root\":");
+            number(out, l.root as u64);
+            out.extend_from_slice(b",\"inner\":[");
+            for (i, m) in l.inner.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                string(out, m);
+            }
+            out.push(b']');
+            if plain {
+                *place = Some((l.path.clone(), l.root, out[start..].to_vec()));
+            }
+        }
     }
-    out.push(b']');
     if let Some(n) = l.line {
         out.extend_from_slice(b",\"line\":");
         number(out, n.get());
@@ -277,6 +345,52 @@ mod tests {
             let mut f = base();
             f.count = i as u64;
             f.attributes = (*set).clone();
+            write_finding_with(&mut got, &f, &mut memo);
+            want.extend(serde_json::to_vec(&f).unwrap());
+        }
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
+    }
+
+    /// Heads and location starts are copied only when everything they are
+    /// written from is the same: findings that differ in one of kind, rule
+    /// (as text, owned or not), severity, confidence, path, root, raw path
+    /// or archive members, in a scrambled order, through one memo.
+    #[test]
+    fn repeated_heads_and_places_are_copied_as_serde_writes_them() {
+        let shared: std::sync::Arc<str> = "src/a.py".into();
+        let mut variants: Vec<Finding> = Vec::new();
+        for k in 0..9 {
+            let mut f = base();
+            match k {
+                0 => {}
+                1 => f.kind = Kind::Bin,
+                2 => f.rule = String::from("kz.iin").into(),
+                3 => f.rule = "kz.bin".into(),
+                4 => f.severity = Severity::Low,
+                5 => f.confidence = Confidence::High,
+                6 => f.location.root = 1,
+                7 => f.location.path_base64 = Some("c3JjL2EucHk=".into()),
+                _ => f.location.inner = vec!["layer.tar".into()],
+            }
+            // The same text in one shared string and in a copy of its own.
+            f.location.path = if k % 2 == 0 {
+                shared.clone()
+            } else {
+                String::from("src/a.py").into()
+            };
+            variants.push(f);
+        }
+        let mut other = base();
+        other.location.path = "src/b.py".into();
+        variants.push(other);
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        let mut memo = Written::default();
+        for i in 0..200usize {
+            let mut f = variants[(i * 7 + i / 13) % variants.len()].clone();
+            f.location.byte_offset = i as u64;
             write_finding_with(&mut got, &f, &mut memo);
             want.extend(serde_json::to_vec(&f).unwrap());
         }
