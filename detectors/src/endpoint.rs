@@ -575,6 +575,11 @@ pub struct Endpoints {
     /// Registrable domain (`amazonaws.com`) → the entries, in table order,
     /// with a host pattern under it: a host is only tried against those.
     suffixes: SuffixMap,
+    /// The last two bytes (lower case) of every key of `suffixes`, one bit
+    /// per pair: most URL hosts in inputs (`python.org`, `localhost`) end
+    /// in a pair no table domain ends in, and are turned down by one look-up
+    /// before their registrable domain is worked out or hashed.
+    endings: Box<[u64; 1024]>,
     foreign: Severity,
     domestic: Severity,
     names: AttributeNames,
@@ -705,6 +710,17 @@ fn registrable_start(b: &[u8]) -> usize {
 fn url_host(bytes: &[u8], from: usize) -> Option<Range<usize>> {
     let tail = bytes.get(from..)?;
     let lim = tail.len().min(MAX_AUTHORITY);
+    // Most authorities are a bare host ended by a byte that ends the
+    // authority too (`/`, a quote, a space): no `@` can follow, and the host
+    // is the run itself, found with one class test a byte. Anything else
+    // (userinfo, a port, a run reaching `lim`) takes the full pass below.
+    let run = tail[..lim]
+        .iter()
+        .take_while(|&&b| in_class(b, HOST))
+        .count();
+    if run < lim && !in_class(tail[run], AUTHORITY) {
+        return (run != 0 && run <= MAX_HOST).then_some(from..from + run);
+    }
     let (mut start, mut end) = (0, None);
     let mut i = 0;
     while i < lim {
@@ -729,6 +745,11 @@ fn url_host(bytes: &[u8], from: usize) -> Option<Range<usize>> {
         return None;
     }
     Some(from + start..from + end)
+}
+
+/// The index of the last two bytes of a domain, `a` then `b`, in lower case.
+fn ending(a: u8, b: u8) -> usize {
+    usize::from(a.to_ascii_lowercase()) << 8 | usize::from(b.to_ascii_lowercase())
 }
 
 /// Second-level labels under which names are registered (`com.cn`, `co.uk`).
@@ -870,9 +891,18 @@ impl Endpoints {
                 }
             }
         }
+        let mut endings = Box::new([0u64; 1024]);
+        for key in suffixes.keys() {
+            // Every key is a registrable domain, `label.label`: longer than 2.
+            if let [.., a, b] = **key {
+                let pair = ending(a, b);
+                endings[pair / 64] |= 1 << (pair % 64);
+            }
+        }
         static TABLES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Endpoints {
             id: TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            endings,
             suffixes,
             entries,
             anchors,
@@ -910,6 +940,14 @@ impl Endpoints {
     /// by hash; a slot holds its host, compared whole): code and logs name
     /// the same few hosts (`github.com`) in URL after URL.
     fn known_domain(&self, raw: &[u8]) -> bool {
+        let host = raw.strip_suffix(b".").unwrap_or(raw);
+        let [.., a, b] = *host else {
+            return false;
+        };
+        let pair = ending(a, b);
+        if self.endings[pair / 64] & 1 << (pair % 64) == 0 {
+            return false;
+        }
         let slot = slot_of(self.id, raw, KNOWN);
         let seen = recall(&KNOWN_HOSTS, slot, |k| {
             (k.table == self.id && *k.host == *raw).then_some(k.known)
