@@ -1023,11 +1023,12 @@ impl Scanner {
             std::sync::Arc::<str>::from(path),
             path_base64.map(Box::<str>::from),
         );
-        let mut findings: Vec<Finding> = r
-            .located
-            .into_iter()
+        let mut located = r.located;
+        let mut findings: Vec<Finding> = located
+            .drain(..)
             .map(|l| self.finding(place, &shown, l))
             .collect();
+        crate::windows::give_back_located(located);
         if let Some(policy) = &self.config.policy {
             policy.apply(&mut findings);
         }
