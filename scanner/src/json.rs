@@ -339,12 +339,20 @@ mod tests {
             sets.extend((0..many.len()).map(|k| &many[(k * 37 + round * 11) % many.len()]));
         }
         let sets = sets;
-        let (mut got, mut want) = (Vec::new(), Vec::new());
-        let mut memo = Written::default();
-        for (i, set) in sets.iter().enumerate() {
+        assert_one_memo_writes_as_serde(sets.iter().enumerate().map(|(i, set)| {
             let mut f = base();
             f.count = i as u64;
             f.attributes = (*set).clone();
+            f
+        }));
+    }
+
+    /// Writes `findings` one after another through one memo and compares
+    /// the text with `serde_json`'s.
+    fn assert_one_memo_writes_as_serde(findings: impl Iterator<Item = Finding>) {
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        let mut memo = Written::default();
+        for f in findings {
             write_finding_with(&mut got, &f, &mut memo);
             want.extend(serde_json::to_vec(&f).unwrap());
         }
@@ -386,18 +394,11 @@ mod tests {
         let mut other = base();
         other.location.path = "src/b.py".into();
         variants.push(other);
-        let (mut got, mut want) = (Vec::new(), Vec::new());
-        let mut memo = Written::default();
-        for i in 0..200usize {
+        assert_one_memo_writes_as_serde((0..200usize).map(|i| {
             let mut f = variants[(i * 7 + i / 13) % variants.len()].clone();
             f.location.byte_offset = i as u64;
-            write_finding_with(&mut got, &f, &mut memo);
-            want.extend(serde_json::to_vec(&f).unwrap());
-        }
-        assert_eq!(
-            String::from_utf8(got).unwrap(),
-            String::from_utf8(want).unwrap()
-        );
+            f
+        }));
     }
 
     #[test]
