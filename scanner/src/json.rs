@@ -22,7 +22,8 @@ use crate::model::{Evidence, Finding, Location};
 /// match is exact): the head (`{"kind":…,"location":`, one per rule, kind,
 /// severity and confidence) and the start of the location (path, root and
 /// no archive members: the same for every finding of a file). Copied, they
-/// spare a finding's writing about a third of its instructions.
+/// spare a finding's writing a fifth of its instructions (2,005 → 1,597
+/// on the benchmark corpus).
 #[derive(Debug, Default)]
 pub struct Written {
     slots: Vec<(usize, Vec<u8>)>,
