@@ -292,7 +292,7 @@ impl<'a> Lexer<'a> {
         }
         if str_carry != 0 {
             // Unterminated, with no line end after it: it runs to the end.
-            self.string(open, bytes.len());
+            self.string(open, bytes.len(), false);
         }
         Ok(())
     }
@@ -308,8 +308,8 @@ impl<'a> Lexer<'a> {
             i = at;
             match bytes[i] {
                 b'"' => {
-                    let end = cur.string_end(i + 1);
-                    self.string(i, end);
+                    let (end, closed) = cur.string_end(i + 1);
+                    self.string(i, end, closed);
                     i = end;
                 }
                 b'{' | b'[' => {
@@ -332,10 +332,11 @@ impl<'a> Lexer<'a> {
     }
 
     /// The string whose opening quote is at `quote`, ending just before
-    /// `end` (past its closing quote, or where an unterminated one stops).
-    fn string(&mut self, quote: usize, end: usize) {
-        let content = &self.bytes[quote + 1..end.saturating_sub(1).max(quote + 1)];
-        self.string_content(quote, content, end);
+    /// `end`: past its closing quote when `closed`, else where the
+    /// unterminated string stops (a line end, the input's end), its last
+    /// byte then part of its content.
+    fn string(&mut self, quote: usize, end: usize, closed: bool) {
+        self.string_content(quote, string_content(self.bytes, quote, end, closed), end);
     }
 
     /// [`Lexer::string`] given its content (for a terminated string, the
@@ -466,20 +467,30 @@ impl<'a> Cursor<'a> {
     }
 
     /// The position just past the closing quote of a string whose content
-    /// starts at `from`; an unterminated string stops at the line end (before
-    /// the `\n`), a `\\` skips the byte after it.
+    /// starts at `from`, and `true`; an unterminated string stops at the
+    /// line end (before the `\n`) or the input's end, and `false`. A `\\`
+    /// skips the byte after it.
     #[inline(always)]
-    fn string_end(&mut self, from: usize) -> usize {
+    fn string_end(&mut self, from: usize) -> (usize, bool) {
         let mut i = from;
         while let Some(at) = self.next::<STOPS>(i) {
             match self.bytes[at] {
                 b'\\' => i = at + 2,
-                b'"' => return at + 1,
-                _ => return at,
+                b'"' => return (at + 1, true),
+                _ => return (at, false),
             }
         }
-        self.bytes.len()
+        (self.bytes.len(), false)
     }
+}
+
+/// The content of the string whose opening quote is at `quote` and which
+/// ends just before `end` (see [`Lexer::string`]): without its closing
+/// quote when `closed`, to `end` when it is unterminated (an unterminated
+/// `"850314319331[` is not the cell `850314319331`).
+fn string_content(bytes: &[u8], quote: usize, end: usize, closed: bool) -> &[u8] {
+    let end = if closed { end - 1 } else { end };
+    &bytes[quote + 1..end.max(quote + 1)]
 }
 
 /// The key a value here sits under: the pending `"key":`, else (in an
@@ -703,17 +714,17 @@ mod tests {
     }
 
     /// The byte-at-a-time definition `string_end` must agree with.
-    fn string_end_naive(bytes: &[u8], from: usize) -> usize {
+    fn string_end_naive(bytes: &[u8], from: usize) -> (usize, bool) {
         let mut i = from;
         while i < bytes.len() {
             match bytes[i] {
                 b'\\' => i += 2,
-                b'"' => return i + 1,
-                b'\n' => return i,
+                b'"' => return (i + 1, true),
+                b'\n' => return (i, false),
                 _ => i += 1,
             }
         }
-        bytes.len()
+        (bytes.len(), false)
     }
 
     proptest::proptest! {
@@ -861,8 +872,8 @@ mod tests {
         while i < bytes.len() {
             match bytes[i] {
                 b'"' => {
-                    let end = string_end_memchr(bytes, i + 1);
-                    let content = &bytes[i + 1..end.saturating_sub(1).max(i + 1)];
+                    let (end, closed) = string_end_memchr(bytes, i + 1);
+                    let content = string_content(bytes, i, end, closed);
                     if next_is_colon(bytes, end) {
                         pending = Some(keys.lookup(&mut cols, content));
                     } else {
@@ -906,7 +917,7 @@ mod tests {
         cols
     }
 
-    fn string_end_memchr(bytes: &[u8], from: usize) -> usize {
+    fn string_end_memchr(bytes: &[u8], from: usize) -> (usize, bool) {
         let mut i = from;
         while let Some(p) = bytes
             .get(i..)
@@ -915,11 +926,11 @@ mod tests {
             let at = i + p;
             match bytes[at] {
                 b'\\' => i = at + 2,
-                b'"' => return at + 1,
-                _ => return at,
+                b'"' => return (at + 1, true),
+                _ => return (at, false),
             }
         }
-        bytes.len()
+        (bytes.len(), false)
     }
 
     #[test]
@@ -991,6 +1002,31 @@ mod tests {
         assert_eq!(col(&cols, "note").nonempty, 1);
         assert_eq!(col(&cols, "x").nonempty, 1);
         assert_eq!(cols.counted_offsets().len(), 40, "iin and n");
+    }
+
+    /// An unterminated string ends at the line end, and everything up to
+    /// it is its content: `"850314319331[` is no ID cell (it was read as
+    /// `850314319331`, one byte short, while the bound, rightly, saw none),
+    /// `"850314319331` is one.
+    #[test]
+    fn unterminated_strings_keep_their_last_byte() {
+        for (data, valid) in [
+            (
+                &b"{\"iin\":  \"850314319331[\n850314319331850314319331"[..],
+                0,
+            ),
+            (
+                &b"{\"iin\": \"850314319331\n{\"iin\": \"850314319331["[..],
+                1,
+            ),
+            (&b"{\"iin\": \"850314319331"[..], 1),
+        ] {
+            for format in [Format::Json, Format::Jsonl] {
+                let cols = columns(data, format);
+                assert_eq!(col(&cols, "iin").valid12, valid, "{format:?}");
+                assert_eq!(digest(&cols), digest(&columns_bytewise(data, format)));
+            }
+        }
     }
 
     #[test]
