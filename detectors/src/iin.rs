@@ -97,18 +97,25 @@ fn days_in_month(year: u32, month: u32) -> u32 {
 /// The first rule the number breaks.
 pub fn validate_iin(s: &[u8]) -> Result<IdClass, Invalid> {
     let d = digits(s).ok_or(Invalid::Shape)?;
+    let class = iin_before_check(&d)?;
+    check(&d)?;
+    Ok(class)
+}
+
+/// [`validate_iin`] of 12 digits, but for the control digit.
+#[inline]
+fn iin_before_check(d: &[u8; 12]) -> Result<IdClass, Invalid> {
     let century = match d[6] {
         1 | 2 => 1800,
         3 | 4 => 1900,
         5 | 6 => 2000,
         _ => return Err(Invalid::TypeDigit),
     };
-    let year = century + two(&d, 0);
-    let (month, day) = (two(&d, 2), two(&d, 4));
+    let year = century + two(d, 0);
+    let (month, day) = (two(d, 2), two(d, 4));
     if day == 0 || day > days_in_month(year, month) {
         return Err(Invalid::Date);
     }
-    check(&d)?;
     Ok(IdClass::Iin {
         year: year as u16,
         male: d[6] % 2 == 1,
@@ -121,13 +128,20 @@ pub fn validate_iin(s: &[u8]) -> Result<IdClass, Invalid> {
 /// The first rule the number breaks.
 pub fn validate_bin(s: &[u8]) -> Result<IdClass, Invalid> {
     let d = digits(s).ok_or(Invalid::Shape)?;
-    if !(1..=12).contains(&two(&d, 2)) {
+    let class = bin_before_check(&d)?;
+    check(&d)?;
+    Ok(class)
+}
+
+/// [`validate_bin`] of 12 digits, but for the control digit.
+#[inline]
+fn bin_before_check(d: &[u8; 12]) -> Result<IdClass, Invalid> {
+    if !(1..=12).contains(&two(d, 2)) {
         return Err(Invalid::Date);
     }
     if !(4..=6).contains(&d[4]) || d[5] > 3 {
         return Err(Invalid::TypeDigit);
     }
-    check(&d)?;
     Ok(IdClass::Bin { entity_type: d[4] })
 }
 
@@ -147,7 +161,17 @@ fn check(d: &[u8; 12]) -> Result<(), Invalid> {
 /// # Errors
 /// The IIN reading's reason when neither reading is valid.
 pub fn classify(s: &[u8]) -> Result<(IdClass, &'static str), Invalid> {
-    match (validate_iin(s), validate_bin(s)) {
+    // The digits are read once and the control digit, which both readings
+    // share, worked out once, after the date and type digits: most 12-digit
+    // runs (timestamps, phone numbers) fail those first.
+    let d = digits(s).ok_or(Invalid::Shape)?;
+    let (iin, bin) = (iin_before_check(&d), bin_before_check(&d));
+    if iin.is_ok() || bin.is_ok() {
+        if let Err(e) = check(&d) {
+            return Err(iin.err().unwrap_or(e));
+        }
+    }
+    match (iin, bin) {
         (Ok(i), Ok(_)) => Ok((i, "valid as IIN and BIN; reported as IIN")),
         (Ok(i), Err(_)) => Ok((i, "valid IIN")),
         (Err(_), Ok(b)) => Ok((b, "valid BIN")),
@@ -300,6 +324,32 @@ mod tests {
             if let Some(s) = complete(p) {
                 prop_assert!(validate_bin(&s).is_ok());
                 prop_assert!(validate_iin(&s).is_err());
+            }
+        }
+
+        /// [`classify`] reads the digits and the control digit once; it
+        /// answers as the two validators together do, on any input and on
+        /// numbers that pass a reading's date and type digits.
+        #[test]
+        fn classify_agrees_with_both_validators(
+            s in prop_oneof!["[0-9]{12}", "[0-9]{11,13}", "[0-9a]{12}"],
+            p in iin_prefix(),
+            yy in 0u8..100, mm in 1u8..=12, t in 4u8..=6, a in 0u8..=3,
+            tail in proptest::array::uniform6(0u8..10),
+        ) {
+            let mut bin = [yy / 10, yy % 10, mm / 10, mm % 10, t, a, tail[0], tail[1], tail[2], tail[3], tail[4], tail[5]];
+            bin.iter_mut().for_each(|d| *d += b'0');
+            let mut iin = [b'0'; 12];
+            iin[..11].iter_mut().zip(p).for_each(|(b, d)| *b += d);
+            iin[11] = bin[11];
+            for x in [s.as_bytes(), &bin[..], &iin[..]] {
+                let want = match (validate_iin(x), validate_bin(x)) {
+                    (Ok(i), Ok(_)) => Ok((i, "valid as IIN and BIN; reported as IIN")),
+                    (Ok(i), Err(_)) => Ok((i, "valid IIN")),
+                    (Err(_), Ok(b)) => Ok((b, "valid BIN")),
+                    (Err(e), Err(_)) => Err(e),
+                };
+                prop_assert_eq!(classify(x), want, "{}", String::from_utf8_lossy(x));
             }
         }
 
