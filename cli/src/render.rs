@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::Mutex;
 
-use rayon::prelude::*;
 use serde_json::json;
 use shekara_scanner::model::NotScanned;
 use shekara_scanner::text::sanitize;
@@ -13,16 +12,15 @@ use shekara_scanner::{Finding, Outcome, Report, Severity, Sink};
 /// Writes the report as one JSON document (compact: reports of data lakes
 /// hold hundreds of thousands of findings; `jq .` pretty-prints).
 ///
-/// The findings are serialized in parallel, in chunks, and written in order,
-/// [`json_batch`] findings at a time (so the serialized text in memory stays
-/// bounded, not a second copy of the report); the document is byte for byte
-/// what `serde_json::to_writer` would write (a test checks it).
+/// The findings are serialized in parallel, a chunk at a time, and written
+/// in order as they come (see [`findings`]); the document is byte for
+/// byte what `serde_json::to_writer` would write (a test checks it).
 pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    json_in_batches(report, out, json_batch(rayon::current_num_threads()))
+    json_with(report, out, rayon::current_num_threads(), CHUNK)
 }
 
-/// [`json`], serializing `batch` findings at a time.
-fn json_in_batches(report: &Report, out: &mut dyn Write, batch: usize) -> io::Result<()> {
+/// [`json`] with `workers` serializing `chunk` findings at a time.
+fn json_with(report: &Report, out: &mut dyn Write, workers: usize, chunk: usize) -> io::Result<()> {
     let field = |out: &mut dyn Write, name: &str, v: &dyn erased::Value| -> io::Result<()> {
         write!(out, "\"{name}\":")?;
         v.write_json(out)
@@ -34,42 +32,7 @@ fn json_in_batches(report: &Report, out: &mut dyn Write, batch: usize) -> io::Re
     out.write_all(b",")?;
     field(out, "scan", &report.scan)?;
     out.write_all(b",\"findings\":[")?;
-    // One buffer per chunk of a batch, kept from batch to batch: a report
-    // of a million findings would otherwise allocate (and the kernel fault
-    // in) its whole serialized size again, a megabyte at a time.
-    let mut bufs: Vec<Vec<u8>> = Vec::new();
-    // The findings are held as per-file lists: batches of references.
-    let mut all = report.findings.iter();
-    let mut refs: Vec<&Finding> = Vec::with_capacity(batch.max(1).min(all.len()));
-    for b in 0.. {
-        refs.clear();
-        refs.extend(all.by_ref().take(batch.max(1)));
-        if refs.is_empty() {
-            break;
-        }
-        let batch = &refs[..];
-        let chunks = batch.chunks(CHUNK);
-        bufs.resize_with(bufs.len().max(chunks.len()), Vec::new);
-        bufs.par_iter_mut()
-            .zip(batch.par_chunks(CHUNK))
-            .for_each(|(buf, chunk)| {
-                buf.clear();
-                buf.reserve(chunk.len() * 512);
-                let mut memo = shekara_scanner::json::Written::default();
-                for (i, f) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        buf.push(b',');
-                    }
-                    shekara_scanner::json::write_finding_with(buf, f, &mut memo);
-                }
-            });
-        for (i, c) in bufs.iter().take(chunks.len()).enumerate() {
-            if b > 0 || i > 0 {
-                out.write_all(b",")?;
-            }
-            out.write_all(c)?;
-        }
-    }
+    findings(report.findings.parts(), out, workers, chunk)?;
     out.write_all(b"],")?;
     field(out, "coverage", &report.coverage)?;
     out.write_all(b",")?;
@@ -91,21 +54,127 @@ fn json_in_batches(report: &Report, out: &mut dyn Write, batch: usize) -> io::Re
     out.write_all(b"}\n")
 }
 
-/// Findings serialized at once by [`json`] with `threads` workers: four
-/// chunks each (about 4 MB of JSON per worker).
+/// Writes the findings of `parts` (the report's per-file lists, in order),
+/// comma-separated.
 ///
-/// The batch's buffers are faulted in once and reused; a batch much larger
-/// than the workers need only grows them. Measured on the benchmark corpus
-/// (80,318 findings, 7 runs, median of the JSON phase): 1 thread, batches
-/// of 32,768 → 8,192 findings: 29.5 → 22.4 ms; 2 threads, 32,768 → 16,384:
-/// 17.0 → 14.4 ms, and 8,192 took 18.4 (the batches' joins then cost more
-/// than their buffers save).
-fn json_batch(threads: usize) -> usize {
-    threads.max(1) * 4 * CHUNK
+/// `workers` tasks on rayon's pool each take the next chunk of `chunk`
+/// findings and serialize it into a free buffer; this thread writes the
+/// chunks in order as they come and hands their buffers back. No chunk
+/// waits for a slower one of its batch (as when the chunks went in
+/// batches, a join each), and the serialized text in memory is at most
+/// `2 × workers` chunks, buffers faulted in once and reused (the 1 GiB
+/// corpus's 80k findings at 2 threads: four 256 KB buffers where the
+/// batches had eight of 1 MB).
+fn findings(
+    parts: &[Vec<Finding>],
+    out: &mut dyn Write,
+    workers: usize,
+    chunk: usize,
+) -> io::Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::mpsc;
+    let chunk = chunk.max(1);
+    let total: usize = parts.iter().map(Vec::len).sum();
+    let chunks = total.div_ceil(chunk);
+    if chunks == 0 {
+        return Ok(());
+    }
+    // On one of the pool's own threads (a caller that runs this on the
+    // pool), waiting here for the workers could leave them no thread.
+    if workers <= 1 && chunks <= 1 || rayon::current_thread_index().is_some() {
+        let (mut buf, mut memo) = (Vec::new(), shekara_scanner::json::Written::default());
+        for (i, f) in parts.iter().flatten().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            shekara_scanner::json::write_finding_with(&mut buf, f, &mut memo);
+            if buf.len() >= 1 << 16 {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+        return out.write_all(&buf);
+    }
+    // Where each list starts in the whole, to find a chunk's first finding.
+    let starts: Vec<usize> = parts
+        .iter()
+        .scan(0, |at, p| {
+            let s = *at;
+            *at += p.len();
+            Some(s)
+        })
+        .collect();
+    let range = |i: usize| {
+        let from = i * chunk;
+        let k = starts.partition_point(|&s| s <= from).saturating_sub(1);
+        parts[k..]
+            .iter()
+            .flatten()
+            .skip(from - starts.get(k).copied().unwrap_or(0))
+            .take(chunk)
+    };
+    let workers = workers.min(chunks).max(1);
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    for _ in 0..2 * workers {
+        let _ = free_tx.send(Vec::new());
+    }
+    let free_rx = Mutex::new(free_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Vec<u8>)>();
+    let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+    rayon::in_place_scope(|s| {
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let (free_rx, next, stop, range) = (&free_rx, &next, &stop, &range);
+            s.spawn(move |_| {
+                let mut memo = shekara_scanner::json::Written::default();
+                loop {
+                    // A buffer first, then a chunk: the chunks in flight
+                    // are always the next ones to write, each with a buffer.
+                    let buf = free_rx.lock().ok().and_then(|rx| rx.recv().ok());
+                    let Some(mut buf) = buf else { return };
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= chunks || stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    buf.clear();
+                    for (j, f) in range(i).enumerate() {
+                        if i > 0 || j > 0 {
+                            buf.push(b',');
+                        }
+                        shekara_scanner::json::write_finding_with(&mut buf, f, &mut memo);
+                    }
+                    if done_tx.send((i, buf)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // Chunks that came before their turn, by index.
+        let mut early: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+        let (mut turn, mut free_tx) = (0, Some(free_tx));
+        for (i, buf) in done_rx {
+            early.insert(i, buf);
+            while let Some(buf) = early.remove(&turn) {
+                if let Err(e) = out.write_all(&buf) {
+                    // Stop the workers: no more buffers (a worker waiting
+                    // for one wakes to a closed channel), no more chunks.
+                    stop.store(true, Ordering::Relaxed);
+                    drop(free_tx.take());
+                    return Err(e);
+                }
+                turn += 1;
+                if let Some(tx) = &free_tx {
+                    let _ = tx.send(buf);
+                }
+            }
+        }
+        Ok(())
+    })
 }
 
-/// Findings one worker serializes into one buffer.
-const CHUNK: usize = 2048;
+/// Findings one worker serializes at a time.
+const CHUNK: usize = 512;
 
 /// Serializing one field value without naming its type.
 mod erased {
@@ -512,6 +581,28 @@ mod tests {
     use shekara_scanner::{Config, FingerprintKey, Input, NoSink, Progress, Scanner};
 
     #[test]
+    fn a_report_without_findings_is_exactly_serde_json() {
+        let dir = std::env::temp_dir().join(format!("shekara-json0-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.txt"), "nothing here\n").unwrap();
+        let mut c = Config::new(vec![Input::Path(dir.clone())]);
+        c.key = Some(FingerprintKey::from_secret("k", "test"));
+        let report = Scanner::new(c)
+            .unwrap()
+            .run(&NoSink, &Progress::default())
+            .unwrap();
+        assert!(report.findings.is_empty());
+        let mut reference = serde_json::to_vec(&report).unwrap();
+        reference.push(b'\n');
+        for workers in [1, 2] {
+            let mut ours = Vec::new();
+            json_with(&report, &mut ours, workers, CHUNK).unwrap();
+            assert!(ours == reference, "{workers} workers");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn parallel_json_is_exactly_serde_json() {
         let dir = std::env::temp_dir().join(format!("shekara-json-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -531,14 +622,42 @@ mod tests {
         assert_eq!(report.findings.parts().len(), 3, "one list per file");
         let mut reference = serde_json::to_vec(&report).unwrap();
         reference.push(b'\n');
-        // Batches of whole chunks, of a chunk and a part, of less than a chunk.
-        for batch in [json_batch(2), 4096, 3000, 1000] {
+        // Chunks within a list and across lists, more and fewer than the
+        // workers' buffers; one worker; the writer on one thread.
+        for (workers, chunk) in [
+            (2, CHUNK),
+            (2, 4096),
+            (3, 3000),
+            (2, 1000),
+            (1, 700),
+            (1, 1 << 20),
+        ] {
             let mut ours = Vec::new();
-            json_in_batches(&report, &mut ours, batch).unwrap();
+            json_with(&report, &mut ours, workers, chunk).unwrap();
             assert!(
                 ours == reference,
-                "the parallel writer differs from serde_json (batch {batch})"
+                "the parallel writer differs from serde_json ({workers} workers, chunk {chunk})"
             );
+        }
+        // A write that fails part way: its error, with the workers stopped
+        // (no hang), whichever chunk it falls in.
+        struct FailsAfter(usize);
+        impl Write for FailsAfter {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                if b.len() > self.0 {
+                    return Err(io::Error::other("disk full"));
+                }
+                self.0 -= b.len();
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        for k in 0..24 {
+            let at = 10 + k * (reference.len() - 20) / 23;
+            let err = json_with(&report, &mut FailsAfter(at), 2 + k % 2, 300).unwrap_err();
+            assert_eq!(err.to_string(), "disk full");
         }
         std::fs::remove_dir_all(dir).unwrap();
     }
