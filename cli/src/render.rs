@@ -580,48 +580,47 @@ mod tests {
     use super::*;
     use shekara_scanner::{Config, FingerprintKey, Input, NoSink, Progress, Scanner};
 
-    #[test]
-    fn a_report_without_findings_is_exactly_serde_json() {
-        let dir = std::env::temp_dir().join(format!("shekara-json0-{}", std::process::id()));
+    /// The report of a folder holding `files` (name, text), and what
+    /// `serde_json` writes for it.
+    fn scanned(tag: &str, files: &[(&str, String)]) -> (Report, Vec<u8>) {
+        let dir = std::env::temp_dir().join(format!("shekara-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("a.txt"), "nothing here\n").unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
         let mut c = Config::new(vec![Input::Path(dir.clone())]);
         c.key = Some(FingerprintKey::from_secret("k", "test"));
         let report = Scanner::new(c)
             .unwrap()
             .run(&NoSink, &Progress::default())
             .unwrap();
-        assert!(report.findings.is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
         let mut reference = serde_json::to_vec(&report).unwrap();
         reference.push(b'\n');
+        (report, reference)
+    }
+
+    #[test]
+    fn a_report_without_findings_is_exactly_serde_json() {
+        let (report, reference) = scanned("json0", &[("a.txt", "nothing here\n".into())]);
+        assert!(report.findings.is_empty());
         for workers in [1, 2] {
             let mut ours = Vec::new();
             json_with(&report, &mut ours, workers, CHUNK).unwrap();
             assert!(ours == reference, "{workers} workers");
         }
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn parallel_json_is_exactly_serde_json() {
-        let dir = std::env::temp_dir().join(format!("shekara-json-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         let line = "ИИН 850314319331 https://b.s3.eu-west-1.amazonaws.com/x\n";
         // Files of many, one and some lines: the report holds their lists
-        // one after another, and batches cross from one to the next.
-        for (name, lines) in [("a.txt", 5000), ("b.txt", 1), ("c.txt", 1700)] {
-            std::fs::write(dir.join(name), line.repeat(lines)).unwrap();
-        }
-        let mut c = Config::new(vec![Input::Path(dir.clone())]);
-        c.key = Some(FingerprintKey::from_secret("k", "test"));
-        let report = Scanner::new(c)
-            .unwrap()
-            .run(&NoSink, &Progress::default())
-            .unwrap();
+        // one after another, and chunks cross from one to the next.
+        let files =
+            [("a.txt", 5000), ("b.txt", 1), ("c.txt", 1700)].map(|(n, k)| (n, line.repeat(k)));
+        let (report, reference) = scanned("json", &files);
         assert!(report.findings.len() > 4096, "more than one chunk");
         assert_eq!(report.findings.parts().len(), 3, "one list per file");
-        let mut reference = serde_json::to_vec(&report).unwrap();
-        reference.push(b'\n');
         // Chunks within a list and across lists, more and fewer than the
         // workers' buffers; one worker; the writer on one thread.
         for (workers, chunk) in [
@@ -659,6 +658,5 @@ mod tests {
             let err = json_with(&report, &mut FailsAfter(at), 2 + k % 2, 300).unwrap_err();
             assert_eq!(err.to_string(), "disk full");
         }
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }
