@@ -297,7 +297,7 @@ fn coverage(h: &mut String, r: &Report) {
 
 fn location(f: &Finding) -> String {
     let mut p = f.location.path.to_string();
-    for m in &f.location.inner {
+    for m in f.location.inner() {
         p.push_str(" ▸ ");
         p.push_str(m);
     }
@@ -318,11 +318,7 @@ fn findings(h: &mut String, r: &Report) {
     let mut current: Option<(usize, &str, &[String])> = None;
     let mut open = false;
     for (i, f) in r.findings.iter().enumerate().take(MAX_ROWS) {
-        let here = (
-            f.location.root,
-            &*f.location.path,
-            f.location.inner.as_slice(),
-        );
+        let here = (f.location.root, &*f.location.path, f.location.inner());
         if current != Some(here) {
             if open {
                 h.push_str("</tbody></table>\n");

@@ -382,11 +382,7 @@ pub fn text(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()
     }
     let mut current: Option<(usize, &str, &[String])> = None;
     for f in &report.findings {
-        let here = (
-            f.location.root,
-            &*f.location.path,
-            f.location.inner.as_slice(),
-        );
+        let here = (f.location.root, &*f.location.path, f.location.inner());
         if current != Some(here) {
             if current.is_some() {
                 writeln!(out)?;
@@ -461,7 +457,7 @@ fn file_label(report: &Report, f: &Finding) -> String {
             .map_or("", String::as_str);
         label = format!("{}: {label}", sanitize(root));
     }
-    for inner in &f.location.inner {
+    for inner in f.location.inner() {
         label.push_str(" ▸ ");
         label.push_str(&sanitize(inner));
     }
@@ -502,7 +498,7 @@ fn finding_line(f: &Finding, style: Style) -> String {
         &format!("  [{} · {} confidence]", f.rule, f.confidence),
     ));
     // --history (#6): which commit brought it in.
-    if let (Some(c), Some(d)) = (&f.location.commit, &f.location.author_date) {
+    if let (Some(c), Some(d)) = (f.location.commit(), f.location.author_date()) {
         let short = c.get(..12).unwrap_or(c);
         line.push_str(&style.paint("2", &format!("  commit {short} ({})", sanitize(d))));
     }

@@ -245,7 +245,7 @@ fn aggregate<'a>(
             f.rule.to_string(),
             f.location.root,
             f.location.path.to_string(),
-            f.location.inner.clone(),
+            f.location.inner().to_vec(),
             suppressed.contains_key(&i),
         );
         by.entry(key)
@@ -303,13 +303,13 @@ fn result(
         what
     };
     let mut location = json!({"physicalLocation": physical(report, f)});
-    if !f.location.inner.is_empty() {
+    if !f.location.inner().is_empty() {
         let fq = std::iter::once(&*f.location.path)
-            .chain(f.location.inner.iter().map(String::as_str))
+            .chain(f.location.inner().iter().map(String::as_str))
             .collect::<Vec<_>>()
             .join("!/");
         location["logicalLocations"] = json!([{
-            "name": f.location.inner.last(),
+            "name": f.location.inner().last(),
             "fullyQualifiedName": fq,
             "kind": "member",
         }]);
@@ -328,7 +328,7 @@ fn result(
             "masked": f.evidence.masked,
             "finding_index": i,
             "root": report.scan.roots.get(f.location.root),
-            "inner": f.location.inner,
+            "inner": f.location.inner(),
             "attributes": f.attributes,
             "occurrences": g.findings.iter().map(|(_, f)| f.count).sum::<u64>(),
         },

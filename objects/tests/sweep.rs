@@ -483,7 +483,7 @@ fn ranged_gets_find_what_one_get_finds() {
     let paths = |r: &Report| {
         r.findings
             .iter()
-            .map(|f| format!("{} {:?} {}", f.location.path, f.location.inner, f.count))
+            .map(|f| format!("{} {:?} {}", f.location.path, f.location.inner(), f.count))
             .collect::<Vec<_>>()
     };
     assert_eq!(paths(&ranged), paths(&whole));
@@ -603,7 +603,7 @@ fn container_findings_name_their_member() {
     assert!(!in_tar.is_empty());
     assert!(in_tar
         .iter()
-        .all(|f| f.location.inner.last().map(String::as_str) == Some("export/users.csv")));
+        .all(|f| f.location.inner().last().map(String::as_str) == Some("export/users.csv")));
     let in_parquet: Vec<_> = r
         .findings
         .iter()
@@ -612,7 +612,7 @@ fn container_findings_name_their_member() {
     assert!(!in_parquet.is_empty());
     assert!(in_parquet
         .iter()
-        .all(|f| f.location.inner.iter().any(|m| m.contains("iin"))
+        .all(|f| f.location.inner().iter().any(|m| m.contains("iin"))
             || f.attributes.get("column") == Some("iin")));
 }
 

@@ -124,13 +124,13 @@ pub fn scan_binary(scanner: &Scanner, place: &Place, bytes: &[u8]) -> Option<Out
 fn place_in(f: &mut Finding, regions: &[Region], depth: usize) {
     f.location.line = None;
     f.location.column = None;
-    if f.location.inner.len() != depth {
+    if f.location.inner().len() != depth {
         return; // a member of something inside: already placed
     }
     let off = f.location.byte_offset;
     let mut level = regions;
     while let Some(r) = level.iter().find(|r| r.start <= off && off < r.end) {
-        f.location.inner.push(r.label.clone());
+        f.location.inner_mut().push(r.label.clone());
         level = &r.sections;
     }
 }

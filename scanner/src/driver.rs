@@ -1079,17 +1079,15 @@ impl Scanner {
             rule: raw.rule,
             severity: raw.severity,
             confidence: raw.confidence,
-            location: Location {
+            location: Location::new(
                 path,
-                path_base64,
-                root: place.root,
-                inner: place.inner.clone(),
-                line: NonZeroU64::new(l.line),
-                column: NonZeroU64::new(l.column),
-                byte_offset: raw.span.start,
-                commit: None,
-                author_date: None,
-            },
+                place.root,
+                NonZeroU64::new(l.line),
+                NonZeroU64::new(l.column),
+                raw.span.start,
+            )
+            .with_path_base64(path_base64)
+            .with_inner(place.inner.clone()),
             count: 1,
             evidence: self.evidence(raw.kind, &raw.value),
             attributes: raw.attributes,
@@ -1179,7 +1177,8 @@ impl Scanner {
                     for f in &mut part {
                         f.location.root = later.entry.root;
                         f.location.path = Arc::clone(&later.path);
-                        f.location.path_base64 = later.path_base64.as_deref().map(Box::from);
+                        f.location
+                            .set_path_base64(later.path_base64.as_deref().map(Box::from));
                     }
                     known.add(base, part.len(), o.inline.take());
                     base += part.len();
@@ -1469,7 +1468,8 @@ fn decode_in_place(outcomes: &[Outcome]) -> Option<Vec<Finding>> {
                 }
                 f.location.root = later.entry.root;
                 f.location.path = Arc::clone(&later.path);
-                f.location.path_base64 = later.path_base64.as_deref().map(Box::from);
+                f.location
+                    .set_path_base64(later.path_base64.as_deref().map(Box::from));
                 f
             },
         )
@@ -1487,7 +1487,8 @@ fn cached_outcome(place: &Place, hit: crate::cache::Entry) -> Outcome {
         .map(|mut f| {
             f.location.root = place.root;
             f.location.path = Arc::clone(&path);
-            f.location.path_base64 = path_base64.as_deref().map(Box::from);
+            f.location
+                .set_path_base64(path_base64.as_deref().map(Box::from));
             f
         })
         .collect();

@@ -589,8 +589,8 @@ impl Scanner {
             };
             if let Some((commit, date)) = &blob.commit {
                 for f in &mut outcome.findings {
-                    f.location.commit = Some(commit.as_str().into());
-                    f.location.author_date = Some(date.as_str().into());
+                    f.location.set_commit(Some(commit.as_str().into()));
+                    f.location.set_author_date(Some(date.as_str().into()));
                 }
                 for n in &mut outcome.not_scanned {
                     n.detail = format!("{} (commit {commit})", n.detail);

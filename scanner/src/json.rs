@@ -146,7 +146,7 @@ fn location(
     l: &Location,
     place: &mut Option<(std::sync::Arc<str>, usize, Vec<u8>)>,
 ) {
-    let plain = l.path_base64.is_none() && l.inner.is_empty();
+    let plain = l.path_base64().is_none() && l.inner().is_empty();
     match place {
         Some((path, root, bytes)) if plain && *root == l.root && **path == *l.path => {
             out.extend_from_slice(bytes);
@@ -155,14 +155,14 @@ fn location(
             let start = out.len();
             out.extend_from_slice(b"{\"path\":");
             string(out, &l.path);
-            if let Some(b) = &l.path_base64 {
+            if let Some(b) = l.path_base64() {
                 out.extend_from_slice(b",\"path_base64\":");
                 string(out, b);
             }
             out.extend_from_slice(b",\"root\":");
             number(out, l.root as u64);
             out.extend_from_slice(b",\"inner\":[");
-            for (i, m) in l.inner.iter().enumerate() {
+            for (i, m) in l.inner().iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -184,11 +184,11 @@ fn location(
     }
     out.extend_from_slice(b",\"byte_offset\":");
     number(out, l.byte_offset);
-    if let Some(c) = &l.commit {
+    if let Some(c) = l.commit() {
         out.extend_from_slice(b",\"commit\":");
         string(out, c);
     }
-    if let Some(d) = &l.author_date {
+    if let Some(d) = l.author_date() {
         out.extend_from_slice(b",\"author_date\":");
         string(out, d);
     }
@@ -381,8 +381,8 @@ mod tests {
                 4 => f.severity = Severity::Low,
                 5 => f.confidence = Confidence::High,
                 6 => f.location.root = 1,
-                7 => f.location.path_base64 = Some("c3JjL2EucHk=".into()),
-                _ => f.location.inner = vec!["layer.tar".into()],
+                7 => f.location.set_path_base64(Some("c3JjL2EucHk=".into())),
+                _ => f.location.set_inner(vec!["layer.tar".into()]),
             }
             // The same text in one shared string and in a copy of its own.
             f.location.path = if k % 2 == 0 {
@@ -425,14 +425,18 @@ mod tests {
             f.severity = Severity::ALL[i % Severity::ALL.len()];
             f.confidence = [Confidence::Low, Confidence::Medium, Confidence::High][i % 3];
             f.location.path = (*s).into();
-            f.location.path_base64 = (i % 2 == 0).then(|| format!("b64{s}").into());
+            f.location
+                .set_path_base64((i % 2 == 0).then(|| format!("b64{s}").into()));
             f.location.root = i * 1000;
-            f.location.inner = tricky[..i].iter().map(|m| m.to_string()).collect();
+            f.location
+                .set_inner(tricky[..i].iter().map(|m| m.to_string()).collect());
             f.location.line = NonZeroU64::new(u64::MAX - i as u64).filter(|_| i % 3 != 0);
             f.location.column = NonZeroU64::new(i as u64).filter(|_| i % 2 == 1);
             f.location.byte_offset = 10u64.pow(i as u32);
-            f.location.commit = (i % 2 == 0).then(|| s.repeat(2).into());
-            f.location.author_date = (i > 2).then(|| "2026-01-01T00:00:00Z".into());
+            f.location
+                .set_commit((i % 2 == 0).then(|| s.repeat(2).into()));
+            f.location
+                .set_author_date((i > 2).then(|| "2026-01-01T00:00:00Z".into()));
             f.count = i as u64 * 7;
             f.evidence.masked = format!("m{s}").into();
             f.evidence.raw = (i % 2 == 1).then(|| (*s).into());

@@ -156,12 +156,12 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         let ka = (
             a.location.root,
             a.location.path.as_bytes(),
-            &a.location.inner,
+            a.location.inner(),
         );
         ka.cmp(&(
             b.location.root,
             b.location.path.as_bytes(),
-            &b.location.inner,
+            b.location.inner(),
         ))
     });
     out.findings = findings.into();
@@ -273,7 +273,7 @@ fn identity(f: &crate::model::Finding) -> (usize, String, Vec<String>, u64, Stri
     (
         f.location.root,
         f.location.path.to_string(),
-        f.location.inner.clone(),
+        f.location.inner().to_vec(),
         f.location.byte_offset,
         f.rule.to_string(),
         f.evidence.fingerprint.to_string(),

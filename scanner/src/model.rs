@@ -15,38 +15,209 @@ fn ser_display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Resul
 }
 
 /// Where a finding is.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+///
+/// Reports hold hundreds of thousands of findings, and most have neither a
+/// raw path, nor archive members, nor a commit: those rare fields live in
+/// one box, absent when all are empty, which keeps a location 56 bytes
+/// (read them with [`Location::path_base64`], [`Location::inner`],
+/// [`Location::commit`], [`Location::author_date`]). Serialized with every
+/// field in its place, as a plain struct of them would be.
+#[derive(Clone, Debug)]
 pub struct Location {
     /// Path relative to its scan root, with `/` (lossy UTF-8; see `path_base64`).
     /// Shared by the findings of one file: one allocation per file, and the
     /// one copy stays in cache while the report is written.
     pub path: std::sync::Arc<str>,
-    /// The raw path bytes, base64, present only when the path is not UTF-8.
-    /// (This field and the other rare strings of a finding are boxed
-    /// strings, 16 bytes rather than a `String`'s 24: reports hold hundreds
-    /// of thousands of findings.)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path_base64: Option<Box<str>>,
     /// Index of the scan root (in `scan.roots`).
     pub root: usize,
-    /// Member paths inside archives or images, outermost first.
-    pub inner: Vec<String>,
     /// 1-based line, when the input is text-like.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<std::num::NonZeroU64>,
     /// 1-based column, in characters: Unicode code points of UTF-8 text (of
     /// bytes that are not UTF-8, each counts as one but a stray continuation
     /// byte, which counts as none).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<std::num::NonZeroU64>,
     /// Byte offset of the finding's first byte.
     pub byte_offset: u64,
+    rare: Option<Box<Rare>>,
+}
+
+/// Equal when every field reads the same (an emptied box equals none).
+impl PartialEq for Location {
+    fn eq(&self, other: &Location) -> bool {
+        self.path == other.path
+            && self.root == other.root
+            && self.line == other.line
+            && self.column == other.column
+            && self.byte_offset == other.byte_offset
+            && self.path_base64() == other.path_base64()
+            && self.inner() == other.inner()
+            && self.commit() == other.commit()
+            && self.author_date() == other.author_date()
+    }
+}
+
+impl Eq for Location {}
+
+/// A location's rare fields (see [`Location`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Rare {
+    path_base64: Option<Box<str>>,
+    inner: Vec<String>,
+    commit: Option<Box<str>>,
+    author_date: Option<Box<str>>,
+}
+
+impl Location {
+    /// The raw path bytes, base64, present only when the path is not UTF-8.
+    pub fn path_base64(&self) -> Option<&str> {
+        self.rare.as_ref()?.path_base64.as_deref()
+    }
+
+    /// Member paths inside archives or images, outermost first.
+    pub fn inner(&self) -> &[String] {
+        self.rare.as_ref().map_or(&[], |r| &r.inner)
+    }
+
     /// Git history scans: the commit that introduced the blob.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<Box<str>>,
+    pub fn commit(&self) -> Option<&str> {
+        self.rare.as_ref()?.commit.as_deref()
+    }
+
     /// Git history scans: that commit's author date, RFC 3339.
+    pub fn author_date(&self) -> Option<&str> {
+        self.rare.as_ref()?.author_date.as_deref()
+    }
+
+    /// A place at `byte_offset` (and `line`, `column`) of `path` under
+    /// root `root`, with no rare field (see the `with_` methods).
+    pub fn new(
+        path: impl Into<std::sync::Arc<str>>,
+        root: usize,
+        line: Option<std::num::NonZeroU64>,
+        column: Option<std::num::NonZeroU64>,
+        byte_offset: u64,
+    ) -> Location {
+        Location {
+            path: path.into(),
+            root,
+            line,
+            column,
+            byte_offset,
+            rare: None,
+        }
+    }
+
+    /// This location with the raw path `v` (base64).
+    pub fn with_path_base64(mut self, v: Option<Box<str>>) -> Location {
+        self.set_path_base64(v);
+        self
+    }
+
+    /// This location with the member paths `v`.
+    pub fn with_inner(mut self, v: Vec<String>) -> Location {
+        self.set_inner(v);
+        self
+    }
+
+    /// This location with the commit `commit` of date `date`.
+    pub fn with_commit(mut self, commit: Option<Box<str>>, date: Option<Box<str>>) -> Location {
+        self.set_commit(commit);
+        self.set_author_date(date);
+        self
+    }
+
+    /// The rare fields, to change (made when there are none yet).
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Sets the raw path (base64).
+    pub fn set_path_base64(&mut self, v: Option<Box<str>>) {
+        if v.is_some() || self.rare.is_some() {
+            self.rare_mut().path_base64 = v;
+        }
+    }
+
+    /// The member paths, to change.
+    pub fn inner_mut(&mut self) -> &mut Vec<String> {
+        &mut self.rare_mut().inner
+    }
+
+    /// Sets the member paths.
+    pub fn set_inner(&mut self, v: Vec<String>) {
+        if !v.is_empty() || self.rare.is_some() {
+            self.rare_mut().inner = v;
+        }
+    }
+
+    /// Sets the commit.
+    pub fn set_commit(&mut self, v: Option<Box<str>>) {
+        if v.is_some() || self.rare.is_some() {
+            self.rare_mut().commit = v;
+        }
+    }
+
+    /// Sets the author date.
+    pub fn set_author_date(&mut self, v: Option<Box<str>>) {
+        if v.is_some() || self.rare.is_some() {
+            self.rare_mut().author_date = v;
+        }
+    }
+}
+
+/// A location as serde reads and writes it: every field in its place.
+#[derive(Serialize, Deserialize)]
+struct LocationForm<P, S, I> {
+    path: P,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_base64: Option<S>,
+    root: usize,
+    inner: I,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<std::num::NonZeroU64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<std::num::NonZeroU64>,
+    byte_offset: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub author_date: Option<Box<str>>,
+    commit: Option<S>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    author_date: Option<S>,
+}
+
+impl Serialize for Location {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        LocationForm {
+            path: &*self.path,
+            path_base64: self.path_base64(),
+            root: self.root,
+            inner: self.inner(),
+            line: self.line,
+            column: self.column,
+            byte_offset: self.byte_offset,
+            commit: self.commit(),
+            author_date: self.author_date(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Location {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Location, D::Error> {
+        let f = LocationForm::<std::sync::Arc<str>, Box<str>, Vec<String>>::deserialize(d)?;
+        let mut l = Location {
+            path: f.path,
+            root: f.root,
+            line: f.line,
+            column: f.column,
+            byte_offset: f.byte_offset,
+            rare: None,
+        };
+        l.set_path_base64(f.path_base64);
+        l.set_inner(f.inner);
+        l.set_commit(f.commit);
+        l.set_author_date(f.author_date);
+        Ok(l)
+    }
 }
 
 impl Finding {
@@ -75,17 +246,7 @@ impl Location {
     /// A place that is a whole file or folder (`path` under root `root`):
     /// no member, line or column, offset 0.
     pub fn at(path: impl Into<std::sync::Arc<str>>, root: usize) -> Location {
-        Location {
-            path: path.into(),
-            path_base64: None,
-            root,
-            inner: Vec::new(),
-            line: None,
-            column: None,
-            byte_offset: 0,
-            commit: None,
-            author_date: None,
-        }
+        Location::new(path, root, None, None, 0)
     }
 }
 
@@ -497,7 +658,7 @@ impl Summary {
                 }
             }
             max = max.max(Some(f.severity));
-            let file = (f.location.root, &f.location.path, &f.location.inner);
+            let file = (f.location.root, &f.location.path, f.location.inner());
             // Findings come grouped by file: one set insert per file.
             if last != Some(file) {
                 files.insert(file);
@@ -562,22 +723,71 @@ mod summary_tests {
     use shekara_detectors::Kind;
 
     /// A report holds hundreds of thousands of findings, each faulted in
-    /// and read again by the summary, the verdicts and the writer: the rare
-    /// strings are boxed (16 bytes, not 24) and line and column are
-    /// `NonZeroU64` (8 bytes, not 16). Session 13's finding was 288 bytes.
+    /// and read again by the summary, the verdicts and the writer: a
+    /// location's rare fields share one box, and line and column are
+    /// `NonZeroU64` (8 bytes, not 16). Session 13's finding was 288 bytes,
+    /// session 15's 240.
     #[test]
     fn a_finding_stays_small() {
         assert!(
-            std::mem::size_of::<Location>() <= 120,
+            std::mem::size_of::<Location>() <= 56,
             "{}",
             std::mem::size_of::<Location>()
         );
         assert!(std::mem::size_of::<Evidence>() <= 48);
         assert!(
-            std::mem::size_of::<Finding>() <= 240,
+            std::mem::size_of::<Finding>() <= 176,
             "{}",
             std::mem::size_of::<Finding>()
         );
+    }
+
+    /// A location is written with each field in its place, rare ones
+    /// included or left out, and read back equal; a rare field set to
+    /// nothing leaves no box behind.
+    #[test]
+    fn a_location_reads_and_writes_every_field_in_its_place() {
+        let plain = Location::new("a/b.csv", 1, std::num::NonZeroU64::new(3), None, 40);
+        let text = serde_json::to_string(&plain).unwrap();
+        assert_eq!(
+            text,
+            r#"{"path":"a/b.csv","root":1,"inner":[],"line":3,"byte_offset":40}"#
+        );
+        assert_eq!(serde_json::from_str::<Location>(&text).unwrap(), plain);
+        let rare = plain
+            .clone()
+            .with_path_base64(Some("YS9i".into()))
+            .with_inner(vec!["x.zip".into(), "y.txt".into()])
+            .with_commit(Some("c0ffee".into()), Some("2026-01-01T00:00:00Z".into()));
+        let text = serde_json::to_string(&rare).unwrap();
+        assert_eq!(
+            text,
+            concat!(
+                r#"{"path":"a/b.csv","path_base64":"YS9i","root":1,"inner":["x.zip","y.txt"],"#,
+                r#""line":3,"byte_offset":40,"commit":"c0ffee","author_date":"2026-01-01T00:00:00Z"}"#
+            )
+        );
+        let back: Location = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, rare);
+        assert_eq!(back.inner(), ["x.zip", "y.txt"]);
+        assert_eq!(back.commit(), Some("c0ffee"));
+        assert!(
+            serde_json::from_str::<Location>(r#"{"path":"a","root":0,"byte_offset":0}"#).is_err()
+        );
+        let unset = plain
+            .clone()
+            .with_path_base64(None)
+            .with_inner(Vec::new())
+            .with_commit(None, None);
+        assert!(unset.rare.is_none());
+        assert_eq!(unset, plain);
+        let mut emptied = rare;
+        emptied.set_path_base64(None);
+        emptied.set_inner(Vec::new());
+        emptied.set_commit(None);
+        emptied.set_author_date(None);
+        assert!(emptied.rare.is_some());
+        assert_eq!(emptied, plain);
     }
 
     /// The counts, as a plain loop over every finding gives them.
@@ -589,7 +799,7 @@ mod summary_tests {
             s.occurrences += f.count;
             *s.by_kind.entry(f.kind.as_str().into()).or_default() += 1;
             *s.by_severity.entry(f.severity.as_str().into()).or_default() += 1;
-            files.insert((f.location.root, &f.location.path, &f.location.inner));
+            files.insert((f.location.root, &f.location.path, f.location.inner()));
         }
         s.files_with_findings = files.len() as u64;
         s.max_severity = findings

@@ -112,7 +112,7 @@ pub(crate) fn file_of(config: &Config, f: &Finding) -> Option<PathBuf> {
     if !root.is_dir() {
         return Some(root.clone());
     }
-    let rel: Vec<u8> = match &f.location.path_base64 {
+    let rel: Vec<u8> = match f.location.path_base64() {
         Some(b) => base64::engine::general_purpose::STANDARD
             .decode(b.as_bytes())
             .ok()?,

@@ -250,7 +250,7 @@ pub fn inline_in_bytes(findings: &[Finding], bytes: &[u8]) -> crate::cache::Inli
     let top = findings.iter().enumerate();
     inline_from(
         bytes,
-        top.filter(|(_, f)| f.location.inner.is_empty())
+        top.filter(|(_, f)| f.location.inner().is_empty())
             .map(|(i, f)| (i, f.location.byte_offset, &*f.rule)),
     )
 }
@@ -301,11 +301,7 @@ where
     for<'x> &'x L: IntoIterator<Item = &'x Finding>,
 {
     fn key(f: &Finding) -> (usize, &str, Option<&str>) {
-        (
-            f.location.root,
-            &*f.location.path,
-            f.location.path_base64.as_deref(),
-        )
+        (f.location.root, &*f.location.path, f.location.path_base64())
     }
     let mut runs = Vec::new();
     let mut start: Option<usize> = None;
@@ -338,7 +334,7 @@ fn inline_in_file<L: FindingList + ?Sized>(
     let mut block = Block::default();
     for i in run {
         let f = &findings[i];
-        if !f.location.inner.is_empty() || settled(i) {
+        if !f.location.inner().is_empty() || settled(i) {
             continue;
         }
         let file = open.get_or_insert_with(|| file_of(f).and_then(|p| File::open(p).ok()));
@@ -737,7 +733,7 @@ mod tests {
         // A member's finding is never suppressed inline.
         let mut member = findings.clone();
         for f in &mut member {
-            f.location.inner = vec!["x.txt".into()];
+            f.location.set_inner(vec!["x.txt".into()]);
         }
         assert!(inline_in_bytes(&member, text.as_bytes()).is_empty());
 

@@ -184,7 +184,7 @@ fn tallies(report: &Report) -> BTreeMap<Artefact, Tally> {
         roots[root]
             .get_or_insert_with(Tally::default)
             .count(i, f, suppressed);
-        if f.location.inner.is_empty() {
+        if f.location.inner().is_empty() {
             continue;
         }
         let path = &*f.location.path;
@@ -195,7 +195,7 @@ fn tallies(report: &Report) -> BTreeMap<Artefact, Tally> {
             if let Some((a, t)) = archive.take() {
                 tallies.entry(a).or_default().append(t);
             }
-            let a = artefacts_of(root, path, &f.location.inner).pop();
+            let a = artefacts_of(root, path, f.location.inner()).pop();
             archive = a.map(|a| (a, Tally::default()));
         }
         if let Some((_, t)) = &mut archive {
@@ -515,7 +515,8 @@ mod tests {
 
     fn finding(kind: Kind, path: &str, inner: &[&str]) -> Finding {
         let mut f = Finding::sample(kind, path);
-        f.location.inner = inner.iter().map(|s| s.to_string()).collect();
+        f.location
+            .set_inner(inner.iter().map(|s| s.to_string()).collect());
         f
     }
 
@@ -616,7 +617,7 @@ mod tests {
         let mut want: BTreeMap<Artefact, Tally> = BTreeMap::new();
         want.entry(root_artefact(0)).or_default();
         for (i, f) in r.findings.iter().enumerate() {
-            for a in artefacts_of(f.location.root, &f.location.path, &f.location.inner) {
+            for a in artefacts_of(f.location.root, &f.location.path, f.location.inner()) {
                 want.entry(a)
                     .or_default()
                     .count(i, f, suppressed.contains(&i));

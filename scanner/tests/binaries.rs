@@ -38,7 +38,7 @@ fn at<'r>(r: &'r Report, placed: &Placed, s: &str) -> Vec<&'r Finding> {
 }
 
 fn inner(f: &Finding) -> Vec<&str> {
-    f.location.inner.iter().map(String::as_str).collect()
+    f.location.inner().iter().map(String::as_str).collect()
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn a_binary_inside_something_is_placed_below_its_member_path() {
 fn a_file_that_only_looks_like_a_binary_is_scanned_as_bytes() {
     let r = scan_file("notes", format!("MZ but text: {IIN}\n").as_bytes());
     assert_eq!(r.findings.len(), 1);
-    assert!(r.findings[0].location.inner.is_empty());
+    assert!(r.findings[0].location.inner().is_empty());
     assert_eq!(r.findings[0].location.line.map(|l| l.get()), Some(1));
     assert!(r.coverage.complete);
 }

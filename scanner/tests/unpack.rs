@@ -56,7 +56,7 @@ fn nested_tgz_zip_txt_gives_exact_count_and_full_inner_path() {
     assert_eq!(found.len(), 37);
     for f in &found {
         assert_eq!(&*f.location.path, "outer.tar.gz");
-        assert_eq!(f.location.inner, ["inner/data.zip", "notes/people.txt"]);
+        assert_eq!(f.location.inner(), ["inner/data.zip", "notes/people.txt"]);
     }
     assert!(r.coverage.complete, "{:?}", r.coverage.not_scanned);
 }
@@ -102,9 +102,9 @@ fn every_format_and_nesting_is_opened_by_magic_not_name() {
         let found = iins(&r);
         assert_eq!(found.len(), 5, "{name}");
         assert!(
-            found.iter().all(|f| f.location.inner == inner),
+            found.iter().all(|f| f.location.inner() == inner),
             "{name}: {:?}",
-            found[0].location.inner
+            found[0].location.inner()
         );
     }
 }
@@ -123,7 +123,7 @@ fn archives_from_blobs_and_streams_match_files() {
         fs.into_iter()
             .map(|f| {
                 (
-                    f.location.inner.clone(),
+                    f.location.inner().to_vec(),
                     f.location.byte_offset,
                     f.evidence.fingerprint.to_string(),
                 )
@@ -239,8 +239,8 @@ fn twenty_deep_nesting_stops_at_the_depth_limit() {
     c.limits.max_depth = 32;
     let r = run(c);
     assert_eq!(iins(&r).len(), 1);
-    assert_eq!(iins(&r)[0].location.inner.len(), 20);
-    assert_eq!(iins(&r)[0].location.inner[19], "deep.txt");
+    assert_eq!(iins(&r)[0].location.inner().len(), 20);
+    assert_eq!(iins(&r)[0].location.inner()[19], "deep.txt");
 }
 
 /// The verdict of the archive artefact at `path`.
@@ -358,7 +358,7 @@ fn every_zip_method_with_a_decoder_is_opened() {
     for (member, count) in &expected {
         let found: Vec<_> = iins(&r)
             .into_iter()
-            .filter(|f| f.location.inner == [member.as_str()])
+            .filter(|f| f.location.inner() == [member.as_str()])
             .collect();
         assert_eq!(
             found.len(),
@@ -421,18 +421,18 @@ fn check_image(r: &Report, img: &Image, root_path: &str) {
     let users: Vec<_> = found
         .iter()
         .copied()
-        .filter(|f| f.location.inner.get(1).map(String::as_str) == Some("data/users.csv"))
+        .filter(|f| f.location.inner().get(1).map(String::as_str) == Some("data/users.csv"))
         .collect();
     assert_eq!(occurrences(&users), img.users_iins);
     for f in &users {
         assert_eq!(&*f.location.path, root_path);
-        assert_eq!(f.location.inner[0], img.layers[0]);
+        assert_eq!(f.location.inner()[0], img.layers[0]);
         assert_eq!(&f.attributes["layer"], "0");
         assert_eq!(&f.attributes["hidden_by_layer"], "1");
     }
     let secret: Vec<_> = found
         .iter()
-        .filter(|f| f.location.inner.get(1).map(String::as_str) == Some("opt/secret/ids.txt"))
+        .filter(|f| f.location.inner().get(1).map(String::as_str) == Some("opt/secret/ids.txt"))
         .collect();
     assert_eq!(secret.len(), img.secret_iins);
     assert!(secret
@@ -442,7 +442,7 @@ fn check_image(r: &Report, img: &Image, root_path: &str) {
     let endpoint: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.location.inner == [img.config.clone()])
+        .filter(|f| f.location.inner() == [img.config.clone()])
         .collect();
     assert!(
         endpoint
@@ -452,7 +452,7 @@ fn check_image(r: &Report, img: &Image, root_path: &str) {
         "{:?}",
         r.findings
             .iter()
-            .map(|f| (&f.kind, &f.location.inner))
+            .map(|f| (&f.kind, f.location.inner()))
             .collect::<Vec<_>>()
     );
 }
@@ -518,12 +518,12 @@ fn an_image_inside_an_archive_is_still_an_image() {
     let r = scan_one("bundle.tgz", &outer);
     let users: Vec<_> = iins(&r)
         .into_iter()
-        .filter(|f| f.location.inner.get(2).map(String::as_str) == Some("data/users.csv"))
+        .filter(|f| f.location.inner().get(2).map(String::as_str) == Some("data/users.csv"))
         .collect();
     assert_eq!(occurrences(&users), 20);
     assert!(users
         .iter()
-        .all(|f| f.location.inner[0] == "export/image.tar"
+        .all(|f| f.location.inner()[0] == "export/image.tar"
             && &f.attributes["hidden_by_layer"] == "1"));
 }
 
@@ -562,14 +562,14 @@ fn report_order_is_archive_order_and_stable() {
     let key = |r: &Report| -> Vec<(Vec<String>, u64)> {
         r.findings
             .iter()
-            .map(|f| (f.location.inner.clone(), f.location.byte_offset))
+            .map(|f| (f.location.inner().to_vec(), f.location.byte_offset))
             .collect()
     };
     assert_eq!(key(&a), key(&b));
     let offsets: Vec<u64> = a
         .findings
         .iter()
-        .filter(|f| f.location.inner.get(1).map(String::as_str) == Some("data/users.csv"))
+        .filter(|f| f.location.inner().get(1).map(String::as_str) == Some("data/users.csv"))
         .map(|f| f.location.byte_offset)
         .collect();
     assert!(offsets.windows(2).all(|w| w[0] < w[1]));

@@ -288,12 +288,12 @@ fn finding(w: &mut Vec<u8>, f: &Finding) -> Option<()> {
     w.push(u8::try_from(Severity::ALL.iter().position(|s| *s == f.severity)?).ok()?);
     w.push(u8::try_from(CONFIDENCES.iter().position(|c| *c == f.confidence)?).ok()?);
     let l = &f.location;
-    strings(w, &l.inner);
+    strings(w, l.inner());
     opt_u64(w, l.line.map(NonZeroU64::get));
     opt_u64(w, l.column.map(NonZeroU64::get));
     uvar(w, l.byte_offset);
-    opt_str(w, l.commit.as_deref());
-    opt_str(w, l.author_date.as_deref());
+    opt_str(w, l.commit());
+    opt_str(w, l.author_date());
     uvar(w, f.count);
     string(w, &f.evidence.masked);
     string(w, &f.evidence.fingerprint);
@@ -552,18 +552,21 @@ impl<'a> Reader<'a> {
         let severity = *Severity::ALL.get(usize::from(self.u8()?))?;
         let confidence = *CONFIDENCES.get(usize::from(self.u8()?))?;
         let inner = self.strings()?;
-        let location = Location {
-            // Set by the caller, which knows the file (one path for all its findings).
-            path: std::sync::Arc::default(),
-            path_base64: None,
-            root: 0,
-            inner,
-            line: nonzero(self.opt_u64()?)?,
-            column: nonzero(self.opt_u64()?)?,
-            byte_offset: self.uvar()?,
-            commit: self.opt_str()?.map(Into::into),
-            author_date: self.opt_str()?.map(Into::into),
-        };
+        // The path is set by the caller, which knows the file (one path for
+        // all its findings).
+        let (line, column) = (nonzero(self.opt_u64()?)?, nonzero(self.opt_u64()?)?);
+        let location = Location::new(
+            std::sync::Arc::<str>::default(),
+            0,
+            line,
+            column,
+            self.uvar()?,
+        )
+        .with_inner(inner)
+        .with_commit(
+            self.opt_str()?.map(Into::into),
+            self.opt_str()?.map(Into::into),
+        );
         let count = self.uvar()?;
         let evidence = Evidence {
             masked: self.shared()?,
@@ -614,21 +617,22 @@ mod tests {
                 rule: format!("rule.{i}").into(),
                 severity: Severity::ALL[i % 5],
                 confidence: CONFIDENCES[i % 3],
-                location: Location {
-                    path: std::sync::Arc::default(),
-                    path_base64: None,
-                    root: 0,
-                    inner: if i % 2 == 0 {
-                        vec!["a.zip".into(), "ж.csv".into()]
-                    } else {
-                        Vec::new()
-                    },
-                    line: NonZeroU64::new(i as u64 * 1000).filter(|_| i % 3 != 0),
-                    column: NonZeroU64::new(7).filter(|_| i % 4 != 0),
-                    byte_offset: (i as u64) << 40,
-                    commit: (i == 3).then(|| "c0ffee".into()),
-                    author_date: (i == 3).then(|| "2026-01-01T00:00:00Z".into()),
-                },
+                location: Location::new(
+                    std::sync::Arc::<str>::default(),
+                    0,
+                    NonZeroU64::new(i as u64 * 1000).filter(|_| i % 3 != 0),
+                    NonZeroU64::new(7).filter(|_| i % 4 != 0),
+                    (i as u64) << 40,
+                )
+                .with_inner(if i % 2 == 0 {
+                    vec!["a.zip".into(), "ж.csv".into()]
+                } else {
+                    Vec::new()
+                })
+                .with_commit(
+                    (i == 3).then(|| "c0ffee".into()),
+                    (i == 3).then(|| "2026-01-01T00:00:00Z".into()),
+                ),
                 count: 1 + i as u64 * 300,
                 evidence: Evidence {
                     masked: "8503******31".into(),

@@ -1117,17 +1117,15 @@ impl Columns {
             } else {
                 Confidence::Medium
             },
-            location: Location {
-                path: path.into(),
-                path_base64: path_base64.map(Into::into),
-                root: place.root,
-                inner: place.inner.clone(),
-                line: line.and_then(std::num::NonZeroU64::new),
-                column: column.and_then(std::num::NonZeroU64::new),
+            location: Location::new(
+                path,
+                place.root,
+                line.and_then(std::num::NonZeroU64::new),
+                column.and_then(std::num::NonZeroU64::new),
                 byte_offset,
-                commit: None,
-                author_date: None,
-            },
+            )
+            .with_path_base64(path_base64.map(Into::into))
+            .with_inner(place.inner.clone()),
             count: g.count,
             evidence: scanner.evidence(g.kind, &g.first),
             attributes,
@@ -1227,8 +1225,8 @@ fn drop_counted(located: &mut Vec<Located>, cols: &Columns) {
 /// Orders findings as the report does within one input: inner path, offset, rule.
 pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        (&a.location.inner, a.location.byte_offset, &a.rule).cmp(&(
-            &b.location.inner,
+        (a.location.inner(), a.location.byte_offset, &a.rule).cmp(&(
+            b.location.inner(),
             b.location.byte_offset,
             &b.rule,
         ))

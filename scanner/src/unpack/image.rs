@@ -462,7 +462,7 @@ impl Unpacker<'_> {
         for (m, info) in infos.iter().enumerate() {
             for f in &mut self.out.findings[info.findings.clone()] {
                 f.attributes.insert("layer", m.to_string());
-                let Some(path) = f.location.inner.get(at) else {
+                let Some(path) = f.location.inner().get(at) else {
                     continue;
                 };
                 for (n, later) in infos.iter().enumerate().skip(m + 1) {
