@@ -32,7 +32,7 @@ fn json_with(report: &Report, out: &mut dyn Write, workers: usize, chunk: usize)
     out.write_all(b",")?;
     field(out, "scan", &report.scan)?;
     out.write_all(b",\"findings\":[")?;
-    findings(report.findings.parts(), out, workers, chunk)?;
+    findings(&report.findings, out, workers, chunk)?;
     out.write_all(b"],")?;
     field(out, "coverage", &report.coverage)?;
     out.write_all(b",")?;
@@ -54,8 +54,7 @@ fn json_with(report: &Report, out: &mut dyn Write, workers: usize, chunk: usize)
     out.write_all(b"}\n")
 }
 
-/// Writes the findings of `parts` (the report's per-file lists, in order),
-/// comma-separated.
+/// Writes `all` the findings, comma-separated.
 ///
 /// `workers` tasks on rayon's pool each take the next chunk of `chunk`
 /// findings and serialize it into a free buffer; this thread writes the
@@ -66,7 +65,7 @@ fn json_with(report: &Report, out: &mut dyn Write, workers: usize, chunk: usize)
 /// corpus's 80k findings at 2 threads: four 256 KB buffers where the
 /// batches had eight of 1 MB).
 fn findings(
-    parts: &[Vec<Finding>],
+    all: &shekara_scanner::Findings,
     out: &mut dyn Write,
     workers: usize,
     chunk: usize,
@@ -74,8 +73,7 @@ fn findings(
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::mpsc;
     let chunk = chunk.max(1);
-    let total: usize = parts.iter().map(Vec::len).sum();
-    let chunks = total.div_ceil(chunk);
+    let chunks = all.len().div_ceil(chunk);
     if chunks == 0 {
         return Ok(());
     }
@@ -83,7 +81,7 @@ fn findings(
     // pool), waiting here for the workers could leave them no thread.
     if workers <= 1 && chunks <= 1 || rayon::current_thread_index().is_some() {
         let (mut buf, mut memo) = (Vec::new(), shekara_scanner::json::Written::default());
-        for (i, f) in parts.iter().flatten().enumerate() {
+        for (i, f) in all.iter().enumerate() {
             if i > 0 {
                 buf.push(b',');
             }
@@ -95,24 +93,7 @@ fn findings(
         }
         return out.write_all(&buf);
     }
-    // Where each list starts in the whole, to find a chunk's first finding.
-    let starts: Vec<usize> = parts
-        .iter()
-        .scan(0, |at, p| {
-            let s = *at;
-            *at += p.len();
-            Some(s)
-        })
-        .collect();
-    let range = |i: usize| {
-        let from = i * chunk;
-        let k = starts.partition_point(|&s| s <= from).saturating_sub(1);
-        parts[k..]
-            .iter()
-            .flatten()
-            .skip(from - starts.get(k).copied().unwrap_or(0))
-            .take(chunk)
-    };
+    let range = |i: usize| all.range(i * chunk..(i + 1) * chunk);
     let workers = workers.min(chunks).max(1);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     for _ in 0..2 * workers {

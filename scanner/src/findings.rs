@@ -91,6 +91,14 @@ impl Findings {
         self.locate(i).map(|(k, j)| &mut self.parts[k][j])
     }
 
+    /// The findings `r`, in order (the part of it past the end left out):
+    /// one search for the first, then a step along the lists.
+    pub fn range(&self, r: std::ops::Range<usize>) -> impl Iterator<Item = &Finding> + '_ {
+        let n = r.end.min(self.len()).saturating_sub(r.start);
+        let (k, j) = self.locate(r.start).unwrap_or((self.parts.len(), 0));
+        self.parts[k..].iter().flatten().skip(j).take(n)
+    }
+
     /// The findings at `idx`, in that order, skipping indices past the end:
     /// with `idx` increasing (the verdicts' lists), one step along the lists
     /// rather than a search each.
@@ -415,6 +423,12 @@ mod tests {
             idx.extend([1, 1, 0, flat.len() + 5, 3, 2]);
             let picked: Vec<&Finding> = idx.iter().filter_map(|&i| flat.get(i)).collect();
             prop_assert_eq!(offsets(f.select(&idx)), offsets(picked));
+            for a in 0..flat.len() + 2 {
+                for b in [a, a + 1, a + 3, flat.len(), flat.len() + 2] {
+                    let want = offsets(flat.iter().skip(a).take(b.saturating_sub(a)));
+                    prop_assert_eq!(offsets(f.range(a..b)), want, "range {}..{}", a, b);
+                }
+            }
             prop_assert_eq!(f.first(), flat.first());
             prop_assert_eq!(f.last(), flat.last());
             // Known length from both ends, as it is used.
