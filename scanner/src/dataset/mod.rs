@@ -1733,6 +1733,33 @@ mod tests {
                 }
             }
         }
+
+        /// The CSV bound's quote test, run along its digit pass, answers
+        /// what the whole input searched for a quote first would: with a
+        /// quote, whether a candidate run exists at all (its list checked
+        /// as far as it says it knows).
+        #[test]
+        fn csv_bound_tests_quotes_as_a_search_first_would(
+            picks in proptest::collection::vec(0..CSV_BOUND_PIECES.len(), 0..60),
+            part in proptest::sample::select(vec![0usize, 1, 7, 64]),
+        ) {
+            let bytes: Vec<u8> = picks.iter().flat_map(|&i| CSV_BOUND_PIECES[i].iter().copied()).collect();
+            for f in [Format::Csv, Format::Tsv] {
+                let pass = || match part {
+                    0 => DigitPass::new(),
+                    n => DigitPass::parallel(n),
+                };
+                let mut got = pass();
+                let yes = csv::may_have_id_column(&bytes, f, &mut got);
+                check_runs(&bytes, &got, yes);
+                if memchr::memchr(b'"', &bytes).is_some() {
+                    proptest::prop_assert_eq!(yes, gate(&bytes, f), "{:?}", f);
+                } else {
+                    // No quote: the whole input was read, as before.
+                    proptest::prop_assert_eq!(got.twelves.known_to(), bytes.len() as u64);
+                }
+            }
+        }
     }
 
     #[test]
