@@ -23,7 +23,7 @@ use crate::model::{
     Summary, Tool, REPORT_SCHEMA,
 };
 use crate::walk::{self, Entry, WalkOptions, Walked};
-use crate::windows::{InputScan, Located};
+use crate::windows::{Hit, InputScan, Located};
 use crate::{Config, Error, Input, Progress, Sink};
 
 /// Files up to this size that a whole-file detector wants are read whole.
@@ -156,7 +156,7 @@ pub(crate) struct FileResult {
     sha256: Option<String>,
     /// Inline ignores of `located` (indices among them), settled from the
     /// bytes when the whole input was at hand; `None`: read back later.
-    inline: Option<crate::cache::Inline>,
+    pub(crate) inline: Option<crate::cache::Inline>,
 }
 
 impl FileResult {
@@ -168,13 +168,6 @@ impl FileResult {
             sha256: None,
             inline: None,
         }
-    }
-
-    /// Settles the inline ignores of `located` from `bytes`, the whole input.
-    fn settle_inline(&mut self, bytes: &[u8]) {
-        let items = self.located.iter().enumerate();
-        let items = items.map(|(i, l)| (i, l.raw.span.start, &*l.raw.rule));
-        self.inline = Some(crate::suppress::inline_from(bytes, items));
     }
 }
 
@@ -612,7 +605,7 @@ impl Scanner {
     /// input is large), the whole-file detectors that want it, and its digest
     /// (alongside, when asked for).
     pub(crate) fn engine_pass(&self, place: &Place, bytes: &[u8]) -> FileResult {
-        self.pass(bytes, &place.detector_path(), None)
+        self.pass(bytes, &place.detector_path(), None, false)
     }
 
     /// [`Scanner::engine_pass`] with the input's 12-digit runs as another
@@ -624,45 +617,72 @@ impl Scanner {
         bytes: &[u8],
         runs: Arc<RunList>,
     ) -> FileResult {
-        self.pass(bytes, &place.detector_path(), Some(&runs))
+        // The input is the file itself when it is not an archive member:
+        // its inline ignores are settled as it is scanned.
+        let settle = place.inner.is_empty();
+        self.pass(bytes, &place.detector_path(), Some(&runs), settle)
     }
 
-    /// [`Scanner::engine_pass`] for the detectors' `path`.
-    fn pass(&self, bytes: &[u8], path: &str, runs: Option<&Arc<RunList>>) -> FileResult {
-        let (located, sha256) = self.join_if_large(
+    /// [`Scanner::engine_pass`] for the detectors' `path`; with `settle`
+    /// (`bytes` are the whole file), the findings' inline ignores settled
+    /// as the windows are scanned (see [`InputScan::settle_in_memory`]).
+    fn pass(
+        &self,
+        bytes: &[u8],
+        path: &str,
+        runs: Option<&Arc<RunList>>,
+        settle: bool,
+    ) -> FileResult {
+        let settle = settle && self.config.inline_ignores;
+        let ((located, hits), sha256) = self.join_if_large(
             bytes.len(),
-            || self.located(bytes, path, runs),
+            || self.located(bytes, path, runs, settle),
             || self.config.hash_files.then(|| sha256_hex(bytes)),
         );
+        let inline = hits.map(|h| crate::windows::inline_of(&located, &h));
         FileResult {
             located,
             bytes: bytes.len() as u64,
             problem: None,
             sha256,
-            inline: None,
+            inline,
         }
     }
 
     /// The window pass and whole-file detectors over an in-memory input:
     /// the same findings, in the same order, whether it is cut into
     /// segments or not.
-    fn located(&self, bytes: &[u8], path: &str, runs: Option<&Arc<RunList>>) -> Vec<Located> {
+    /// With `settle`, the inline ignores found too (see [`Scanner::pass`]).
+    fn located(
+        &self,
+        bytes: &[u8],
+        path: &str,
+        runs: Option<&Arc<RunList>>,
+        settle: bool,
+    ) -> (Vec<Located>, Option<Vec<Hit>>) {
         let whole = bytes.len() as u64 <= WHOLE_FILE_LIMIT && self.engine().wants_whole_file(path);
         let mut scan = InputScan::new(self.engine(), path).with_runs(runs.cloned());
+        if settle {
+            scan.settle_in_memory();
+        }
         if !self.is_large(bytes.len()) {
             scan.slice(bytes, self.config.window);
             if whole {
                 scan.whole_file(bytes);
             }
-            return scan.finish();
+            return scan.finish_hits();
         }
-        let mut located = self.scan_mapped(bytes, path, runs);
+        let (mut located, mut hits) = self.scan_mapped(bytes, path, runs, settle);
         if whole {
             scan.whole_file(bytes);
-            located.extend(scan.finish());
+            let (more, more_hits) = scan.finish_hits();
+            located.extend(more);
             crate::windows::order(&mut located);
+            if let (Some(h), Some(more)) = (hits.as_mut(), more_hits) {
+                h.extend(more);
+            }
         }
-        located
+        (located, hits)
     }
 
     /// Scans up to `limit` bytes of a stream (stdin, a download) in windows.
@@ -863,10 +883,7 @@ impl Scanner {
             return o;
         }
         let path = String::from_utf8_lossy(&e.rel);
-        let mut r = self.pass(bytes, &path, None);
-        if self.config.inline_ignores {
-            r.settle_inline(bytes);
-        }
+        let mut r = self.pass(bytes, &path, None, true);
         r.problem = changed(file, before, n as u64);
         self.outcome(place, r)
     }
@@ -895,21 +912,20 @@ impl Scanner {
         if self.config.mmap_threshold.is_some_and(|t| size >= t.max(1)) {
             if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file, size) {
                 hook();
-                let (located, sha256) = rayon::join(
-                    || self.scan_mapped(map.bytes(), path, None),
+                let settle = self.config.inline_ignores;
+                let ((located, hits), sha256) = rayon::join(
+                    || self.scan_mapped(map.bytes(), path, None, settle),
                     || self.config.hash_files.then(|| sha256_hex(map.bytes())),
                 );
+                let inline = hits.map(|h| crate::windows::inline_of(&located, &h));
                 let problem = map.faulted().then(|| (Reason::ChangedDuringScan, "file shrank while being scanned; the part past its new end was not scanned".to_string()));
                 let mut r = FileResult {
                     located,
                     bytes: size,
                     sha256: sha256.filter(|_| problem.is_none()),
                     problem,
-                    inline: None,
+                    inline,
                 };
-                if self.config.inline_ignores && r.problem.is_none() {
-                    r.settle_inline(map.bytes());
-                }
                 if map.faulted() {
                     // Truncated while read back: not settled from these bytes.
                     r.inline = None;
@@ -926,13 +942,7 @@ impl Scanner {
     fn scan_whole(&self, file: &File, path: &str, size: u64, buf: &mut Vec<u8>) -> FileResult {
         let mut reader: &File = file;
         match crate::windows::read_whole(&mut reader, size, buf) {
-            Ok(n) => {
-                let mut r = self.pass(&buf[..n], path, None);
-                if self.config.inline_ignores {
-                    r.settle_inline(&buf[..n]);
-                }
-                r
-            }
+            Ok(n) => self.pass(&buf[..n], path, None, true),
             Err(err) => FileResult::failed(Reason::ReadError, os_error(&err)),
         }
     }
@@ -941,26 +951,45 @@ impl Scanner {
     /// parallel, then joins their line counts. A finding belongs to the
     /// window (and so the segment) that owns its first byte, so the joined
     /// list is the one a single pass gives.
-    fn scan_mapped(&self, bytes: &[u8], path: &str, runs: Option<&Arc<RunList>>) -> Vec<Located> {
+    ///
+    /// With `settle`, the inline ignores found too, each segment's as it is
+    /// scanned (see [`InputScan::settle_in_memory`]).
+    fn scan_mapped(
+        &self,
+        bytes: &[u8],
+        path: &str,
+        runs: Option<&Arc<RunList>>,
+        settle: bool,
+    ) -> (Vec<Located>, Option<Vec<Hit>>) {
         let segment = self.config.segment.max(1);
         let segments: Vec<usize> = (0..bytes.len()).step_by(segment).collect();
-        let parts: Vec<(Vec<Located>, u64, u64)> = segments
+        type Part = (Vec<Located>, Option<Vec<Hit>>, u64, u64);
+        let parts: Vec<Part> = segments
             .par_iter()
             .map(|&start| {
                 let end = (start + segment).min(bytes.len());
                 let mut scan = InputScan::new(self.engine(), path)
                     .with_runs(runs.cloned())
                     .with_totals();
+                if settle {
+                    scan.settle_in_memory();
+                }
                 scan.slice_range(bytes, start..end, self.config.window);
                 let (newlines, _, chars) = scan.line_totals();
-                (scan.finish(), newlines, chars)
+                let (located, hits) = scan.finish_hits();
+                (located, hits, newlines, chars)
             })
             .collect();
         let mut out = Vec::new();
+        let mut all_hits = settle.then(Vec::new);
         // Newlines before this segment, and characters from the last of
         // them to the segment's start (columns count characters: additive).
         let (mut newlines_before, mut carried) = (0u64, 0u64);
-        for (located, newlines, chars) in parts {
+        for (located, hits, newlines, chars) in parts {
+            match (all_hits.as_mut(), hits) {
+                (Some(all), Some(h)) => all.extend(h),
+                _ => all_hits = None,
+            }
             for mut l in located {
                 if l.line == 1 {
                     l.column += carried;
@@ -971,7 +1000,7 @@ impl Scanner {
             newlines_before += newlines;
             carried = if newlines > 0 { chars } else { carried + chars };
         }
-        out
+        (out, all_hits)
     }
 
     /// The masked value and keyed fingerprint of a raw value (raw only with `--reveal`).

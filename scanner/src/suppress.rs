@@ -257,7 +257,7 @@ pub fn inline_in_bytes(findings: &[Finding], bytes: &[u8]) -> crate::cache::Inli
 
 /// Bytes per finding past which [`inline_from`] looks at each finding's
 /// lines rather than first searching the whole input for the marker.
-const SPARSE: usize = 2048;
+pub(crate) const SPARSE: usize = 2048;
 
 /// [`inline_in_bytes`] for findings given as (index, byte offset, rule),
 /// before they are made into [`Finding`]s (a file scanned whole, or mapped,
@@ -277,16 +277,28 @@ pub fn inline_from<'a>(
     findings
         .into_iter()
         .filter_map(|(i, at, rule)| {
-            let at = usize::try_from(at).ok()?;
-            if at > bytes.len() {
-                return None;
-            }
-            let lo = at.saturating_sub(BACK as usize);
-            let hi = bytes.len().min(at + BLOCK as usize);
-            let why = check_lines_counting(&bytes[lo..hi], at - lo, rule).0?;
-            Some((i, why))
+            Some((i, inline_around(bytes, usize::try_from(at).ok()?, rule)?))
         })
         .collect()
+}
+
+/// The inline ignore of a finding of `rule` at offset `at` of `bytes`, the
+/// whole input: what [`inline_from`] answers for it.
+pub(crate) fn inline_around(bytes: &[u8], at: usize, rule: &str) -> Option<String> {
+    if at > bytes.len() {
+        return None;
+    }
+    let lo = at.saturating_sub(BACK as usize);
+    let hi = bytes.len().min(at.saturating_add(BLOCK as usize));
+    check_lines_counting(&bytes[lo..hi], at - lo, rule).0
+}
+
+/// Whether the lines [`inline_around`] reads for findings at offsets `first`
+/// to `last` of `bytes` hold no inline-ignore marker at all.
+pub(crate) fn no_marker_around(bytes: &[u8], first: usize, last: usize) -> bool {
+    let hi = bytes.len().min(last.saturating_add(BLOCK as usize));
+    let lo = first.saturating_sub(BACK as usize).min(hi);
+    marker_finder().find(&bytes[lo..hi]).is_none()
 }
 
 /// The runs of consecutive findings in one file (members of an archive

@@ -298,3 +298,71 @@ fn garbage_after_a_parquet_magic_does_not_panic() {
     let r = scan_file("junk.parquet", &data);
     assert_eq!(r.coverage.not_scanned[0].reason, Reason::Corrupt);
 }
+
+/// Inline ignores settled while each file is scanned (read whole, mapped
+/// and cut into segments, datasets with counted ID columns, JSON Lines)
+/// are what reading each finding's lines back from its file answers.
+#[test]
+fn inline_ignores_settled_during_the_scan_agree_with_the_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let marked = |bytes: Vec<u8>, line: &str| {
+        let mut out = Vec::new();
+        for (i, l) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+            out.extend_from_slice(l);
+            if i % 40 == 7 {
+                out.extend_from_slice(line.as_bytes());
+            }
+        }
+        out
+    };
+    let (csv, _) = csv_dataset(3, 2_000, 17);
+    let csv_line = "0,850314319331,\"x\",\"s3://b.s3.amazonaws.com shekara:ignore \"\n";
+    fs::write(dir.path().join("people.csv"), marked(csv, csv_line)).unwrap();
+    let (jsonl, _) = jsonl_dataset(4, 2_000, 13);
+    let json_line = "{\"note\": \"gs://b/x 921130474626\"} // shekara:ignore kz.iin\n";
+    fs::write(dir.path().join("people.jsonl"), marked(jsonl, json_line)).unwrap();
+    let mut code = String::new();
+    for i in 0..3_000 {
+        match i % 9 {
+            0 => code.push_str("# shekara:ignore\n"),
+            4 => code.push_str("u = 's3://a.s3.amazonaws.com'  # shekara:ignore\n"),
+            _ => {}
+        }
+        code.push_str(&format!(
+            "row_{i} = '850314319331 https://api.openai.com/v1'\n"
+        ));
+    }
+    fs::write(dir.path().join("train.py"), &code).unwrap();
+    for (segment, mapped) in [(None, None), (Some(4099), Some(1))] {
+        let mut c = config(dir.path());
+        if let Some(s) = segment {
+            c.segment = s;
+        }
+        if mapped.is_some() {
+            c.mmap_threshold = mapped;
+        }
+        let r = Scanner::new(c)
+            .unwrap()
+            .run(&NoSink, &Progress::default())
+            .unwrap();
+        let got: Vec<(usize, Option<String>)> = r
+            .suppressions
+            .iter()
+            .filter(|s| s.by == "inline")
+            .map(|s| (s.finding, s.reason.clone()))
+            .collect();
+        let root = dir.path().to_path_buf();
+        let want: Vec<(usize, Option<String>)> =
+            shekara_scanner::suppress::inline(&r.findings, |f| Some(root.join(&*f.location.path)))
+                .into_iter()
+                .map(|s| (s.finding, s.reason))
+                .collect();
+        assert_eq!(got, want, "segment {segment:?}");
+        let files: std::collections::BTreeSet<&str> = got
+            .iter()
+            .map(|&(i, _)| &*r.findings[i].location.path)
+            .collect();
+        assert_eq!(files.len(), 3, "{files:?}");
+        assert!(got.len() > 300, "{}", got.len());
+    }
+}

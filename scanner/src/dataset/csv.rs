@@ -74,7 +74,7 @@ pub fn part_columns(part: &[u8], format: Format, delimiter: u8, first: bool) -> 
 ///
 /// An ID column has a name that says so, or at least 3 valid ID cells that
 /// are at least half of its non-empty cells (see [`super::Column::is_id`]),
-/// and every ID cell is a candidate run of [`super::may_hold_id_cells`]. In
+/// and every ID cell is a candidate run of `may_hold_id_cells`. In
 /// an input without a quote a record is a line (ended by `\r` or `\n`) and
 /// its fields are what lies between delimiters, so a run's column is the
 /// number of delimiters before it on its line. Per column, the runs bound

@@ -296,6 +296,10 @@ fn is_text_extension(path: &str) -> bool {
 ///   before does not end in a backslash (which may continue a string).
 ///
 /// The 12-digit runs it visits are recorded in `pass` (see [`id_runs`]).
+///
+/// The bounds test for it along their own digit pass; this is their
+/// tests' statement of it.
+#[cfg(test)]
 pub(crate) fn may_hold_id_cells(bytes: &[u8], format: Format, pass: &mut DigitPass) -> bool {
     let json = matches!(format, Format::Json | Format::Jsonl);
     id_runs(bytes, pass, json, |_| ControlFlow::Break(())).is_break()
@@ -463,7 +467,7 @@ fn is_id_cell(bytes: &[u8], s: usize, e: usize, json: bool) -> bool {
 /// Longest line prefix read back for quotes ([`json::in_string`]); past it, unsure.
 const LINE_BACK: usize = 4096;
 
-/// Whether the digits `bytes[s..e]` can be a whole cell (see [`may_hold_id_cells`]).
+/// Whether the digits `bytes[s..e]` can be a whole cell (see `may_hold_id_cells`).
 fn may_be_cell(bytes: &[u8], s: usize, e: usize, json: bool) -> bool {
     let e = if bytes[e..].starts_with(b".0") {
         e + 2
@@ -1182,6 +1186,10 @@ fn scan_text(
 
 /// The engine's findings of `pass` less those at counted cells (dropped
 /// before they are masked and fingerprinted), plus the aggregates.
+///
+/// Inline ignores the engine pass settled stay settled: its answers are
+/// kept by offset and rule across the drop and the sort, and the columns'
+/// findings have their lines read here.
 fn finish_text(
     scanner: &Scanner,
     place: &Place,
@@ -1189,13 +1197,49 @@ fn finish_text(
     cols: &Columns,
     mut pass: FileResult,
 ) -> Outcome {
+    let hits: Option<Vec<crate::windows::Hit>> = pass.inline.take().map(|inline| {
+        let hit = |(i, why): (usize, String)| {
+            let raw = &pass.located.get(i)?.raw;
+            Some((raw.span.start, raw.rule.to_string(), why))
+        };
+        inline.into_iter().filter_map(hit).collect()
+    });
     drop_counted(&mut pass.located, cols);
     let mut outcome = scanner.outcome(place, pass);
-    outcome
-        .findings
-        .extend(cols.findings(scanner, place, bytes));
+    let counted = cols.findings(scanner, place, bytes);
+    let hits = hits.map(|mut hits| {
+        for f in counted.iter().filter(|f| f.location.inner().is_empty()) {
+            let at = usize::try_from(f.location.byte_offset).unwrap_or(usize::MAX);
+            if let Some(why) = crate::suppress::inline_around(bytes, at, &f.rule) {
+                hits.push((f.location.byte_offset, f.rule.to_string(), why));
+            }
+        }
+        hits
+    });
+    outcome.findings.extend(counted);
     sort_findings(&mut outcome.findings);
+    outcome.inline = hits
+        .as_deref()
+        .map(|h| inline_of_findings(&outcome.findings, h));
     outcome
+}
+
+/// The inline ignores of `findings` (index among them, reason) from
+/// [`crate::windows::Hit`]s.
+fn inline_of_findings(findings: &[Finding], hits: &[crate::windows::Hit]) -> crate::cache::Inline {
+    if hits.is_empty() {
+        return Vec::new();
+    }
+    let hit = |f: &Finding| {
+        hits.iter().find(|(at, rule, _)| {
+            *at == f.location.byte_offset && *rule == f.rule && f.location.inner().is_empty()
+        })
+    };
+    findings
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| hit(f).map(|(_, _, why)| (i, why.clone())))
+        .collect()
 }
 
 /// Drops the IIN/BIN findings at the cells the ID columns count. Both lists
