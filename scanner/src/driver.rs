@@ -565,6 +565,15 @@ impl Scanner {
         self.scan_plain_except(place, bytes, &|_| false)
     }
 
+    /// [`Scanner::scan_plain`] of `bytes`, the whole file at `place` (not
+    /// an archive member, not decoded text): its inline ignores settled as
+    /// it is scanned (see [`InputScan::settle_in_memory`]).
+    pub(crate) fn scan_plain_file(&self, place: &Place, bytes: &[u8]) -> Outcome {
+        let settle = place.inner.is_empty();
+        let r = self.pass(bytes, &place.detector_path(), None, settle);
+        self.outcome(place, r)
+    }
+
     /// [`Scanner::scan_plain`] without the engine's findings that `skip`
     /// rejects (dropped before they are masked and fingerprinted).
     pub(crate) fn scan_plain_except(

@@ -333,6 +333,10 @@ fn inline_ignores_settled_during_the_scan_agree_with_the_read_back() {
         ));
     }
     fs::write(dir.path().join("train.py"), &code).unwrap();
+    // Not a binary the object parser reads: scanned as plain bytes.
+    let mut blob = b"\x7fELF\0\0\0".to_vec();
+    blob.extend(code.replace('\n', "\n\0\x01").as_bytes());
+    fs::write(dir.path().join("blob.bin"), &blob).unwrap();
     for (segment, mapped) in [(None, None), (Some(4099), Some(1))] {
         let mut c = config(dir.path());
         if let Some(s) = segment {
@@ -362,7 +366,7 @@ fn inline_ignores_settled_during_the_scan_agree_with_the_read_back() {
             .iter()
             .map(|&(i, _)| &*r.findings[i].location.path)
             .collect();
-        assert_eq!(files.len(), 3, "{files:?}");
+        assert_eq!(files.len(), 4, "{files:?}");
         assert!(got.len() > 300, "{}", got.len());
     }
 }

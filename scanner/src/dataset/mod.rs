@@ -155,7 +155,7 @@ pub(crate) fn scan_open_file(
     if scanner.mmap_threshold().is_some_and(|t| size >= t.max(1)) {
         if let Ok(Some(map)) = crate::mmap::GuardedMap::new(file, size) {
             let out = dispatch(scanner, place, map.bytes())
-                .unwrap_or_else(|| scanner.scan_plain(place, map.bytes()));
+                .unwrap_or_else(|| scanner.scan_plain_file(place, map.bytes()));
             let out = settle_inline(scanner, out, map.bytes());
             if !map.faulted() {
                 return Some(out);
@@ -166,7 +166,8 @@ pub(crate) fn scan_open_file(
     let mut reader: &File = file;
     let n = crate::windows::read_whole(&mut reader, size, buf).ok()?;
     let bytes = &buf[..n];
-    let out = dispatch(scanner, place, bytes).unwrap_or_else(|| scanner.scan_plain(place, bytes));
+    let out =
+        dispatch(scanner, place, bytes).unwrap_or_else(|| scanner.scan_plain_file(place, bytes));
     Some(settle_inline(scanner, out, bytes))
 }
 
@@ -208,7 +209,8 @@ pub(crate) fn scan_read_file(
     if !structured {
         return None;
     }
-    let out = dispatch(scanner, place, bytes).unwrap_or_else(|| scanner.scan_plain(place, bytes));
+    let out =
+        dispatch(scanner, place, bytes).unwrap_or_else(|| scanner.scan_plain_file(place, bytes));
     Some(settle_inline(scanner, out, bytes))
 }
 
