@@ -989,7 +989,10 @@ impl Scanner {
                 (located, hits, newlines, chars)
             })
             .collect();
-        let mut out = Vec::new();
+        // One list of the size of all, not one grown by doubling (each step
+        // fresh pages); the segments' lists go back to this thread's spare.
+        let mut out = crate::windows::take_located();
+        out.reserve(parts.iter().map(|p| p.0.len()).sum());
         let mut all_hits = settle.then(Vec::new);
         // Newlines before this segment, and characters from the last of
         // them to the segment's start (columns count characters: additive).
@@ -999,13 +1002,15 @@ impl Scanner {
                 (Some(all), Some(h)) => all.extend(h),
                 _ => all_hits = None,
             }
-            for mut l in located {
+            let mut located = located;
+            for mut l in located.drain(..) {
                 if l.line == 1 {
                     l.column += carried;
                 }
                 l.line += newlines_before;
                 out.push(l);
             }
+            crate::windows::give_back_located(located);
             newlines_before += newlines;
             carried = if newlines > 0 { chars } else { carried + chars };
         }

@@ -144,12 +144,21 @@ impl Tally {
     }
 
     /// Adds what `other` counted (of findings after those counted here).
-    fn append(&mut self, mut other: Tally) {
-        self.personal.append(&mut other.personal);
-        self.foreign.append(&mut other.foreign);
-        self.domestic.append(&mut other.domestic);
-        self.suppressed.append(&mut other.suppressed);
-        self.missing.append(&mut other.missing);
+    /// A list this one has nothing in yet is taken over, not copied (a
+    /// root's lists hold an index per finding).
+    fn append(&mut self, other: Tally) {
+        fn join(into: &mut Vec<usize>, mut from: Vec<usize>) {
+            if into.is_empty() {
+                *into = from;
+            } else {
+                into.append(&mut from);
+            }
+        }
+        join(&mut self.personal, other.personal);
+        join(&mut self.foreign, other.foreign);
+        join(&mut self.domestic, other.domestic);
+        join(&mut self.suppressed, other.suppressed);
+        join(&mut self.missing, other.missing);
         self.biometric |= other.biometric;
     }
 }
@@ -158,7 +167,7 @@ impl Tally {
 pub fn compute(report: &Report, policy: &Policy, detected: OffsetDateTime) -> Vec<Verdict> {
     tallies(report)
         .into_iter()
-        .map(|(a, t)| judge(report, a, &t, policy, detected))
+        .map(|(a, t)| judge(report, a, t, policy, detected))
         .collect()
 }
 
@@ -243,7 +252,7 @@ fn artefacts_of(root: usize, path: &str, inner: &[String]) -> Vec<Artefact> {
 fn judge(
     report: &Report,
     artefact: Artefact,
-    t: &Tally,
+    t: Tally,
     policy: &Policy,
     detected: OffsetDateTime,
 ) -> Verdict {
@@ -258,39 +267,40 @@ fn judge(
     } else {
         Residency::Clean
     };
+    // Biometric data: the clock the findings carry (the earliest of them; a
+    // finding answered from the cache keeps the time it was first found),
+    // so a nightly re-sweep does not restart the 3 hours.
+    let clock = if t.biometric {
+        earliest_detection(report, &t.personal).unwrap_or(detected)
+    } else {
+        detected
+    };
+    let breach = (verdict == Residency::Violation).then(|| deadline(policy, t.biometric, clock));
+    // The tally's lists move into the reasons (an index per finding).
     let mut reasons = Vec::new();
     if !t.personal.is_empty() {
-        reasons.push(reason(
-            "personal_data",
-            format!(
-                "{} personal-data finding(s), occurrences by kind: {}",
-                t.personal.len(),
-                kinds(report, &t.personal)
-            ),
-            &t.personal,
-        ));
+        let message = format!(
+            "{} personal-data finding(s), occurrences by kind: {}",
+            t.personal.len(),
+            kinds(report, &t.personal)
+        );
+        reasons.push(reason("personal_data", message, t.personal));
     }
     if !t.foreign.is_empty() {
-        reasons.push(reason(
-            "foreign_egress",
-            format!(
-                "{} foreign egress finding(s): {}",
-                t.foreign.len(),
-                providers(report, &t.foreign)
-            ),
-            &t.foreign,
-        ));
+        let message = format!(
+            "{} foreign egress finding(s): {}",
+            t.foreign.len(),
+            providers(report, &t.foreign)
+        );
+        reasons.push(reason("foreign_egress", message, t.foreign));
     }
     if !t.domestic.is_empty() {
-        reasons.push(reason(
-            "in_country_endpoint",
-            format!(
-                "{} in-country endpoint(s): {}",
-                t.domestic.len(),
-                providers(report, &t.domestic)
-            ),
-            &t.domestic,
-        ));
+        let message = format!(
+            "{} in-country endpoint(s): {}",
+            t.domestic.len(),
+            providers(report, &t.domestic)
+        );
+        reasons.push(reason("in_country_endpoint", message, t.domestic));
     }
     if !t.missing.is_empty() {
         reasons.push(VerdictReason {
@@ -301,35 +311,23 @@ fn judge(
                 missing_paths(report, &t.missing)
             ),
             findings: Vec::new(),
-            not_scanned: t.missing.clone(),
+            not_scanned: t.missing,
         });
     }
     if !t.suppressed.is_empty() {
-        reasons.push(reason(
-            "suppressed",
-            format!(
-                "{} suppressed finding(s) not counted (inline ignores or baseline)",
-                t.suppressed.len()
-            ),
-            &t.suppressed,
-        ));
+        let message = format!(
+            "{} suppressed finding(s) not counted (inline ignores or baseline)",
+            t.suppressed.len()
+        );
+        reasons.push(reason("suppressed", message, t.suppressed));
     }
     if reasons.is_empty() {
         reasons.push(reason(
             "nothing_found",
             "no personal data and no foreign egress found; everything was scanned".into(),
-            &[],
+            Vec::new(),
         ));
     }
-    // Biometric data: the clock the findings carry (the earliest of them; a
-    // finding answered from the cache keeps the time it was first found),
-    // so a nightly re-sweep does not restart the 3 hours.
-    let clock = if t.biometric {
-        earliest_detection(report, &t.personal).unwrap_or(detected)
-    } else {
-        detected
-    };
-    let breach = (verdict == Residency::Violation).then(|| deadline(policy, t.biometric, clock));
     Verdict {
         label: label(report, &artefact),
         artefact,
@@ -339,11 +337,11 @@ fn judge(
     }
 }
 
-fn reason(code: &str, message: String, findings: &[usize]) -> VerdictReason {
+fn reason(code: &str, message: String, findings: Vec<usize>) -> VerdictReason {
     VerdictReason {
         code: code.into(),
         message,
-        findings: findings.to_vec(),
+        findings,
         not_scanned: Vec::new(),
     }
 }
