@@ -658,9 +658,25 @@ impl Scanner {
         }
     }
 
+    /// A scan of an in-memory input at `path`, with its 12-digit runs
+    /// when known, settling inline ignores when asked.
+    fn input_scan<'s>(
+        &'s self,
+        path: &'s str,
+        runs: Option<&Arc<RunList>>,
+        settle: bool,
+    ) -> InputScan<'s> {
+        let mut scan = InputScan::new(self.engine(), path).with_runs(runs.cloned());
+        if settle {
+            scan.settle_in_memory();
+        }
+        scan
+    }
+
     /// The window pass and whole-file detectors over an in-memory input:
     /// the same findings, in the same order, whether it is cut into
     /// segments or not.
+    ///
     /// With `settle`, the inline ignores found too (see [`Scanner::pass`]).
     fn located(
         &self,
@@ -670,10 +686,7 @@ impl Scanner {
         settle: bool,
     ) -> (Vec<Located>, Option<Vec<Hit>>) {
         let whole = bytes.len() as u64 <= WHOLE_FILE_LIMIT && self.engine().wants_whole_file(path);
-        let mut scan = InputScan::new(self.engine(), path).with_runs(runs.cloned());
-        if settle {
-            scan.settle_in_memory();
-        }
+        let mut scan = self.input_scan(path, runs, settle);
         if !self.is_large(bytes.len()) {
             scan.slice(bytes, self.config.window);
             if whole {
@@ -977,12 +990,7 @@ impl Scanner {
             .par_iter()
             .map(|&start| {
                 let end = (start + segment).min(bytes.len());
-                let mut scan = InputScan::new(self.engine(), path)
-                    .with_runs(runs.cloned())
-                    .with_totals();
-                if settle {
-                    scan.settle_in_memory();
-                }
+                let mut scan = self.input_scan(path, runs, settle).with_totals();
                 scan.slice_range(bytes, start..end, self.config.window);
                 let (newlines, _, chars) = scan.line_totals();
                 let (located, hits) = scan.finish_hits();

@@ -257,7 +257,7 @@ pub fn inline_in_bytes(findings: &[Finding], bytes: &[u8]) -> crate::cache::Inli
 
 /// Bytes per finding past which [`inline_from`] looks at each finding's
 /// lines rather than first searching the whole input for the marker.
-pub(crate) const SPARSE: usize = 2048;
+const SPARSE: usize = 2048;
 
 /// [`inline_in_bytes`] for findings given as (index, byte offset, rule),
 /// before they are made into [`Finding`]s (a file scanned whole, or mapped,
@@ -291,6 +291,14 @@ pub(crate) fn inline_around(bytes: &[u8], at: usize, rule: &str) -> Option<Strin
     let lo = at.saturating_sub(BACK as usize);
     let hi = bytes.len().min(at.saturating_add(BLOCK as usize));
     check_lines_counting(&bytes[lo..hi], at - lo, rule).0
+}
+
+/// Whether `count` findings at offsets `first` to `last` are dense enough
+/// that one search of the marker over the lines [`inline_around`] reads
+/// for them all costs less than looking at each (see [`SPARSE`]).
+pub(crate) fn dense(count: usize, first: usize, last: usize) -> bool {
+    let region = last.saturating_sub(first) + (BACK + BLOCK) as usize;
+    count.saturating_mul(SPARSE) > region
 }
 
 /// Whether the lines [`inline_around`] reads for findings at offsets `first`

@@ -147,17 +147,28 @@ pub type Hit = (u64, String, String);
 /// The inline ignores of `located` (index among them, reason) from the
 /// [`Hit`]s of the scans that found them.
 pub fn inline_of(located: &[Located], hits: &[Hit]) -> crate::cache::Inline {
+    inline_of_keys(
+        located
+            .iter()
+            .map(|l| Some((l.raw.span.start, &*l.raw.rule))),
+        hits,
+    )
+}
+
+/// The inline ignores (index, reason) of a list whose items are at `keys`
+/// (offset, rule; `None`: never suppressed inline), from [`Hit`]s.
+pub fn inline_of_keys<'k>(
+    keys: impl Iterator<Item = Option<(u64, &'k str)>>,
+    hits: &[Hit],
+) -> crate::cache::Inline {
     if hits.is_empty() {
         return Vec::new();
     }
-    located
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            let hit = hits
-                .iter()
-                .find(|(at, rule, _)| *at == l.raw.span.start && *rule == l.raw.rule);
-            hit.map(|(_, _, why)| (i, why.clone()))
+    keys.enumerate()
+        .filter_map(|(i, key)| {
+            let (at, rule) = key?;
+            let hit = hits.iter().find(|h| h.0 == at && h.1 == rule)?;
+            Some((i, hit.2.clone()))
         })
         .collect()
 }
@@ -364,8 +375,7 @@ impl<'e> InputScan<'e> {
         else {
             return;
         };
-        let span = last - first;
-        let dense = new.len().saturating_mul(crate::suppress::SPARSE) > span;
+        let dense = crate::suppress::dense(new.len(), first, last);
         if dense && crate::suppress::no_marker_around(bytes, first, last) {
             return;
         }

@@ -1227,21 +1227,13 @@ fn finish_text(
 }
 
 /// The inline ignores of `findings` (index among them, reason) from
-/// [`crate::windows::Hit`]s.
+/// [`crate::windows::Hit`]s; findings inside archive members never.
 fn inline_of_findings(findings: &[Finding], hits: &[crate::windows::Hit]) -> crate::cache::Inline {
-    if hits.is_empty() {
-        return Vec::new();
-    }
-    let hit = |f: &Finding| {
-        hits.iter().find(|(at, rule, _)| {
-            *at == f.location.byte_offset && *rule == f.rule && f.location.inner().is_empty()
-        })
-    };
-    findings
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| hit(f).map(|(_, _, why)| (i, why.clone())))
-        .collect()
+    let keys = findings.iter().map(|f| {
+        let top = f.location.inner().is_empty();
+        top.then(|| (f.location.byte_offset, &*f.rule))
+    });
+    crate::windows::inline_of_keys(keys, hits)
 }
 
 /// Drops the IIN/BIN findings at the cells the ID columns count. Both lists
