@@ -164,11 +164,17 @@ pub fn inline_of_keys<'k>(
     if hits.is_empty() {
         return Vec::new();
     }
+    // Sorted once and searched: a file of thousands of ignored findings
+    // (a fixture) costs n log n here, not n².
+    let mut sorted: Vec<&Hit> = hits.iter().collect();
+    sorted.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     keys.enumerate()
         .filter_map(|(i, key)| {
             let (at, rule) = key?;
-            let hit = hits.iter().find(|h| h.0 == at && h.1 == rule)?;
-            Some((i, hit.2.clone()))
+            let k = sorted
+                .binary_search_by(|h| (h.0, h.1.as_str()).cmp(&(at, rule)))
+                .ok()?;
+            Some((i, sorted[k].2.clone()))
         })
         .collect()
 }
